@@ -1,0 +1,271 @@
+//! Where `valkey-server` comes from, and what it is.
+//!
+//! The search order is the one module authors know from RFC 17, plus the usual
+//! fallbacks: an explicit path → `VALKEY_SERVER_PATH` →
+//! `.build/binaries/$SERVER_VERSION/valkey-server` → `PATH` (`valkey-server`,
+//! then `redis-server`). What a binary is (engine and version) is probed once
+//! with `--version` and cached for the whole process.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::error::{Error, Result, Searched};
+
+/// The environment variable naming a server binary explicitly.
+pub const ENV_SERVER_PATH: &str = "VALKEY_SERVER_PATH";
+/// The environment variable naming a version under `.build/binaries/`.
+pub const ENV_SERVER_VERSION: &str = "SERVER_VERSION";
+
+/// Which server implementation a binary is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Engine {
+    /// Valkey (`valkey-server`).
+    Valkey,
+    /// Redis OSS (`redis-server`), accepted as a second engine.
+    Redis,
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Engine::Valkey => "valkey",
+            Engine::Redis => "redis",
+        })
+    }
+}
+
+/// A server binary that was found and probed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerBinary {
+    /// Absolute path of the executable.
+    pub path: PathBuf,
+    /// Which rule of the search found it (for the run's banner).
+    pub found_by: String,
+    /// Valkey or Redis.
+    pub engine: Engine,
+    /// The version it reports, as `(major, minor, patch)`.
+    pub version: (u32, u32, u32),
+}
+
+impl ServerBinary {
+    /// Finds the binary to use: `explicit` when given, else the search order
+    /// described in the module documentation, then probes it (once per path).
+    pub async fn resolve(explicit: Option<&Path>) -> Result<Arc<ServerBinary>> {
+        let (path, found_by) = locate(explicit)?;
+        probe(&path, found_by).await
+    }
+
+    /// The version as `major.minor.patch`.
+    pub fn version_string(&self) -> String {
+        let (a, b, c) = self.version;
+        format!("{a}.{b}.{c}")
+    }
+}
+
+impl fmt::Display for ServerBinary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({} {}, found by {})",
+            self.path.display(),
+            self.engine,
+            self.version_string(),
+            self.found_by
+        )
+    }
+}
+
+/// Applies the search order and returns the first usable path and the rule
+/// that found it, or every place looked at.
+pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, String)> {
+    locate_with(explicit, |key| std::env::var_os(key))
+}
+
+/// [`locate`] with the environment given as a lookup function, so that the
+/// search can be checked without touching the process environment.
+pub fn locate_with(
+    explicit: Option<&Path>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<(PathBuf, String)> {
+    if let Some(path) = explicit {
+        let path = absolute(path);
+        return match check_executable(&path) {
+            Ok(()) => Ok((path, "explicit path".into())),
+            Err(why) => Err(Error::BinaryUnusable {
+                path,
+                why,
+                hint: "give the path of a valkey-server (or redis-server) executable".into(),
+            }),
+        };
+    }
+    let mut searched = Vec::new();
+    if let Some(p) = env(ENV_SERVER_PATH).filter(|p| !p.is_empty()) {
+        let path = absolute(Path::new(&p));
+        match check_executable(&path) {
+            Ok(()) => return Ok((path, ENV_SERVER_PATH.into())),
+            // A variable set on purpose that points nowhere is a mistake, not a
+            // reason to quietly use another binary.
+            Err(why) => {
+                return Err(Error::BinaryUnusable {
+                    path,
+                    why,
+                    hint: format!("fix or unset {ENV_SERVER_PATH}"),
+                });
+            }
+        }
+    } else {
+        searched.push(Searched {
+            rule: ENV_SERVER_PATH.into(),
+            path: PathBuf::from("(unset)"),
+            why: "not set".into(),
+        });
+    }
+    if let Some(v) = env(ENV_SERVER_VERSION).filter(|v| !v.is_empty()) {
+        let path = absolute(&Path::new(".build/binaries").join(&v).join("valkey-server"));
+        match check_executable(&path) {
+            Ok(()) => {
+                return Ok((
+                    path,
+                    format!("{ENV_SERVER_VERSION}={}", v.to_string_lossy()),
+                ));
+            }
+            Err(why) => searched.push(Searched {
+                rule: format!("{ENV_SERVER_VERSION}={}", v.to_string_lossy()),
+                path,
+                why,
+            }),
+        }
+    } else {
+        searched.push(Searched {
+            rule: ENV_SERVER_VERSION.into(),
+            path: PathBuf::from(".build/binaries/$SERVER_VERSION/valkey-server"),
+            why: "SERVER_VERSION not set".into(),
+        });
+    }
+    let path_var = env("PATH").unwrap_or_default();
+    for name in ["valkey-server", "redis-server"] {
+        let mut found = false;
+        for dir in std::env::split_paths(&path_var) {
+            let candidate = dir.join(name);
+            if check_executable(&candidate).is_ok() {
+                return Ok((candidate, "PATH".into()));
+            }
+            found |= candidate.exists();
+        }
+        searched.push(Searched {
+            rule: "PATH".into(),
+            path: PathBuf::from(name),
+            why: if found {
+                "present but not executable".into()
+            } else {
+                "not in any PATH directory".into()
+            },
+        });
+    }
+    Err(Error::BinaryNotFound { searched })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn check_executable(path: &Path) -> std::result::Result<(), String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("does not exist".into()),
+        Err(e) => Err(format!("cannot be read: {e}")),
+        Ok(m) if !m.is_file() => Err("is not a file".into()),
+        Ok(m) if m.permissions().mode() & 0o111 == 0 => Err(format!(
+            "is not executable (mode {:o})",
+            m.permissions().mode() & 0o777
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
+type Cache = Mutex<HashMap<PathBuf, Arc<ServerBinary>>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Runs `<path> --version` once per path and parses what it says.
+async fn probe(path: &Path, found_by: String) -> Result<Arc<ServerBinary>> {
+    if let Some(hit) = cache().lock().expect("binary cache poisoned").get(path) {
+        return Ok(hit.clone());
+    }
+    let unusable = |why: String| {
+        Error::BinaryUnusable {
+        path: path.to_path_buf(),
+        why,
+        hint: "check that it runs: `<path> --version` must print \"Valkey server v=...\" or \"Redis server v=...\"".into(),
+    }
+    };
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::process::Command::new(path)
+            .arg("--version")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .map_err(|_| unusable("`--version` did not answer within 10s".into()))?
+    .map_err(|e| unusable(format!("cannot run `--version`: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (engine, version) = parse_version(&text).ok_or_else(|| {
+        unusable(format!(
+            "`--version` printed {:?}, which names neither Valkey nor Redis",
+            text.trim()
+        ))
+    })?;
+    let binary = Arc::new(ServerBinary {
+        path: path.to_path_buf(),
+        found_by,
+        engine,
+        version,
+    });
+    cache()
+        .lock()
+        .expect("binary cache poisoned")
+        .insert(path.to_path_buf(), binary.clone());
+    Ok(binary)
+}
+
+/// Parses `Valkey server v=8.0.1 sha=...` (or `Redis server v=7.0.15 ...`).
+pub fn parse_version(text: &str) -> Option<(Engine, (u32, u32, u32))> {
+    let engine = if text.starts_with("Valkey") {
+        Engine::Valkey
+    } else if text.starts_with("Redis") {
+        Engine::Redis
+    } else {
+        return None;
+    };
+    let v = text.split_whitespace().find_map(|w| w.strip_prefix("v="))?;
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let patch = parts.next().flatten().unwrap_or(0);
+    Some((engine, (major, minor, patch)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_engines() {
+        assert_eq!(
+            parse_version("Valkey server v=8.0.1 sha=00000000:0 malloc=jemalloc-5.3.0"),
+            Some((Engine::Valkey, (8, 0, 1)))
+        );
+        assert_eq!(
+            parse_version("Redis server v=7.0.15 sha=00000000:0"),
+            Some((Engine::Redis, (7, 0, 15)))
+        );
+        assert_eq!(parse_version("KeyDB 6"), None);
+    }
+}

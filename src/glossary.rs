@@ -1,0 +1,179 @@
+//! The steps registered for [`ValkeyWorld`], and the glossary made from them.
+//!
+//! Steps are collected at link time (through `inventory`), so this module can
+//! list exactly what a test binary knows. The runner uses it for its startup
+//! self-check; the glossary test uses it to write `STEPS.md` from the source
+//! of every step (its sentence and its doc comment), so the glossary cannot
+//! drift from the code.
+
+use cucumber::codegen::{StepConstructor, WorldInventory};
+use regex::Regex;
+
+use crate::world::ValkeyWorld;
+
+/// One registered step.
+#[derive(Debug, Clone)]
+pub struct RegisteredStep {
+    /// `Given`, `When` or `Then`.
+    pub keyword: &'static str,
+    /// The regex cucumber matches step text against.
+    pub regex: Regex,
+    /// The source file of the step function.
+    pub path: &'static str,
+    /// Its line.
+    pub line: u32,
+}
+
+/// Every step registered for [`ValkeyWorld`] in this binary, in source order.
+pub fn registered() -> Vec<RegisteredStep> {
+    fn collect<T: StepConstructor<ValkeyWorld> + inventory::Collect>(
+        keyword: &'static str,
+        out: &mut Vec<RegisteredStep>,
+    ) {
+        for s in inventory::iter::<T> {
+            let (loc, regex, _) = s.inner();
+            out.push(RegisteredStep {
+                keyword,
+                regex: regex(),
+                path: loc.path,
+                line: loc.line,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    collect::<<ValkeyWorld as WorldInventory>::Given>("Given", &mut out);
+    collect::<<ValkeyWorld as WorldInventory>::When>("When", &mut out);
+    collect::<<ValkeyWorld as WorldInventory>::Then>("Then", &mut out);
+    out.sort_by(|a, b| (a.path, a.line).cmp(&(b.path, b.line)));
+    out
+}
+
+/// Sentences the library's own vocabulary must understand. If one of them
+/// matches no registered step, the library's steps were not linked into this
+/// binary and every scenario would fail as "skipped"; the runner stops first.
+pub const SENTINELS: &[(&str, &str)] = &[
+    ("Given", "a server"),
+    ("When", "I run `PING`"),
+    ("Then", "the reply is \"PONG\""),
+];
+
+/// Checks that the library's steps are registered, with a message that says
+/// what to do when they are not.
+pub fn self_check() -> Result<usize, String> {
+    let steps = registered();
+    for (keyword, text) in SENTINELS {
+        if !steps
+            .iter()
+            .any(|s| s.keyword == *keyword && s.regex.is_match(text))
+        {
+            return Err(format!(
+                "valkey-bdd's own steps are not registered in this test binary \
+                 ({} step(s) found; none matches `{keyword} {text}`).\n  \
+                 hint: build the World with valkey_bdd::ValkeyWorld and start the run with valkey_bdd::run(..) \
+                 or valkey_bdd::Runner, and make sure the valkey-bdd crate is linked (not only its types re-exported)",
+                steps.len()
+            ));
+        }
+    }
+    Ok(steps.len())
+}
+
+/// One entry of the glossary, read from a step's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `Given`, `When` or `Then`.
+    pub keyword: String,
+    /// The sentence: the cucumber expression or regex as written.
+    pub sentence: String,
+    /// The doc comment above the step.
+    pub doc: String,
+    /// The steps file it comes from (`steps/server.rs`).
+    pub file: String,
+}
+
+/// Reads the step attributes and doc comments of one steps source file.
+pub fn entries_of(file: &str, source: &str) -> Vec<Entry> {
+    let attr =
+        Regex::new(r##"^\s*#\[(given|when|then)\((expr|regex)\s*=\s*(r#*)?"(.*)"#*\)\]\s*$"##)
+            .expect("valid regex");
+    let mut out = Vec::new();
+    let mut doc: Vec<String> = Vec::new();
+    for line in source.lines() {
+        let trimmed = line.trim();
+        if let Some(d) = trimmed.strip_prefix("///") {
+            doc.push(d.strip_prefix(' ').unwrap_or(d).to_string());
+        } else if let Some(c) = attr.captures(line) {
+            let keyword = match &c[1] {
+                "given" => "Given",
+                "when" => "When",
+                _ => "Then",
+            };
+            let raw = c[4].to_string();
+            // A plain string literal escapes its quotes; a raw one does not.
+            let sentence = if c.get(3).is_some() {
+                raw
+            } else {
+                raw.replace("\\\"", "\"").replace("\\\\", "\\")
+            };
+            let sentence = if &c[2] == "regex" {
+                sentence
+                    .trim_start_matches('^')
+                    .trim_end_matches('$')
+                    .to_string()
+            } else {
+                sentence
+            };
+            out.push(Entry {
+                keyword: keyword.to_string(),
+                sentence,
+                doc: doc.join(" ").trim().to_string(),
+                file: file.to_string(),
+            });
+        } else if !trimmed.starts_with("#[") {
+            doc.clear();
+        }
+    }
+    out
+}
+
+/// Renders the glossary as Markdown.
+pub fn render(entries: &[Entry]) -> String {
+    let mut out = String::from(
+        "# Step glossary\n\n\
+         Every sentence valkey-bdd understands, generated from the step definitions in `steps/`\n\
+         (`VALKEY_BDD_BLESS=1 cargo test --test glossary` rewrites this file; the test fails when it is stale).\n\n\
+         Sentences are [cucumber expressions](https://github.com/cucumber/cucumber-expressions) or, when written\n\
+         between `/…/`, regular expressions. `{string}` is a value in double quotes, `{int}` a whole number.\n\
+         Commands go between backticks and are written as in `valkey-cli`. A sentence that names no server or\n\
+         client means the scenario's default server (the one started by `Given a server`) and its connection.\n",
+    );
+    let mut file = "";
+    for e in entries {
+        if e.file != file {
+            file = &e.file;
+            out.push_str(&format!("\n## {}\n\n", title_of(file)));
+        }
+        let sentence = if e.sentence.contains('(') && e.sentence.contains('?') {
+            format!("/{}/", e.sentence)
+        } else {
+            e.sentence.clone()
+        };
+        out.push_str(&format!("- **{}** `` {} ``", e.keyword, sentence));
+        if !e.doc.is_empty() {
+            out.push_str(&format!(" — {}", e.doc));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn title_of(file: &str) -> String {
+    let stem = std::path::Path::new(file)
+        .file_stem()
+        .map_or(file.to_string(), |s| s.to_string_lossy().into_owned());
+    let mut c = stem.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => stem,
+    }
+}

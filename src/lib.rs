@@ -1,0 +1,65 @@
+//! # valkey-bdd
+//!
+//! Acceptance specs for Valkey servers, Valkey modules and the applications
+//! built on them, written as Gherkin `.feature` files and run against real
+//! `valkey-server` processes.
+//!
+//! The engine (everything but [`steps`]) knows nothing of Gherkin and can be
+//! used from plain Rust tests:
+//!
+//! ```no_run
+//! # async fn demo() -> valkey_bdd::Result<()> {
+//! use valkey_bdd::{Server, ServerSpec, Reply};
+//! let server = Server::start(ServerSpec::new("cache").config("maxmemory", "1mb")).await?;
+//! let mut client = server.client().await?;
+//! assert_eq!(client.run(r#"SET "my key" "a b""#).await?, Reply::Status("OK".into()));
+//! server.stop().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layout
+//!
+//! - [`binary`]: finding `valkey-server` and what it is.
+//! - [`ports`]: ports unique across test processes.
+//! - [`spawn`]: child processes that cannot outlive the harness.
+//! - [`server`]: one server's lifecycle; [`logfile`] reads its log.
+//! - [`client`], [`command`], [`reply`]: commands as in `valkey-cli`, replies
+//!   as it prints them; [`info`] reads `INFO`.
+//! - [`world`]: one scenario's servers and clients; [`shared`]: servers shared
+//!   by the scenarios of a feature.
+//! - [`runner`]: running feature files; [`glossary`]: the registered steps.
+//! - [`settings`]: the environment switches.
+//! - [`steps`]: the Gherkin vocabulary (see `STEPS.md`).
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod binary;
+pub mod client;
+pub mod command;
+pub mod error;
+pub mod glossary;
+pub mod info;
+pub mod logfile;
+pub mod ports;
+pub mod reply;
+pub mod runner;
+pub mod server;
+pub mod settings;
+pub mod shared;
+pub mod spawn;
+pub mod world;
+
+#[path = "../steps/mod.rs"]
+pub mod steps;
+
+pub use binary::{Engine, ServerBinary};
+pub use client::Client;
+pub use error::{Error, Result};
+pub use reply::Reply;
+pub use runner::{Outcome, Runner, run};
+pub use server::{Server, ServerSpec, Status, StopMode};
+pub use world::ValkeyWorld;
+
+/// Re-exported so that downstream step definitions use the same version.
+pub use cucumber;

@@ -1,0 +1,543 @@
+//! Running feature files: the entry point of `tests/cucumber.rs`, ours and
+//! downstream crates' alike.
+//!
+//! On top of cucumber's own runner this adds what a suite of real servers
+//! needs: a check that the vocabulary is linked, a banner naming the server
+//! binary, a scan that reports unknown steps before anything starts, libtest
+//! arguments (`cargo test -- --nocapture`, `cargo test <filter>`) accepted,
+//! teardown of every scenario's servers in the `after` hook, and an
+//! interrupted run (Ctrl-C, SIGTERM) that kills its servers before it exits.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser as _;
+use cucumber::{World as _, WriterExt as _, event, gherkin, writer};
+use futures::FutureExt as _;
+
+use crate::binary::ServerBinary;
+use crate::error::{Error, Result};
+use crate::glossary;
+use crate::world::{ScenarioInfo, ValkeyWorld};
+
+/// Runs every feature under `features` and exits the process: status 0 when
+/// everything passed, 1 when something failed, 2 when the run could not start.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() {
+///     valkey_bdd::run("tests/features").await;
+/// }
+/// ```
+pub async fn run(features: impl Into<PathBuf>) {
+    Runner::new(features).run_and_exit().await
+}
+
+/// A configurable run of feature files.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    features: PathBuf,
+    concurrency: Option<usize>,
+    junit: Option<PathBuf>,
+    args: Option<Vec<String>>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Steps that passed.
+    pub passed_steps: usize,
+    /// Steps that failed.
+    pub failed_steps: usize,
+    /// Steps that were skipped (an unknown step fails the run).
+    pub skipped_steps: usize,
+    /// Feature files that could not be parsed.
+    pub parsing_errors: usize,
+    /// Hooks that failed: a server that died unexpectedly fails the `after` hook.
+    pub hook_errors: usize,
+    /// Whether the run as a whole failed.
+    pub failed: bool,
+}
+
+impl Runner {
+    /// A run of the features under `features` (a file or a directory).
+    pub fn new(features: impl Into<PathBuf>) -> Self {
+        Runner {
+            features: features.into(),
+            concurrency: None,
+            junit: None,
+            args: None,
+        }
+    }
+
+    /// How many scenarios run at once (the command line's `--concurrency`
+    /// still wins). Default: [`crate::settings::concurrency`].
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n);
+        self
+    }
+
+    /// Also writes a JUnit XML report to `path` (also: `VALKEY_BDD_JUNIT`).
+    pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
+        self.junit = Some(path.into());
+        self
+    }
+
+    /// Takes command-line arguments from here instead of the process's
+    /// (the first one is the program name, as in `std::env::args`).
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.args = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Runs and exits the process with the outcome's status.
+    pub async fn run_and_exit(self) -> ! {
+        match self.run().await {
+            Ok(o) if !o.failed => std::process::exit(0),
+            Ok(_) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("valkey-bdd: {e}");
+                std::process::exit(2)
+            }
+        }
+    }
+
+    /// Runs the features and reports what happened. `Err` means the run could
+    /// not start (no server binary, unknown steps, bad arguments).
+    pub async fn run(self) -> Result<Outcome> {
+        init_tracing();
+        let steps = glossary::self_check().map_err(|what| Error::Config {
+            what,
+            hint: "see the README section on reusing the steps from another crate".into(),
+        })?;
+        let args = LibtestArgs::from(
+            self.args
+                .clone()
+                .unwrap_or_else(|| std::env::args().collect()),
+        );
+        if args.list {
+            // `cargo nextest` and IDEs ask test binaries to list their tests;
+            // scenarios are not libtest tests, so there is nothing to list.
+            return Ok(Outcome::default());
+        }
+        let binary = ServerBinary::resolve(None).await?;
+        eprintln!("valkey-bdd: server {binary}");
+        check_steps(&self.features)?;
+        tracing::debug!(steps, "steps registered");
+
+        let concurrency = match self.concurrency {
+            Some(n) => n,
+            None => crate::settings::concurrency()?,
+        };
+        let junit = self.junit.clone().or_else(crate::settings::junit_path);
+        let cucumber = ValkeyWorld::cucumber()
+            .max_concurrent_scenarios(concurrency)
+            .before(|feature, _rule, scenario, world| {
+                world.set_scenario(ScenarioInfo {
+                    feature: feature.name.clone(),
+                    feature_path: feature.path.clone(),
+                    scenario: scenario.name.clone(),
+                    line: scenario.position.line,
+                });
+                futures::future::ready(()).boxed_local()
+            })
+            .after(|_feature, _rule, scenario, finished, world| {
+                async move {
+                    if let Some(world) = world {
+                        after_scenario(scenario, finished, world).await;
+                    }
+                }
+                .boxed_local()
+            });
+        let outcome = match junit {
+            None => {
+                let cucumber = cucumber
+                    .with_writer(writer::Basic::stdout().summarized())
+                    .fail_on_skipped();
+                execute(cucumber, &self.features, args.args).await
+            }
+            Some(path) => {
+                let file = create_report(&path)?;
+                let cucumber = cucumber
+                    .with_writer(
+                        writer::Basic::raw(std::io::stdout(), writer::Coloring::Auto, 0)
+                            .summarized()
+                            .tee::<ValkeyWorld, _>(writer::JUnit::for_tee(file, 0))
+                            .normalized(),
+                    )
+                    .fail_on_skipped();
+                let o = execute(cucumber, &self.features, args.args).await;
+                eprintln!("valkey-bdd: JUnit report written to {}", path.display());
+                o
+            }
+        };
+        for dir in crate::shared::teardown_all().await {
+            eprintln!(
+                "valkey-bdd: kept the directory of a shared server: {}",
+                dir.display()
+            );
+        }
+        outcome
+    }
+}
+
+/// Parses the arguments and runs, stopping every server if the run is
+/// interrupted.
+async fn execute<W>(
+    cucumber: cucumber::Cucumber<
+        ValkeyWorld,
+        cucumber::parser::Basic,
+        PathBuf,
+        impl cucumber::Runner<ValkeyWorld, Cli = cucumber::runner::basic::Cli>,
+        W,
+        cucumber::cli::Empty,
+    >,
+    features: &Path,
+    args: Vec<String>,
+) -> Result<Outcome>
+where
+    W: cucumber::Writer<ValkeyWorld>
+        + cucumber::writer::Stats<ValkeyWorld>
+        + cucumber::writer::Normalized,
+    W::Cli: clap::Args,
+{
+    let opts = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::try_parse_from(&args)
+        .map_err(|e| {
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            Error::Config {
+                what: format!("bad command-line arguments {:?}:\n{e}", &args[1..]),
+                hint: "see `cargo test --test cucumber -- --help`".into(),
+            }
+        })?;
+    let run = cucumber.with_cli(opts).run(features.to_path_buf());
+    let writer = tokio::select! {
+        w = run => w,
+        what = interrupted() => {
+            // Dropping the run drops every world: their servers are killed
+            // and their directories removed. Kill what is left regardless.
+            crate::spawn::kill_all();
+            crate::shared::teardown_all().await;
+            crate::spawn::kill_all();
+            eprintln!("valkey-bdd: {what}: stopped every server, exiting");
+            std::process::exit(130);
+        }
+    };
+    Ok(Outcome {
+        passed_steps: writer.passed_steps(),
+        failed_steps: writer.failed_steps(),
+        skipped_steps: writer.skipped_steps(),
+        parsing_errors: writer.parsing_errors(),
+        hook_errors: writer.hook_errors(),
+        failed: writer.execution_has_failed(),
+    })
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term.recv() => "terminated",
+    }
+}
+
+async fn after_scenario(
+    scenario: &gherkin::Scenario,
+    finished: &event::ScenarioFinished,
+    world: &mut ValkeyWorld,
+) {
+    let failed = matches!(
+        finished,
+        event::ScenarioFinished::StepFailed(..) | event::ScenarioFinished::BeforeHookFailed(_)
+    );
+    let t = world.teardown(failed).await;
+    let where_ = format!(
+        "{}:{}",
+        world
+            .scenario()
+            .feature_path
+            .as_ref()
+            .map_or("?".into(), |p| p.display().to_string()),
+        scenario.position.line
+    );
+    if !t.report.is_empty() || t.kept.is_some() {
+        let mut msg = format!("\nvalkey-bdd: scenario \"{}\" ({where_})", scenario.name);
+        if failed || !t.deaths.is_empty() {
+            msg.push_str(" failed");
+        }
+        for r in &t.report {
+            msg.push_str(&format!("\n{r}"));
+        }
+        if let Some(dir) = &t.kept {
+            msg.push_str(&format!("\n── kept its directory: {} ──", dir.display()));
+        }
+        eprintln!("{msg}");
+    }
+    if !t.deaths.is_empty() && !failed {
+        // A server that crashed during a passing scenario fails it.
+        panic!("{}", t.deaths.join("\n"));
+    }
+}
+
+fn create_report(path: &Path) -> Result<std::fs::File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+    }
+    std::fs::File::create(path)
+        .map_err(|e| Error::io(format!("creating the JUnit report {}", path.display()), e))
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("VALKEY_BDD_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Reads every feature file and reports the steps no definition matches,
+/// before any server starts, with the closest known sentences.
+pub fn check_steps(features: &Path) -> Result<()> {
+    let steps = glossary::registered();
+    let mut unknown = Vec::new();
+    for file in feature_files(features)? {
+        let feature = match gherkin::Feature::parse_path(&file, gherkin::GherkinEnv::default()) {
+            Ok(f) => f,
+            // cucumber reports parse errors itself, with their position.
+            Err(_) => continue,
+        };
+        let scenarios = feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
+        let backgrounds = feature
+            .background
+            .iter()
+            .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()));
+        let all_steps = backgrounds
+            .flat_map(|b| b.steps.iter())
+            .chain(scenarios.flat_map(|s| s.steps.iter()));
+        for step in all_steps {
+            let keyword = match step.ty {
+                gherkin::StepType::Given => "Given",
+                gherkin::StepType::When => "When",
+                gherkin::StepType::Then => "Then",
+            };
+            // Outline placeholders are filled in at run time.
+            if step.value.contains('<') {
+                continue;
+            }
+            if !steps
+                .iter()
+                .any(|s| s.keyword == keyword && s.regex.is_match(&step.value))
+            {
+                unknown.push(format!(
+                    "  {}:{}  {}{}\n    closest known sentences:\n{}",
+                    file.display(),
+                    step.position.line,
+                    step.keyword,
+                    step.value,
+                    closest(keyword, &step.value, &steps)
+                ));
+            }
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Unknown {
+        what: format!(
+            "{} step(s) match no step definition:\n{}",
+            unknown.len(),
+            unknown.join("\n")
+        ),
+        hint: "STEPS.md lists every sentence valkey-bdd knows; a crate can add its own with #[given]/#[when]/#[then] on ValkeyWorld".into(),
+    })
+}
+
+fn closest(keyword: &str, text: &str, steps: &[glossary::RegisteredStep]) -> String {
+    let mut scored: Vec<(f64, String)> = steps
+        .iter()
+        .filter(|s| s.keyword == keyword)
+        .map(|s| {
+            let pattern = s
+                .regex
+                .as_str()
+                .trim_start_matches('^')
+                .trim_end_matches('$');
+            (
+                strsim::normalized_levenshtein(text, pattern),
+                format!("      {keyword} /{pattern}/"),
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, s)| s)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io(format!("reading the features in {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "feature") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The command line, cleaned of what `cargo test` passes for libtest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibtestArgs {
+    /// What is left for cucumber.
+    pub args: Vec<String>,
+    /// `--list` was asked for.
+    pub list: bool,
+}
+
+impl From<Vec<String>> for LibtestArgs {
+    /// Drops libtest's flags (`--nocapture`, `--test-threads=2`, ...), and
+    /// turns a libtest name filter (`cargo test persistence`) into cucumber's
+    /// `--name` filter on scenario names.
+    fn from(raw: Vec<String>) -> Self {
+        const LIBTEST_FLAGS: &[&str] = &[
+            "--nocapture",
+            "--no-capture",
+            "--show-output",
+            "--quiet",
+            "-q",
+            "--ignored",
+            "--include-ignored",
+            "--exact",
+            "--test",
+            "--bench",
+            "--report-time",
+            "--ensure-time",
+            "--shuffle",
+            "--force-run-in-process",
+        ];
+        const LIBTEST_VALUED: &[&str] = &[
+            "--test-threads",
+            "--format",
+            "--skip",
+            "--logfile",
+            "--shuffle-seed",
+            "-Z",
+        ];
+        const CUCUMBER_VALUED: &[&str] = &[
+            "-n",
+            "--name",
+            "--scenario-name",
+            "-t",
+            "--tags",
+            "-c",
+            "--concurrency",
+            "--retry",
+            "--retry-after",
+            "--retry-tag-filter",
+            "--color",
+            "-i",
+            "--input",
+            "--junit-v",
+        ];
+        let mut it = raw.into_iter();
+        let mut args: Vec<String> = it.next().into_iter().collect();
+        let mut filters = Vec::new();
+        let mut list = false;
+        let mut named = false;
+        while let Some(a) = it.next() {
+            let flag = a.split('=').next().unwrap_or("").to_string();
+            if a == "--" || LIBTEST_FLAGS.contains(&a.as_str()) {
+                continue;
+            } else if a == "--list" {
+                list = true;
+            } else if LIBTEST_VALUED.contains(&flag.as_str()) {
+                if !a.contains('=') {
+                    it.next();
+                }
+            } else if CUCUMBER_VALUED.contains(&flag.as_str()) {
+                named |=
+                    ["-n", "--name", "--scenario-name", "-t", "--tags"].contains(&flag.as_str());
+                let has_value = a.contains('=');
+                args.push(a);
+                if !has_value {
+                    args.extend(it.next());
+                }
+            } else if a.starts_with('-') {
+                args.push(a);
+            } else {
+                filters.push(regex::escape(&a));
+            }
+        }
+        if !filters.is_empty() {
+            if named {
+                eprintln!(
+                    "valkey-bdd: ignoring the name filter {filters:?}: --name or --tags is given"
+                );
+            } else {
+                args.push("--name".into());
+                args.push(filters.join("|"));
+            }
+        }
+        LibtestArgs { args, list }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(a: &[&str]) -> Vec<String> {
+        LibtestArgs::from(a.iter().map(|s| s.to_string()).collect::<Vec<_>>()).args
+    }
+
+    #[test]
+    fn libtest_arguments_are_dropped_or_translated() {
+        assert_eq!(clean(&["t", "--nocapture"]), ["t"]);
+        assert_eq!(
+            clean(&["t", "--test-threads", "2", "--tags", "@x"]),
+            ["t", "--tags", "@x"]
+        );
+        assert_eq!(
+            clean(&["t", "--test-threads=2", "-t", "@x and not @y"]),
+            ["t", "-t", "@x and not @y"]
+        );
+        assert_eq!(
+            clean(&["t", "persist.ence"]),
+            ["t", "--name", r"persist\.ence"]
+        );
+        assert_eq!(clean(&["t", "--tags", "@x", "word"]), ["t", "--tags", "@x"]);
+        assert_eq!(
+            clean(&["t", "-vv", "--concurrency", "3"]),
+            ["t", "-vv", "--concurrency", "3"]
+        );
+        assert!(LibtestArgs::from(vec!["t".to_string(), "--list".into()]).list);
+    }
+}

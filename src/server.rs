@@ -1,0 +1,794 @@
+//! One `valkey-server` process: started, checked, stopped.
+//!
+//! Lifecycle:
+//! - **start**: lease a port ([`crate::ports`]), make a private 0700
+//!   directory, write `valkey.conf` there, spawn the binary on it with all of
+//!   its output in `server.log` ([`crate::spawn`] makes sure it cannot outlive
+//!   us), then wait until it is *ready*: alive, answering `PING` and not
+//!   loading. A port that turns out taken (another program bound it after our
+//!   check) is retried on a new port.
+//! - **stop**: `SHUTDOWN NOSAVE` (or `SAVE`) → SIGTERM → SIGKILL to the whole
+//!   process group, each step bounded.
+//! - **restart**: stop and start again on the same port and directory, so
+//!   data persisted by `SAVE` or AOF is loaded again.
+//! - A server that dies when nobody asked it to is reported with its exit
+//!   status, the tail of its log and its `BUG REPORT`.
+
+use std::fmt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use tokio::sync::Mutex;
+
+use crate::binary::{Engine, ServerBinary};
+use crate::client::Client;
+use crate::error::{Error, Result, indent};
+use crate::logfile;
+use crate::ports::{self, PortLease};
+use crate::reply::Reply;
+use crate::spawn;
+
+/// How many log lines an error shows.
+pub const LOG_TAIL_LINES: usize = 30;
+/// How many times a start is retried on a new port when the port was taken.
+const PORT_RETRIES: u32 = 5;
+/// How long `SHUTDOWN` gets before SIGTERM, and SIGTERM before SIGKILL.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+const TERM_GRACE: Duration = Duration::from_secs(2);
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// How a server should be configured and started.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    name: String,
+    binary: Option<PathBuf>,
+    config: Vec<(String, String)>,
+    parent_dir: Option<PathBuf>,
+}
+
+impl Default for ServerSpec {
+    fn default() -> Self {
+        ServerSpec::new("default")
+    }
+}
+
+impl ServerSpec {
+    /// A server called `name` (used in messages and as its directory name),
+    /// with the harness's defaults.
+    pub fn new(name: impl Into<String>) -> Self {
+        ServerSpec {
+            name: name.into(),
+            binary: None,
+            config: Vec::new(),
+            parent_dir: None,
+        }
+    }
+
+    /// Uses this binary instead of searching for one.
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
+    }
+
+    /// Adds one configuration directive, written to `valkey.conf` as
+    /// `key value`. The value is taken as in `valkey.conf` (so `save ""` is
+    /// written `("save", "\"\"")`); an empty value is written as `""`.
+    /// A key given here replaces the harness's default for it.
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.push((key.into(), value.into()));
+        self
+    }
+
+    /// Loads a module at start, with its arguments.
+    pub fn module(self, path: impl AsRef<Path>, args: &str) -> Self {
+        let path = std::path::absolute(path.as_ref()).unwrap_or_else(|_| path.as_ref().into());
+        let value = format!("{} {}", path.display(), args)
+            .trim_end()
+            .to_string();
+        self.config("loadmodule", value)
+    }
+
+    /// Makes the server's directory inside `parent` instead of in a temporary
+    /// directory of its own. The caller then owns the directory's removal.
+    pub fn in_dir(mut self, parent: impl Into<PathBuf>) -> Self {
+        self.parent_dir = Some(parent.into());
+        self
+    }
+
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The directives given so far.
+    pub fn directives(&self) -> &[(String, String)] {
+        &self.config
+    }
+
+    /// Validates the directives without starting anything.
+    pub fn validate(&self) -> Result<()> {
+        for (k, v) in &self.config {
+            if k.is_empty() || k.contains(char::is_whitespace) {
+                return Err(Error::Config {
+                    what: format!("{k:?} is not a configuration directive name (value {v:?})"),
+                    hint: "write one directive per row: | maxmemory | 1kb |".into(),
+                });
+            }
+            if v.contains('\n') || v.contains('\r') {
+                return Err(Error::Config {
+                    what: format!("the value of {k:?} spans several lines"),
+                    hint: "a directive's value is one line, as in valkey.conf".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a server's directory lives and who removes it.
+enum Workdir {
+    /// A temporary directory of the server's own, removed with it unless kept.
+    Own(tempfile::TempDir),
+    /// A directory inside the caller's (the scenario's), removed by the caller.
+    Borrowed(PathBuf),
+    /// A kept directory: left on disk.
+    Kept(PathBuf),
+}
+
+impl Workdir {
+    fn path(&self) -> &Path {
+        match self {
+            Workdir::Own(t) => t.path(),
+            Workdir::Borrowed(p) | Workdir::Kept(p) => p,
+        }
+    }
+}
+
+/// The running (or stopped) process.
+#[derive(Default)]
+struct Proc {
+    child: Option<tokio::process::Child>,
+    /// How the last process ended, once it has.
+    exit: Option<ExitStatus>,
+    /// Whether that end was asked for (stop, kill), as opposed to a crash.
+    expected: bool,
+}
+
+/// What a server is doing, as far as the harness can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The process runs.
+    Running {
+        /// Its process id.
+        pid: u32,
+    },
+    /// The process was stopped or killed on purpose.
+    Stopped,
+    /// The process ended by itself: `exited with status 1`, `was killed by
+    /// signal 11 (SIGSEGV)`.
+    Died(String),
+}
+
+/// One server process with its port, directory, configuration and log.
+pub struct Server {
+    name: String,
+    binary: Arc<ServerBinary>,
+    lease: PortLease,
+    workdir: std::sync::Mutex<Workdir>,
+    dir: PathBuf,
+    log: PathBuf,
+    conf: PathBuf,
+    start_timeout: Duration,
+    /// Process id while running, 0 otherwise; read by `Drop`, which cannot
+    /// take the async lock.
+    pid: AtomicU32,
+    proc: Mutex<Proc>,
+    attempts: u32,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("name", &self.name)
+            .field("port", &self.port())
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl Server {
+    /// Starts a server and waits until it is ready.
+    pub async fn start(spec: ServerSpec) -> Result<Server> {
+        spec.validate()?;
+        let binary = ServerBinary::resolve(spec.binary.as_deref()).await?;
+        let start_timeout = crate::settings::start_timeout()?;
+        let pinned = spec
+            .config
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case("port"))
+            .map(|(_, v)| v.clone());
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let lease = match &pinned {
+                None => ports::lease()?,
+                Some(p) => pinned_lease(p)?,
+            };
+            let workdir = make_dir(&spec)?;
+            let dir = workdir.path().to_path_buf();
+            let server = Server {
+                name: spec.name.clone(),
+                binary: binary.clone(),
+                lease,
+                log: dir.join("server.log"),
+                conf: dir.join("valkey.conf"),
+                dir,
+                workdir: std::sync::Mutex::new(workdir),
+                start_timeout,
+                pid: AtomicU32::new(0),
+                proc: Mutex::new(Proc::default()),
+                attempts,
+            };
+            server.write_config(&spec)?;
+            match server.launch().await {
+                Ok(()) => return Ok(server),
+                Err(e)
+                    if pinned.is_none() && attempts < PORT_RETRIES && server.port_was_taken() =>
+                {
+                    tracing::info!(server = %server.name, port = server.port(), "port taken, retrying: {e}");
+                    server.discard();
+                }
+                Err(e) => {
+                    // The error names the log: keep it on disk unless told
+                    // otherwise. In a scenario's directory the scenario decides.
+                    if crate::settings::KeepPolicy::from_env().is_ok_and(|k| k.keeps(true)) {
+                        server.keep_dir();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// The server's name in the scenario.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The binary it runs.
+    pub fn binary(&self) -> &ServerBinary {
+        &self.binary
+    }
+
+    /// Its client port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.lease.port()
+    }
+
+    /// `127.0.0.1`: servers listen on loopback only.
+    pub fn host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+
+    /// Its private directory (data, `valkey.conf`, `server.log`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Its log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// How many starts it took (more than 1 when a port was taken).
+    pub fn start_attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The last `lines` lines of its log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        logfile::tail(&self.log, lines)
+    }
+
+    /// Whether its log contains `text` anywhere.
+    pub fn log_contains(&self, text: &str) -> bool {
+        logfile::contains(&self.log, text)
+    }
+
+    /// A short description for messages: `server "cache" at 127.0.0.1:16001`.
+    pub fn describe(&self) -> String {
+        format!(
+            "server \"{}\" at {}:{}",
+            self.name,
+            self.host(),
+            self.port()
+        )
+    }
+
+    /// Opens a new client connection to this server.
+    pub async fn client(&self) -> Result<Client> {
+        match Client::connect(self.describe(), self.host(), self.port()).await {
+            Ok(c) => Ok(c),
+            Err(e) => Err(self.explain(e, "connecting a client").await),
+        }
+    }
+
+    /// What the process is doing.
+    pub async fn status(&self) -> Status {
+        let mut p = self.proc.lock().await;
+        self.poll(&mut p);
+        status_of(&p)
+    }
+
+    /// `Ok` while the server runs; the [`Error::Died`] report when it ended by
+    /// itself. `during` says what the caller was doing, for the report.
+    pub async fn check_running(&self, during: &str) -> Result<()> {
+        match self.status().await {
+            Status::Running { .. } => Ok(()),
+            Status::Stopped => Err(Error::Expectation(format!(
+                "{} is stopped (while {during})\n  hint: start it again with a restart step",
+                self.describe()
+            ))),
+            Status::Died(status) => Err(self.died(status, during)),
+        }
+    }
+
+    /// Turns a client error into the server's death report when the server
+    /// turns out to be dead; other errors pass unchanged.
+    pub async fn explain(&self, err: Error, during: &str) -> Error {
+        if !matches!(err, Error::Connection { .. } | Error::CommandTimeout { .. }) {
+            return err;
+        }
+        // A crashing server may still be writing its report.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        loop {
+            match self.status().await {
+                Status::Died(status) => return self.died(status, during),
+                Status::Running { .. } if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
+                _ => return err,
+            }
+        }
+    }
+
+    /// Sends one command on a short-lived connection of the harness's own.
+    pub async fn command(&self, line: &str) -> Result<Reply> {
+        let mut c = self.client().await?;
+        match c.run(line).await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.explain(e, &format!("running `{line}`")).await),
+        }
+    }
+
+    /// Stops the server without saving: `SHUTDOWN NOSAVE` → SIGTERM → SIGKILL.
+    pub async fn stop(&self) -> Result<()> {
+        self.stop_with(StopMode::NoSave).await
+    }
+
+    /// Stops the server the given way.
+    pub async fn stop_with(&self, mode: StopMode) -> Result<()> {
+        let mut p = self.proc.lock().await;
+        self.poll(&mut p);
+        if p.child.is_none() {
+            return match status_of(&p) {
+                Status::Died(status) => Err(self.died(status, "stopping it")),
+                _ => Ok(()),
+            };
+        }
+        let grace = match mode {
+            StopMode::Graceful | StopMode::NoSave | StopMode::Save => {
+                let word = match mode {
+                    StopMode::Save => " SAVE",
+                    StopMode::NoSave => " NOSAVE",
+                    _ => "",
+                };
+                // The server closes the connection when it exits: no reply is
+                // the expected outcome. A refusal (an error reply) is logged
+                // and the signals below take over.
+                if let Ok(mut c) = Client::connect(self.describe(), self.host(), self.port()).await
+                {
+                    c.set_timeout(Duration::from_secs(2));
+                    if let Ok(Reply::Error(e)) = c.run(&format!("SHUTDOWN{word}")).await {
+                        tracing::warn!(server = %self.name, "SHUTDOWN{word} refused: {e}");
+                    }
+                }
+                if mode != StopMode::NoSave {
+                    self.start_timeout.max(SHUTDOWN_GRACE)
+                } else {
+                    SHUTDOWN_GRACE
+                }
+            }
+            StopMode::Kill => {
+                let _ = spawn::signal_group(self.pid.load(Ordering::SeqCst), Signal::SIGKILL);
+                KILL_GRACE
+            }
+        };
+        p.expected = true;
+        self.end(&mut p, grace).await
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, keeping its directory.
+    pub async fn kill(&self) -> Result<()> {
+        self.stop_with(StopMode::Kill).await
+    }
+
+    /// Stops the server the given way and starts it again on the same port,
+    /// directory and configuration file.
+    pub async fn restart(&self, mode: StopMode) -> Result<()> {
+        self.stop_with(mode).await?;
+        self.launch().await
+    }
+
+    /// Sends a signal to the server's process group (SIGSTOP, SIGCONT, ...).
+    pub async fn signal(&self, signal: Signal) -> Result<()> {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid == 0 {
+            self.check_running(&format!("sending {signal}")).await?;
+        }
+        spawn::signal_group(pid, signal)
+            .map_err(|e| Error::io(format!("sending {signal} to {}", self.describe()), e))
+    }
+
+    /// Keeps the server's directory on disk when the server goes, and returns
+    /// its path.
+    pub fn keep_dir(&self) -> PathBuf {
+        let mut w = self.workdir.lock().expect("workdir lock poisoned");
+        if let Workdir::Own(_) = &*w {
+            let Workdir::Own(t) = std::mem::replace(&mut *w, Workdir::Kept(PathBuf::new())) else {
+                unreachable!()
+            };
+            *w = Workdir::Kept(t.keep());
+        }
+        self.dir.clone()
+    }
+
+    // --- internals -------------------------------------------------------
+
+    fn write_config(&self, spec: &ServerSpec) -> Result<()> {
+        let user_keys: Vec<String> = spec
+            .config
+            .iter()
+            .map(|(k, _)| k.to_ascii_lowercase())
+            .collect();
+        let mut lines = vec![format!(
+            "# Written by valkey-bdd for server \"{}\". Defaults first, then the scenario's directives.",
+            self.name
+        )];
+        for (k, v) in self.defaults() {
+            if !user_keys.iter().any(|u| u == k) {
+                lines.push(format!("{k} {v}"));
+            }
+        }
+        for (k, v) in &spec.config {
+            let v = if v.is_empty() { "\"\"" } else { v.as_str() };
+            lines.push(format!("{k} {v}"));
+        }
+        lines.push(String::new());
+        std::fs::write(&self.conf, lines.join("\n"))
+            .map_err(|e| Error::io(format!("writing {}", self.conf.display()), e))
+    }
+
+    /// The directives every server gets unless the scenario sets them.
+    fn defaults(&self) -> Vec<(&'static str, String)> {
+        let mut d = vec![
+            ("port", self.port().to_string()),
+            ("bind", "127.0.0.1".to_string()),
+            ("dir", quote_path(&self.dir)),
+            ("daemonize", "no".to_string()),
+            // Empty: log to standard output, which goes to server.log.
+            ("logfile", "\"\"".to_string()),
+            // No snapshots unless asked for: SAVE still works.
+            ("save", "\"\"".to_string()),
+            ("appendonly", "no".to_string()),
+            ("repl-diskless-sync-delay", "0".to_string()),
+        ];
+        let (major, _, _) = self.binary.version;
+        if self.binary.engine == Engine::Valkey || major >= 7 {
+            d.push(("enable-debug-command", "local".to_string()));
+            d.push(("enable-module-command", "local".to_string()));
+        }
+        d
+    }
+
+    /// Spawns the process on the written configuration and waits for ready.
+    async fn launch(&self) -> Result<()> {
+        let mut cmd = std::process::Command::new(&self.binary.path);
+        cmd.arg(&self.conf)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null());
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| Error::io(format!("opening {}", self.log.display()), e))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| Error::io(format!("opening {}", self.log.display()), e))?;
+        cmd.stdout(out).stderr(err);
+        let child = spawn::spawn(cmd).await.map_err(|e| Error::BinaryUnusable {
+            path: self.binary.path.clone(),
+            why: format!("cannot be started: {e}"),
+            hint: "check that the file is a valkey-server binary for this machine".into(),
+        })?;
+        let pid = child.id().unwrap_or(0);
+        {
+            let mut p = self.proc.lock().await;
+            *p = Proc {
+                child: Some(child),
+                exit: None,
+                expected: false,
+            };
+            self.pid.store(pid, Ordering::SeqCst);
+        }
+        self.wait_ready().await
+    }
+
+    async fn wait_ready(&self) -> Result<()> {
+        let started = Instant::now();
+        let deadline = started + self.start_timeout;
+        let mut pause = Duration::from_micros(500);
+        let mut last;
+        loop {
+            {
+                let mut p = self.proc.lock().await;
+                self.poll(&mut p);
+                if let Some(status) = p.exit {
+                    return Err(self.start_failed(status));
+                }
+            }
+            match Client::connect(self.describe(), self.host(), self.port()).await {
+                Err(e) => last = format!("no connection ({})", first_line(&e.to_string())),
+                Ok(mut c) => match c.run("PING").await {
+                    Ok(Reply::Status(s)) if s == "PONG" => match c.run("INFO persistence").await {
+                        Ok(Reply::Bulk(info))
+                            if !String::from_utf8_lossy(&info).contains("loading:1") =>
+                        {
+                            return Ok(());
+                        }
+                        Ok(other) => {
+                            last = format!("INFO persistence: {}", first_line(&other.to_string()))
+                        }
+                        Err(e) => last = first_line(&e.to_string()),
+                    },
+                    Ok(other) => last = format!("PING answered {other}"),
+                    Err(e) => last = format!("PING failed ({})", first_line(&e.to_string())),
+                },
+            }
+            if Instant::now() >= deadline {
+                let mut p = self.proc.lock().await;
+                p.expected = true;
+                let _ = spawn::signal_group(self.pid.load(Ordering::SeqCst), Signal::SIGKILL);
+                let _ = self.end(&mut p, KILL_GRACE).await;
+                return Err(Error::NotReady {
+                    name: self.name.clone(),
+                    port: self.port(),
+                    waited: started.elapsed(),
+                    last,
+                    log: self.log.clone(),
+                    tail: indent(&self.log_tail(LOG_TAIL_LINES)),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Notices a process that has ended, without waiting.
+    fn poll(&self, p: &mut Proc) {
+        if let Some(child) = p.child.as_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.reaped(p, status);
+            }
+        }
+    }
+
+    fn reaped(&self, p: &mut Proc, status: ExitStatus) {
+        let pid = self.pid.swap(0, Ordering::SeqCst);
+        if pid != 0 {
+            // Forks of the server (BGSAVE, AOF rewrite) share its group.
+            let _ = spawn::signal_group(pid, Signal::SIGKILL);
+            spawn::forget_group(pid);
+        }
+        p.child = None;
+        p.exit = Some(status);
+    }
+
+    /// Waits `grace` for the process to exit, then SIGTERM, then SIGKILL.
+    async fn end(&self, p: &mut Proc, grace: Duration) -> Result<()> {
+        let pid = self.pid.load(Ordering::SeqCst);
+        for (wait, next) in [
+            (grace, Some(Signal::SIGTERM)),
+            (TERM_GRACE, Some(Signal::SIGKILL)),
+            (KILL_GRACE, None),
+        ] {
+            let Some(child) = p.child.as_mut() else {
+                return Ok(());
+            };
+            if let Ok(Ok(status)) = tokio::time::timeout(wait, child.wait()).await {
+                self.reaped(p, status);
+                return Ok(());
+            }
+            match next {
+                Some(sig) => {
+                    let _ = spawn::signal_group(pid, sig);
+                }
+                None => {
+                    return Err(Error::StopFailed {
+                        name: self.name.clone(),
+                        pid,
+                        waited: grace + TERM_GRACE + KILL_GRACE,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn port_was_taken(&self) -> bool {
+        self.log_contains("Address already in use")
+    }
+
+    fn start_failed(&self, status: ExitStatus) -> Error {
+        let taken = self.port_was_taken();
+        let hint = if taken {
+            format!(
+                "port {} is already in use by another program; leave `port` out of the configuration to let valkey-bdd choose one",
+                self.port()
+            )
+        } else if self.log_contains("FATAL CONFIG FILE ERROR") {
+            format!(
+                "a directive was rejected: see the lines above, and {} for what was written",
+                self.conf.display()
+            )
+        } else if self.log_contains("Module") && self.log_contains("failed to load") {
+            "a module failed to load: check its path, that it is built for this server, and its arguments".into()
+        } else {
+            "read the log lines above".into()
+        };
+        Error::StartFailed {
+            name: self.name.clone(),
+            port: self.port(),
+            status: describe_exit(status),
+            binary: self.binary.path.clone(),
+            log: self.log.clone(),
+            tail: indent(&self.log_tail(LOG_TAIL_LINES)),
+            hint,
+        }
+    }
+
+    fn died(&self, status: String, during: &str) -> Error {
+        Error::Died {
+            name: self.name.clone(),
+            port: self.port(),
+            status,
+            during: during.to_string(),
+            log: self.log.clone(),
+            tail: indent(&self.log_tail(LOG_TAIL_LINES)),
+            bug_report: logfile::bug_report(&self.log),
+        }
+    }
+
+    /// Throws away a server that never became ready (port retry).
+    fn discard(self) {
+        // Drop kills the process, if any, and removes an own directory.
+        drop(self);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // The last net: the async stop did not run (a panic, a dropped
+        // future). Kill the group synchronously; tokio reaps the zombie.
+        let pid = self.pid.swap(0, Ordering::SeqCst);
+        if pid != 0 {
+            let _ = spawn::signal_group(pid, Signal::SIGKILL);
+            spawn::forget_group(pid);
+        }
+    }
+}
+
+/// How to stop a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Plain `SHUTDOWN`, as an operator would: the server saves when its
+    /// configuration has save points (the harness's default has none).
+    Graceful,
+    /// `SHUTDOWN NOSAVE`: data not persisted yet is lost.
+    NoSave,
+    /// `SHUTDOWN SAVE`: an RDB snapshot is written first.
+    Save,
+    /// SIGKILL, as a crash.
+    Kill,
+}
+
+fn status_of(p: &Proc) -> Status {
+    match (&p.child, p.exit) {
+        (Some(c), _) => Status::Running {
+            pid: c.id().unwrap_or(0),
+        },
+        (None, Some(s)) if !p.expected => Status::Died(describe_exit(s)),
+        _ => Status::Stopped,
+    }
+}
+
+/// `exited with status 1`, `was killed by signal 11 (SIGSEGV)`.
+pub fn describe_exit(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        format!("exited with status {code}")
+    } else if let Some(sig) = status.signal() {
+        let name =
+            Signal::try_from(sig).map_or_else(|_| "?".to_string(), |s| s.as_str().to_string());
+        format!("was killed by signal {sig} ({name})")
+    } else {
+        format!("ended ({status})")
+    }
+}
+
+fn pinned_lease(value: &str) -> Result<PortLease> {
+    let port: u16 = value.trim().parse().map_err(|_| Error::Config {
+        what: format!("port {value:?} is not a port number"),
+        hint: "leave `port` out to let valkey-bdd choose a free one".into(),
+    })?;
+    ports::try_lease(port).ok_or_else(|| Error::Config {
+        what: format!("port {port} is already in use (or leased by another valkey-bdd run)"),
+        hint: "leave `port` out of the configuration to let valkey-bdd choose a free one".into(),
+    })
+}
+
+fn make_dir(spec: &ServerSpec) -> Result<Workdir> {
+    use std::os::unix::fs::DirBuilderExt;
+    match &spec.parent_dir {
+        Some(parent) => {
+            let mut path = parent.join(sanitize(&spec.name));
+            let mut n = 1;
+            while path.exists() {
+                n += 1;
+                path = parent.join(format!("{}-{n}", sanitize(&spec.name)));
+            }
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .recursive(true)
+                .create(&path)
+                .map_err(|e| Error::io(format!("creating the directory {}", path.display()), e))?;
+            Ok(Workdir::Borrowed(path))
+        }
+        None => {
+            let root = crate::settings::tmp_root();
+            tempfile::Builder::new()
+                .prefix(&format!("valkey-bdd-{}-", sanitize(&spec.name)))
+                .tempdir_in(&root)
+                .map(Workdir::Own)
+                .map_err(|e| Error::io(format!("creating a directory in {}", root.display()), e))
+        }
+    }
+}
+
+/// A name safe for a file name.
+pub(crate) fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.chars().take(48).collect()
+}
+
+fn quote_path(p: &Path) -> String {
+    crate::reply::quote(p.as_os_str().as_encoded_bytes())
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}

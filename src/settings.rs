@@ -1,0 +1,111 @@
+//! The environment switches of the harness, read in one place.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `VALKEY_SERVER_PATH` | the server binary to use | search (see [`crate::binary`]) |
+//! | `SERVER_VERSION` | use `.build/binaries/<version>/valkey-server` | unset |
+//! | `VALKEY_BDD_KEEP` | keep scenario directories: `failed`, `always`, `never` | `failed` |
+//! | `VALKEY_BDD_CONCURRENCY` | scenarios run at once | 4 × CPUs, at least 8 |
+//! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 |
+//! | `VALKEY_BDD_COMMAND_TIMEOUT` | seconds a command may take to answer | 10 |
+//! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
+//! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
+//! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | the system temp dir |
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// What to do with a scenario's directory (server data and logs) at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepPolicy {
+    /// Keep the directories of failed scenarios only.
+    Failed,
+    /// Keep every directory.
+    Always,
+    /// Remove every directory.
+    Never,
+}
+
+impl KeepPolicy {
+    /// Reads `VALKEY_BDD_KEEP`.
+    pub fn from_env() -> Result<KeepPolicy> {
+        match std::env::var("VALKEY_BDD_KEEP").as_deref() {
+            Err(_) | Ok("") | Ok("failed") => Ok(KeepPolicy::Failed),
+            Ok("always") => Ok(KeepPolicy::Always),
+            Ok("never") => Ok(KeepPolicy::Never),
+            Ok(other) => Err(Error::Config {
+                what: format!("VALKEY_BDD_KEEP={other:?} is not a keep policy"),
+                hint: "use failed (the default), always or never".into(),
+            }),
+        }
+    }
+
+    /// Whether a directory is kept, given whether its scenario failed.
+    pub fn keeps(self, failed: bool) -> bool {
+        match self {
+            KeepPolicy::Failed => failed,
+            KeepPolicy::Always => true,
+            KeepPolicy::Never => false,
+        }
+    }
+}
+
+fn seconds(var: &str, default: u64) -> Result<Duration> {
+    match std::env::var(var) {
+        Err(_) => Ok(Duration::from_secs(default)),
+        Ok(v) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| Error::Config {
+                what: format!("{var}={v:?} is not a number of seconds"),
+                hint: format!("use a positive number such as {default}"),
+            }),
+    }
+}
+
+/// How long a server may take from spawn to ready.
+pub fn start_timeout() -> Result<Duration> {
+    seconds("VALKEY_BDD_START_TIMEOUT", 10)
+}
+
+/// How long a command may take to answer.
+pub fn command_timeout() -> Result<Duration> {
+    seconds("VALKEY_BDD_COMMAND_TIMEOUT", 10)
+}
+
+/// How many scenarios run at once: servers mostly wait, so several per CPU.
+pub fn concurrency() -> Result<usize> {
+    match std::env::var("VALKEY_BDD_CONCURRENCY") {
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Error::Config {
+                what: format!("VALKEY_BDD_CONCURRENCY={v:?} is not a positive number"),
+                hint: "use a number such as 8".into(),
+            }),
+        Err(_) => {
+            let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Ok((cpus * 4).max(8))
+        }
+    }
+}
+
+/// Where scenario directories are made.
+pub fn tmp_root() -> PathBuf {
+    std::env::var_os("VALKEY_BDD_TMPDIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Where to write a JUnit report, if anywhere.
+pub fn junit_path() -> Option<PathBuf> {
+    std::env::var_os("VALKEY_BDD_JUNIT")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}

@@ -1,0 +1,131 @@
+//! Starting child processes that cannot outlive the harness.
+//!
+//! This is the one module that needs `unsafe`: a `pre_exec` hook.
+//!
+//! Three nets, from the inside out:
+//! 1. Each child leads its own process group, so a stop signal reaches the
+//!    forks it makes too (BGSAVE, AOF rewrite, module threads' children), and a
+//!    Ctrl-C in the terminal does not hit servers mid-teardown.
+//! 2. `PR_SET_PDEATHSIG(SIGKILL)`: the kernel kills the child when its parent
+//!    *thread* exits. Tokio runs futures on worker and blocking threads that
+//!    come and go, so every spawn is done by one dedicated thread that lives as
+//!    long as the process: the signal then fires exactly when the test process
+//!    dies, whether it exits, panics or is SIGKILLed.
+//! 3. Every live process group is listed in [`live_groups`], so that an
+//!    interrupted run can kill them all before it exits.
+
+#![allow(unsafe_code)]
+
+use std::collections::HashSet;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::sync::{Mutex, OnceLock, mpsc};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+struct Request {
+    command: std::process::Command,
+    runtime: tokio::runtime::Handle,
+    reply: tokio::sync::oneshot::Sender<io::Result<tokio::process::Child>>,
+}
+
+fn spawner() -> &'static Mutex<mpsc::Sender<Request>> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Request>();
+        std::thread::Builder::new()
+            .name("valkey-bdd-spawner".into())
+            .spawn(move || {
+                // Never returns while the process lives: see the module docs.
+                for req in rx {
+                    let _guard = req.runtime.enter();
+                    let child = tokio::process::Command::from(req.command).spawn();
+                    let _ = req.reply.send(child);
+                }
+            })
+            .expect("cannot start the spawner thread");
+        Mutex::new(tx)
+    })
+}
+
+/// Spawns `command` in its own process group, bound to die with this process.
+///
+/// Must be called from within a Tokio runtime; the child is registered with it.
+pub async fn spawn(mut command: std::process::Command) -> io::Result<tokio::process::Child> {
+    let parent = std::process::id();
+    command.process_group(0);
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe system calls (prctl, getppid); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            // The parent may have died between fork and prctl.
+            if nix::unistd::getppid().as_raw() as u32 != parent {
+                return Err(io::Error::from(nix::errno::Errno::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    let req = Request {
+        command,
+        runtime: tokio::runtime::Handle::current(),
+        reply,
+    };
+    spawner()
+        .lock()
+        .expect("spawner lock poisoned")
+        .send(req)
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?;
+    let child = rx
+        .await
+        .map_err(|_| io::Error::other("the spawner thread dropped the request"))??;
+    if let Some(pid) = child.id() {
+        groups()
+            .lock()
+            .expect("groups lock poisoned")
+            .insert(pid as i32);
+    }
+    Ok(child)
+}
+
+fn groups() -> &'static Mutex<HashSet<i32>> {
+    static GROUPS: OnceLock<Mutex<HashSet<i32>>> = OnceLock::new();
+    GROUPS.get_or_init(Default::default)
+}
+
+/// Forgets a process group whose leader has been reaped.
+pub fn forget_group(pgid: u32) {
+    groups()
+        .lock()
+        .expect("groups lock poisoned")
+        .remove(&(pgid as i32));
+}
+
+/// The process groups of every child spawned here and not yet reaped.
+pub fn live_groups() -> Vec<u32> {
+    groups()
+        .lock()
+        .expect("groups lock poisoned")
+        .iter()
+        .map(|g| *g as u32)
+        .collect()
+}
+
+/// Sends `signal` to a whole process group. A group that no longer exists is
+/// not an error.
+pub fn signal_group(pgid: u32, signal: Signal) -> io::Result<()> {
+    match killpg(Pid::from_raw(pgid as i32), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+/// Kills every live process group at once: the last resort of an
+/// interrupted run.
+pub fn kill_all() {
+    for pgid in live_groups() {
+        let _ = signal_group(pgid, Signal::SIGKILL);
+    }
+}

@@ -1,0 +1,444 @@
+//! The state of one scenario: its servers, clients, last reply and the
+//! user's own state.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::server::{Server, ServerSpec, StopMode};
+use crate::settings::KeepPolicy;
+use crate::shared;
+
+/// The name of the server that sentences without a name refer to.
+pub const DEFAULT_SERVER: &str = "default";
+
+/// What the runner tells the world about the scenario it runs.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioInfo {
+    /// The feature's name.
+    pub feature: String,
+    /// The feature file, when it came from one.
+    pub feature_path: Option<PathBuf>,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scenario's line in the feature file.
+    pub line: usize,
+}
+
+/// The last command run and what it answered.
+#[derive(Debug, Clone)]
+pub struct LastReply {
+    /// The command line.
+    pub command: String,
+    /// Who ran it: `server "default"`, `client "alice"`.
+    pub by: String,
+    /// The reply.
+    pub reply: Reply,
+}
+
+/// The cucumber world of valkey-bdd: everything one scenario has started.
+///
+/// Steps of other crates use it as they use ours; their own state lives in
+/// [`ValkeyWorld::state`].
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct ValkeyWorld {
+    scenario: ScenarioInfo,
+    /// The scenario's directory, holding one directory per server.
+    dir: Option<tempfile::TempDir>,
+    servers: BTreeMap<String, Arc<Server>>,
+    /// Servers owned by the feature, not by this scenario.
+    shared: HashSet<String>,
+    /// Servers whose death the scenario expected (a crash it provoked).
+    expected_deaths: HashSet<String>,
+    /// The connection each server's sentences without a client use.
+    default_clients: HashMap<String, Client>,
+    /// Named clients and the server each one is connected to.
+    clients: BTreeMap<String, (String, Client)>,
+    last: Option<LastReply>,
+    /// The error of the last start that was expected to fail.
+    start_error: Option<Error>,
+    user: HashMap<TypeId, Box<dyn Any + Send>>,
+}
+
+impl fmt::Debug for ValkeyWorld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let servers: Vec<String> = self
+            .servers
+            .values()
+            .map(|s| format!("{} ({})", s.describe(), s.dir().display()))
+            .collect();
+        f.debug_struct("ValkeyWorld")
+            .field("servers", &servers)
+            .field("clients", &self.clients.keys().collect::<Vec<_>>())
+            .field(
+                "last",
+                &self
+                    .last
+                    .as_ref()
+                    .map(|l| format!("`{}` → {}", l.command, l.reply)),
+            )
+            .finish()
+    }
+}
+
+impl ValkeyWorld {
+    /// An empty world. The runner calls [`ValkeyWorld::set_scenario`] before
+    /// the first step.
+    pub fn new() -> Self {
+        ValkeyWorld {
+            scenario: ScenarioInfo::default(),
+            dir: None,
+            servers: BTreeMap::new(),
+            shared: HashSet::new(),
+            expected_deaths: HashSet::new(),
+            default_clients: HashMap::new(),
+            clients: BTreeMap::new(),
+            last: None,
+            start_error: None,
+            user: HashMap::new(),
+        }
+    }
+
+    /// Records which scenario this world belongs to.
+    pub fn set_scenario(&mut self, info: ScenarioInfo) {
+        self.scenario = info;
+    }
+
+    /// The scenario this world belongs to.
+    pub fn scenario(&self) -> &ScenarioInfo {
+        &self.scenario
+    }
+
+    /// The user's own state of type `T`, created with `T::default()` on first
+    /// use. One value per type per scenario.
+    pub fn state<T: Default + Send + 'static>(&mut self) -> &mut T {
+        self.user
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .expect("the slot of a type holds that type")
+    }
+
+    /// The scenario's directory, made on first use.
+    pub fn dir(&mut self) -> Result<PathBuf> {
+        if self.dir.is_none() {
+            let root = crate::settings::tmp_root();
+            let label = format!(
+                "valkey-bdd-{}-{}-",
+                crate::server::sanitize(
+                    &self
+                        .scenario
+                        .feature_path
+                        .as_ref()
+                        .and_then(|p| p.file_stem())
+                        .map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
+                ),
+                self.scenario.line
+            );
+            let dir = tempfile::Builder::new()
+                .prefix(&label)
+                .tempdir_in(&root)
+                .map_err(|e| {
+                    Error::io(
+                        format!("creating a scenario directory in {}", root.display()),
+                        e,
+                    )
+                })?;
+            self.dir = Some(dir);
+        }
+        Ok(self
+            .dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
+    }
+
+    // --- servers ---------------------------------------------------------
+
+    /// Starts a server for this scenario, in the scenario's directory.
+    pub async fn start_server(&mut self, spec: ServerSpec) -> Result<Arc<Server>> {
+        self.ensure_new_name(spec.name())?;
+        let spec = spec.in_dir(self.dir()?);
+        let server = Arc::new(Server::start(spec).await?);
+        self.servers
+            .insert(server.name().to_string(), server.clone());
+        Ok(server)
+    }
+
+    /// Starts a server that is expected to fail, and remembers the error for
+    /// [`ValkeyWorld::start_error`]. Starting successfully is an error.
+    pub async fn start_server_expecting_failure(&mut self, spec: ServerSpec) -> Result<()> {
+        self.ensure_new_name(spec.name())?;
+        let spec = spec.in_dir(self.dir()?);
+        match Server::start(spec).await {
+            Ok(server) => {
+                let port = server.port();
+                let name = server.name().to_string();
+                self.servers.insert(name.clone(), Arc::new(server));
+                Err(Error::Expectation(format!(
+                    "server \"{name}\" was expected to fail to start, but it is running on port {port}"
+                )))
+            }
+            Err(e) => {
+                self.start_error = Some(e);
+                Ok(())
+            }
+        }
+    }
+
+    /// The error of the last start that was expected to fail.
+    pub fn start_error(&self) -> Result<&Error> {
+        self.start_error.as_ref().ok_or_else(|| Error::Unknown {
+            what: "no server start has failed in this scenario".into(),
+            hint: "use `When I try to start a server with the config:` before asserting on a failed start".into(),
+        })
+    }
+
+    /// Attaches the feature's shared server `name`, starting it when this is
+    /// the first scenario of the feature to ask for it.
+    pub async fn attach_shared_server(&mut self, spec: ServerSpec) -> Result<Arc<Server>> {
+        self.ensure_new_name(spec.name())?;
+        let key = self.feature_key();
+        let server = shared::get_or_start(&key, spec).await?;
+        self.shared.insert(server.name().to_string());
+        self.servers
+            .insert(server.name().to_string(), server.clone());
+        Ok(server)
+    }
+
+    fn feature_key(&self) -> String {
+        self.scenario.feature_path.as_ref().map_or_else(
+            || self.scenario.feature.clone(),
+            |p| p.display().to_string(),
+        )
+    }
+
+    fn ensure_new_name(&self, name: &str) -> Result<()> {
+        if self.servers.contains_key(name) {
+            return Err(Error::Config {
+                what: format!("this scenario already has a server called \"{name}\""),
+                hint: "give the second server another name: Given a server \"other\"".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The server called `name`, or the default server for `None`.
+    pub fn server(&self, name: Option<&str>) -> Result<&Arc<Server>> {
+        let name = name.unwrap_or(DEFAULT_SERVER);
+        self.servers.get(name).ok_or_else(|| {
+            let known: Vec<String> = self.servers.keys().map(|k| format!("\"{k}\"")).collect();
+            Error::Unknown {
+                what: if name == DEFAULT_SERVER {
+                    "this scenario has no default server".to_string()
+                } else {
+                    format!("this scenario has no server called \"{name}\"")
+                },
+                hint: if known.is_empty() {
+                    "start one first: Given a server".into()
+                } else {
+                    format!(
+                        "its servers are {}; a sentence without a name means the server started by `Given a server`",
+                        known.join(", ")
+                    )
+                },
+            }
+        })
+    }
+
+    /// Every server of the scenario, by name.
+    pub fn servers(&self) -> impl Iterator<Item = (&str, &Arc<Server>)> {
+        self.servers.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Stops, kills or restarts a server. Its default client reconnects on
+    /// the next command; named clients stay disconnected, as real ones would.
+    pub async fn stop_server(&mut self, name: Option<&str>, mode: StopMode) -> Result<()> {
+        let server = self.server(name)?.clone();
+        self.default_clients.remove(server.name());
+        server.stop_with(mode).await?;
+        if self.shared.contains(server.name()) {
+            shared::forget(&self.feature_key(), server.name());
+        }
+        Ok(())
+    }
+
+    /// Restarts a server on the same port and directory.
+    pub async fn restart_server(&mut self, name: Option<&str>, mode: StopMode) -> Result<()> {
+        let server = self.server(name)?.clone();
+        self.default_clients.remove(server.name());
+        server.restart(mode).await
+    }
+
+    /// Records that the scenario expects this server to die, so that its
+    /// death does not fail the scenario at teardown.
+    pub fn expect_death(&mut self, name: Option<&str>) -> Result<()> {
+        let server = self.server(name)?.name().to_string();
+        self.expected_deaths.insert(server);
+        Ok(())
+    }
+
+    // --- commands --------------------------------------------------------
+
+    /// Runs a command on a server through its default client.
+    pub async fn run(&mut self, server: Option<&str>, line: &str) -> Result<&Reply> {
+        let server = self.server(server)?.clone();
+        let name = server.name().to_string();
+        if !self.default_clients.contains_key(&name) {
+            let client = server.client().await?;
+            self.default_clients.insert(name.clone(), client);
+        }
+        let client = self.default_clients.get_mut(&name).expect("inserted above");
+        let result = client.run(line).await;
+        self.record(line, format!("server \"{name}\""), &server, result)
+            .await
+    }
+
+    /// Connects a named client to a server (the default one for `None`).
+    pub async fn connect_client(&mut self, client: &str, server: Option<&str>) -> Result<()> {
+        if self.clients.contains_key(client) {
+            return Err(Error::Config {
+                what: format!("this scenario already has a client called \"{client}\""),
+                hint: "give the new client another name".into(),
+            });
+        }
+        let server = self.server(server)?.clone();
+        let connection = server.client().await?;
+        self.clients
+            .insert(client.to_string(), (server.name().to_string(), connection));
+        Ok(())
+    }
+
+    /// Runs a command through a named client. A client that does not exist
+    /// yet is connected to the default server first.
+    pub async fn client_run(&mut self, client: &str, line: &str) -> Result<&Reply> {
+        if !self.clients.contains_key(client) {
+            self.connect_client(client, None).await?;
+        }
+        let (server_name, connection) = self.clients.get_mut(client).expect("connected above");
+        let server = self
+            .servers
+            .get(server_name.as_str())
+            .cloned()
+            .expect("a client's server stays in the scenario");
+        let result = connection.run(line).await;
+        self.record(line, format!("client \"{client}\""), &server, result)
+            .await
+    }
+
+    async fn record(
+        &mut self,
+        line: &str,
+        by: String,
+        server: &Server,
+        result: Result<Reply>,
+    ) -> Result<&Reply> {
+        match result {
+            Ok(reply) => {
+                self.last = Some(LastReply {
+                    command: line.to_string(),
+                    by,
+                    reply,
+                });
+                Ok(&self.last.as_ref().expect("just set").reply)
+            }
+            Err(e) => {
+                self.last = None;
+                Err(server.explain(e, &format!("{by} ran `{line}`")).await)
+            }
+        }
+    }
+
+    /// The last command's reply, and what it was.
+    pub fn last(&self) -> Result<&LastReply> {
+        self.last.as_ref().ok_or_else(|| Error::Unknown {
+            what: "no command has been run yet in this scenario".into(),
+            hint: "run one first: When I run `PING`".into(),
+        })
+    }
+
+    // --- teardown --------------------------------------------------------
+
+    /// Stops everything the scenario started and decides about its
+    /// directory. Returns what the user must see: the log tails of a failed
+    /// scenario, the kept directory, and any server that died unexpectedly
+    /// (which fails the scenario, when nothing else did).
+    pub async fn teardown(&mut self, failed: bool) -> Teardown {
+        let mut out = Teardown::default();
+        self.default_clients.clear();
+        self.clients.clear();
+        for (name, server) in &self.servers {
+            if self.expected_deaths.contains(name) {
+                continue;
+            }
+            if let Err(e @ Error::Died { .. }) = server.check_running("the scenario ended").await {
+                out.deaths.push(e.to_string());
+            }
+        }
+        let failed = failed || !out.deaths.is_empty();
+        if failed {
+            for server in self.servers.values() {
+                out.report.push(format!(
+                    "── {} — {} — last {} log lines ──\n{}",
+                    server.describe(),
+                    server.log_path().display(),
+                    crate::server::LOG_TAIL_LINES,
+                    server.log_tail(crate::server::LOG_TAIL_LINES)
+                ));
+            }
+        }
+        let owned: Vec<Arc<Server>> = std::mem::take(&mut self.servers)
+            .into_iter()
+            .filter(|(name, _)| !self.shared.contains(name))
+            .map(|(_, s)| s)
+            .collect();
+        let stops = futures::future::join_all(owned.iter().map(|s| s.stop()));
+        for (server, result) in owned.iter().zip(stops.await) {
+            if let Err(e) = result {
+                if !matches!(e, Error::Died { .. }) {
+                    out.report
+                        .push(format!("stopping {} failed: {e}", server.describe()));
+                }
+            }
+        }
+        drop(owned);
+        if failed {
+            shared::mark_failed(&self.feature_key(), self.shared.iter());
+        }
+        let keep = KeepPolicy::from_env()
+            .unwrap_or(KeepPolicy::Failed)
+            .keeps(failed);
+        if let Some(dir) = self.dir.take() {
+            if keep {
+                out.kept = Some(dir.keep());
+            } else if let Err(e) = dir.close() {
+                out.report
+                    .push(format!("removing the scenario directory failed: {e}"));
+            }
+        }
+        out
+    }
+}
+
+impl Default for ValkeyWorld {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What [`ValkeyWorld::teardown`] has to tell.
+#[derive(Debug, Default)]
+pub struct Teardown {
+    /// Death reports of servers that died when nobody expected it.
+    pub deaths: Vec<String>,
+    /// Log tails and teardown problems, for a failed scenario.
+    pub report: Vec<String>,
+    /// The scenario directory, when it was kept.
+    pub kept: Option<PathBuf>,
+}

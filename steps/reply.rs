@@ -1,0 +1,160 @@
+//! Assertions on the reply of the last command.
+
+use cucumber::gherkin::Step;
+use cucumber::then;
+
+use super::{doc_string, list_table};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::world::ValkeyWorld;
+
+/// Fails with the command, who ran it, what was expected and what came back.
+fn mismatch(w: &ValkeyWorld, expected: &str) -> Error {
+    match w.last() {
+        Ok(last) => Error::Expectation(format!(
+            "`{}` run by {} answered:\n{}\n  expected {expected}",
+            last.command,
+            last.by,
+            crate::error::indent(&last.reply.to_string())
+        )),
+        Err(e) => e,
+    }
+}
+
+fn reply(w: &ValkeyWorld) -> Result<&Reply> {
+    Ok(&w.last()?.reply)
+}
+
+/// The reply is a status or a string with exactly this text.
+#[then(regex = r#"^the reply is "(.*)"$"#)]
+async fn is_text(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    match reply(w)? {
+        Reply::Status(s) if *s == text => Ok(()),
+        r @ Reply::Bulk(_) if r.text().as_deref() == Some(text.as_str()) => Ok(()),
+        _ => Err(mismatch(w, &format!("the text {text:?}"))),
+    }
+}
+
+/// The reply is a status (simple string) such as `OK` or `PONG`.
+#[then(regex = r#"^the reply is the status "(.*)"$"#)]
+async fn is_status(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    match reply(w)? {
+        Reply::Status(s) if *s == text => Ok(()),
+        _ => Err(mismatch(w, &format!("the status {text}"))),
+    }
+}
+
+/// The reply is a bulk string, written here as `valkey-cli` prints it
+/// (`"a\x00b"` for binary data).
+#[then(regex = r#"^the reply is the string (".*")$"#)]
+async fn is_string(w: &mut ValkeyWorld, quoted: String) -> Result<()> {
+    match reply(w)? {
+        r @ Reply::Bulk(_) if r.to_string() == quoted => Ok(()),
+        _ => Err(mismatch(w, &format!("the string {quoted}"))),
+    }
+}
+
+/// The reply is this integer.
+#[then(regex = r"^the reply is the integer (-?\d+)$")]
+async fn is_integer(w: &mut ValkeyWorld, n: i64) -> Result<()> {
+    match reply(w)? {
+        Reply::Integer(i) if *i == n => Ok(()),
+        _ => Err(mismatch(w, &format!("(integer) {n}"))),
+    }
+}
+
+/// The reply is nil.
+#[then(regex = r"^the reply is nil$")]
+async fn is_nil(w: &mut ValkeyWorld) -> Result<()> {
+    match reply(w)? {
+        Reply::Nil => Ok(()),
+        _ => Err(mismatch(w, "(nil)")),
+    }
+}
+
+/// The reply is a list (or set) with exactly these elements, in this order;
+/// one element per row.
+#[then(regex = r"^the reply is the list:$")]
+async fn is_list(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
+    let expected = list_table(s)?;
+    match reply(w)?.items() {
+        Some(items) if items == expected => Ok(()),
+        _ => Err(mismatch(w, &format!("the list {expected:?}"))),
+    }
+}
+
+/// The reply is a list (or set) with these elements in any order.
+#[then(regex = r"^the reply is the list, in any order:$")]
+async fn is_list_any_order(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
+    let mut expected = list_table(s)?;
+    expected.sort();
+    match reply(w)?.items() {
+        Some(mut items) => {
+            items.sort();
+            if items == expected {
+                return Ok(());
+            }
+            Err(mismatch(
+                w,
+                &format!("the elements {expected:?} in any order"),
+            ))
+        }
+        None => Err(mismatch(
+            w,
+            &format!("the elements {expected:?} in any order"),
+        )),
+    }
+}
+
+/// The reply is an empty list (or set).
+#[then(regex = r"^the reply is an empty list$")]
+async fn is_empty_list(w: &mut ValkeyWorld) -> Result<()> {
+    match reply(w)?.items() {
+        Some(items) if items.is_empty() => Ok(()),
+        _ => Err(mismatch(w, "(empty array)")),
+    }
+}
+
+/// The reply is an error whose message (code included) contains the text.
+#[then(regex = r#"^the reply is an error containing "(.*)"$"#)]
+async fn is_error(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    match reply(w)?.error() {
+        Some(e) if e.contains(&text) => Ok(()),
+        _ => Err(mismatch(w, &format!("an error containing {text:?}"))),
+    }
+}
+
+/// The reply, as `valkey-cli` prints it, matches the regular expression.
+#[then(regex = r"^the reply matches /(.*)/$")]
+async fn matches(w: &mut ValkeyWorld, pattern: String) -> Result<()> {
+    let re = regex::Regex::new(&pattern).map_err(|e| Error::Config {
+        what: format!("/{pattern}/ is not a regular expression: {e}"),
+        hint: "the syntax is that of the regex crate".into(),
+    })?;
+    if re.is_match(&reply(w)?.cell()) {
+        return Ok(());
+    }
+    Err(mismatch(w, &format!("a match for /{pattern}/")))
+}
+
+/// The reply, as `valkey-cli` prints it, contains the text.
+#[then(regex = r#"^the reply contains "(.*)"$"#)]
+async fn contains(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    if reply(w)?.cell().contains(&text) || reply(w)?.to_string().contains(&text) {
+        return Ok(());
+    }
+    Err(mismatch(w, &format!("a reply containing {text:?}")))
+}
+
+/// The reply prints exactly as the doc string, the way `valkey-cli` prints it.
+#[then(regex = r"^the reply is:$")]
+async fn prints_as(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
+    let expected = doc_string(s)?.trim_end();
+    if reply(w)?.to_string() == expected {
+        return Ok(());
+    }
+    Err(mismatch(
+        w,
+        &format!("exactly:\n{}", crate::error::indent(expected)),
+    ))
+}
