@@ -98,11 +98,35 @@ pub fn entries_of(file: &str, source: &str) -> Vec<Entry> {
             .expect("valid regex");
     let mut out = Vec::new();
     let mut doc: Vec<String> = Vec::new();
+    // rustfmt splits long attributes over lines: join them back first.
+    let mut lines: Vec<String> = Vec::new();
+    let mut open: Option<String> = None;
     for line in source.lines() {
+        let trimmed = line.trim();
+        match open.take() {
+            Some(mut acc) => {
+                acc.push_str(trimmed);
+                if trimmed.ends_with(")]") {
+                    lines.push(acc);
+                } else {
+                    open = Some(acc);
+                }
+            }
+            None if ["#[given(", "#[when(", "#[then("]
+                .iter()
+                .any(|p| trimmed.starts_with(p))
+                && !trimmed.ends_with(")]") =>
+            {
+                open = Some(trimmed.to_string());
+            }
+            None => lines.push(line.to_string()),
+        }
+    }
+    for line in &lines {
         let trimmed = line.trim();
         if let Some(d) = trimmed.strip_prefix("///") {
             doc.push(d.strip_prefix(' ').unwrap_or(d).to_string());
-        } else if let Some(c) = attr.captures(line) {
+        } else if let Some(c) = attr.captures(trimmed) {
             let keyword = match &c[1] {
                 "given" => "Given",
                 "when" => "When",
@@ -142,29 +166,66 @@ pub fn render(entries: &[Entry]) -> String {
         "# Step glossary\n\n\
          Every sentence valkey-bdd understands, generated from the step definitions in `steps/`\n\
          (`VALKEY_BDD_BLESS=1 cargo test --test glossary` rewrites this file; the test fails when it is stale).\n\n\
-         Sentences are [cucumber expressions](https://github.com/cucumber/cucumber-expressions) or, when written\n\
-         between `/…/`, regular expressions. `{string}` is a value in double quotes, `{int}` a whole number.\n\
-         Commands go between backticks and are written as in `valkey-cli`. A sentence that names no server or\n\
-         client means the scenario's default server (the one started by `Given a server`) and its connection.\n",
+         How to read a sentence: `\"…\"` is a value you write in double quotes, `` `…` `` a command written as\n\
+         in `valkey-cli`, `<integer>` a whole number, `[…]` a part you may leave out, `a | b` a choice.\n\
+         A sentence that names no server means the scenario's default server (the one started by\n\
+         `Given a server`) and its own connection. Rows and doc strings go below the sentences that end in `:`.\n",
     );
     let mut file = "";
-    for e in entries {
+    for (i, e) in entries.iter().enumerate() {
+        // A sentence registered for several keywords is listed once.
+        let same = |o: &Entry| o.sentence == e.sentence && o.file == e.file;
+        if i > 0 && same(&entries[i - 1]) {
+            continue;
+        }
         if e.file != file {
             file = &e.file;
             out.push_str(&format!("\n## {}\n\n", title_of(file)));
         }
-        let sentence = if e.sentence.contains('(') && e.sentence.contains('?') {
-            format!("/{}/", e.sentence)
-        } else {
-            e.sentence.clone()
-        };
-        out.push_str(&format!("- **{}** `` {} ``", e.keyword, sentence));
+        let keywords: Vec<&str> = entries[i..]
+            .iter()
+            .take_while(|o| same(o))
+            .map(|o| o.keyword.as_str())
+            .collect();
+        out.push_str(&format!(
+            "- **{}** `` {} ``",
+            keywords.join(" / "),
+            readable(&e.sentence)
+        ));
         if !e.doc.is_empty() {
             out.push_str(&format!(" — {}", e.doc));
         }
         out.push('\n');
     }
     out
+}
+
+/// Turns a step's regex into the sentence a reader writes.
+pub fn readable(sentence: &str) -> String {
+    let mut s = sentence.to_string();
+    for (from, to) in [
+        (
+            r#"(?:the server|server "([^"]+)")"#,
+            r#"the server | server "…""#,
+        ),
+        (r#""([^"]+)""#, r#""…""#),
+        (r#""([^"]*)""#, r#""…""#),
+        (r#""(.*)""#, r#""…""#),
+        (r#"(".*")"#, r#""…""#),
+        ("`(.+)`", "`…`"),
+        (r"(-?\d+)", "<integer>"),
+        ("/(.*)/", "/<regex>/"),
+    ] {
+        s = s.replace(from, to);
+    }
+    // Optional parts `(?: x)?` and `( x)?`, then choices `(a|b)`.
+    let optional = Regex::new(r"\((?:\?:)?( ?)([^()]*)\)\?").expect("valid regex");
+    s = optional.replace_all(&s, "$1[$2]").into_owned();
+    let choice = Regex::new(r"\(([^()?]*\|[^()]*)\)").expect("valid regex");
+    s = choice
+        .replace_all(&s, |c: &regex::Captures<'_>| c[1].replace('|', " | "))
+        .into_owned();
+    s
 }
 
 fn title_of(file: &str) -> String {

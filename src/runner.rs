@@ -17,6 +17,7 @@ use futures::FutureExt as _;
 use crate::binary::ServerBinary;
 use crate::error::{Error, Result};
 use crate::glossary;
+use crate::settings::KeepPolicy;
 use crate::world::{ScenarioInfo, ValkeyWorld};
 
 /// Runs every feature under `features` and exits the process: status 0 when
@@ -39,6 +40,7 @@ pub struct Runner {
     concurrency: Option<usize>,
     junit: Option<PathBuf>,
     args: Option<Vec<String>>,
+    keep: Option<KeepPolicy>,
 }
 
 /// What a run did.
@@ -66,6 +68,7 @@ impl Runner {
             concurrency: None,
             junit: None,
             args: None,
+            keep: None,
         }
     }
 
@@ -79,6 +82,12 @@ impl Runner {
     /// Also writes a JUnit XML report to `path` (also: `VALKEY_BDD_JUNIT`).
     pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
         self.junit = Some(path.into());
+        self
+    }
+
+    /// What to do with scenario directories (default: `VALKEY_BDD_KEEP`).
+    pub fn keep(mut self, policy: KeepPolicy) -> Self {
+        self.keep = Some(policy);
         self
     }
 
@@ -129,9 +138,14 @@ impl Runner {
             None => crate::settings::concurrency()?,
         };
         let junit = self.junit.clone().or_else(crate::settings::junit_path);
+        let keep = match self.keep {
+            Some(k) => k,
+            None => KeepPolicy::from_env()?,
+        };
         let cucumber = ValkeyWorld::cucumber()
             .max_concurrent_scenarios(concurrency)
-            .before(|feature, _rule, scenario, world| {
+            .before(move |feature, _rule, scenario, world| {
+                world.set_keep_policy(keep);
                 world.set_scenario(ScenarioInfo {
                     feature: feature.name.clone(),
                     feature_path: feature.path.clone(),
@@ -170,7 +184,7 @@ impl Runner {
                 o
             }
         };
-        for dir in crate::shared::teardown_all().await {
+        for dir in crate::shared::teardown_all(keep).await {
             eprintln!(
                 "valkey-bdd: kept the directory of a shared server: {}",
                 dir.display()
@@ -221,7 +235,7 @@ where
             // Dropping the run drops every world: their servers are killed
             // and their directories removed. Kill what is left regardless.
             crate::spawn::kill_all();
-            crate::shared::teardown_all().await;
+            crate::shared::teardown_all(KeepPolicy::Failed).await;
             crate::spawn::kill_all();
             eprintln!("valkey-bdd: {what}: stopped every server, exiting");
             std::process::exit(130);

@@ -762,6 +762,7 @@ fn make_dir(spec: &ServerSpec) -> Result<Workdir> {
         None => {
             let root = crate::settings::tmp_root();
             tempfile::Builder::new()
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
                 .prefix(&format!("valkey-bdd-{}-", sanitize(&spec.name)))
                 .tempdir_in(&root)
                 .map(Workdir::Own)

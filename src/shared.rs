@@ -65,10 +65,8 @@ pub fn mark_failed<'a>(feature: &str, names: impl Iterator<Item = &'a String>) {
 
 /// Stops every shared server still running; called when the run ends.
 /// Returns the directories kept.
-pub async fn teardown_all() -> Vec<std::path::PathBuf> {
+pub async fn teardown_all(policy: crate::settings::KeepPolicy) -> Vec<std::path::PathBuf> {
     let entries: Vec<Entry> = lock().drain().map(|(_, e)| e).collect();
-    let policy =
-        crate::settings::KeepPolicy::from_env().unwrap_or(crate::settings::KeepPolicy::Failed);
     let mut kept = Vec::new();
     for e in &entries {
         if let Err(err) = e.server.stop().await {

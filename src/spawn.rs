@@ -13,11 +13,17 @@
 //!    dies, whether it exits, panics or is SIGKILLed.
 //! 3. Every live process group is listed in [`live_groups`], so that an
 //!    interrupted run can kill them all before it exits.
+//! 4. PDEATHSIG reaches the server, not the children it forks: a BGSAVE or
+//!    AOF-rewrite child outlives a SIGKILLed server and keeps running. So a
+//!    small watchdog (`sh`, in a process group of its own, deaf to Ctrl-C)
+//!    is told of every group as it comes and goes over a pipe; when the pipe
+//!    closes — this process ended, however it ended — the watchdog kills
+//!    every group still listed, forks included, and exits.
 
 #![allow(unsafe_code)]
 
 use std::collections::HashSet;
-use std::io;
+use std::io::{self, Write as _};
 use std::os::unix::process::CommandExt;
 use std::sync::{Mutex, OnceLock, mpsc};
 
@@ -86,8 +92,53 @@ pub async fn spawn(mut command: std::process::Command) -> io::Result<tokio::proc
             .lock()
             .expect("groups lock poisoned")
             .insert(pid as i32);
+        tell_watchdog('+', pid);
     }
     Ok(child)
+}
+
+/// The watchdog's script: keep the list of live groups from the pipe, kill
+/// what is left when the pipe closes.
+const WATCHDOG: &str = r#"trap '' INT TERM HUP
+live=""
+while read -r op g; do
+  if [ "$op" = "+" ]; then live="$live $g"
+  else next=""; for x in $live; do [ "$x" = "$g" ] || next="$next $x"; done; live="$next"; fi
+done
+for g in $live; do kill -s KILL -- "-$g" 2>/dev/null; done
+"#;
+
+fn watchdog() -> &'static Mutex<Option<std::process::ChildStdin>> {
+    static PIPE: OnceLock<Mutex<Option<std::process::ChildStdin>>> = OnceLock::new();
+    PIPE.get_or_init(|| {
+        let started = std::process::Command::new("sh")
+            .args(["-c", WATCHDOG])
+            .process_group(0)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match started {
+            // Deliberately never waited for: it must outlive this process.
+            Ok(mut child) => Mutex::new(child.stdin.take()),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot start the watchdog (sh): {e}; forks of a server may outlive a killed test process"
+                );
+                Mutex::new(None)
+            }
+        }
+    })
+}
+
+fn tell_watchdog(op: char, pgid: u32) {
+    let mut pipe = watchdog().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(w) = pipe.as_mut() {
+        // One short line, far below the pipe's buffer: the write does not block.
+        if writeln!(w, "{op} {pgid}").is_err() {
+            *pipe = None;
+        }
+    }
 }
 
 fn groups() -> &'static Mutex<HashSet<i32>> {
@@ -97,10 +148,13 @@ fn groups() -> &'static Mutex<HashSet<i32>> {
 
 /// Forgets a process group whose leader has been reaped.
 pub fn forget_group(pgid: u32) {
-    groups()
+    let known = groups()
         .lock()
         .expect("groups lock poisoned")
         .remove(&(pgid as i32));
+    if known {
+        tell_watchdog('-', pgid);
+    }
 }
 
 /// The process groups of every child spawned here and not yet reaped.

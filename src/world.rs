@@ -64,6 +64,8 @@ pub struct ValkeyWorld {
     /// The error of the last start that was expected to fail.
     start_error: Option<Error>,
     user: HashMap<TypeId, Box<dyn Any + Send>>,
+    /// What to do with the scenario's directory at its end.
+    keep: KeepPolicy,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -102,12 +104,18 @@ impl ValkeyWorld {
             last: None,
             start_error: None,
             user: HashMap::new(),
+            keep: KeepPolicy::Failed,
         }
     }
 
     /// Records which scenario this world belongs to.
     pub fn set_scenario(&mut self, info: ScenarioInfo) {
         self.scenario = info;
+    }
+
+    /// Sets what happens to the scenario's directory when it ends.
+    pub fn set_keep_policy(&mut self, keep: KeepPolicy) {
+        self.keep = keep;
     }
 
     /// The scenario this world belongs to.
@@ -142,6 +150,7 @@ impl ValkeyWorld {
                 self.scenario.line
             );
             let dir = tempfile::Builder::new()
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
                 .prefix(&label)
                 .tempdir_in(&root)
                 .map_err(|e| {
@@ -411,9 +420,7 @@ impl ValkeyWorld {
         if failed {
             shared::mark_failed(&self.feature_key(), self.shared.iter());
         }
-        let keep = KeepPolicy::from_env()
-            .unwrap_or(KeepPolicy::Failed)
-            .keeps(failed);
+        let keep = self.keep.keeps(failed);
         if let Some(dir) = self.dir.take() {
             if keep {
                 out.kept = Some(dir.keep());

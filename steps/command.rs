@@ -9,12 +9,14 @@ use crate::world::ValkeyWorld;
 
 /// Runs a command on the default server; its reply (an error reply too) is
 /// kept for the `Then the reply ...` sentences.
+#[given(regex = r"^I run `(.+)`$")]
 #[when(regex = r"^I run `(.+)`$")]
 async fn run(w: &mut ValkeyWorld, command: String) -> Result<()> {
     w.run(None, &command).await.map(drop)
 }
 
 /// Runs a command on a named server, through that server's own connection.
+#[given(regex = r#"^I run `(.+)` on server "([^"]+)"$"#)]
 #[when(regex = r#"^I run `(.+)` on server "([^"]+)"$"#)]
 async fn run_on(w: &mut ValkeyWorld, command: String, server: String) -> Result<()> {
     w.run(Some(&server), &command).await.map(drop)
@@ -48,6 +50,7 @@ async fn client_connected(w: &mut ValkeyWorld, client: String, server: String) -
 
 /// Runs a command through a named client (connected to the default server
 /// on first use).
+#[given(regex = r#"^client "([^"]+)" runs `(.+)`$"#)]
 #[when(regex = r#"^client "([^"]+)" runs `(.+)`$"#)]
 async fn client_runs(w: &mut ValkeyWorld, client: String, command: String) -> Result<()> {
     w.client_run(&client, &command).await.map(drop)

@@ -20,7 +20,7 @@ fn name(captured: &str) -> Option<&str> {
 
 /// Reads a `| directive | value |` table. A header row `| directive | value |`
 /// is allowed and skipped.
-fn config_table(step: &Step) -> Result<Vec<(String, String)>> {
+pub fn config_table(step: &Step) -> Result<Vec<(String, String)>> {
     let table = step.table.as_ref().ok_or_else(|| Error::Config {
         what: format!(
             "the step `{}` needs a table of directives below it",
@@ -61,7 +61,7 @@ fn config_table(step: &Step) -> Result<Vec<(String, String)>> {
 }
 
 /// The single column of a table, as a list of values.
-fn list_table(step: &Step) -> Result<Vec<String>> {
+pub fn list_table(step: &Step) -> Result<Vec<String>> {
     let table = step.table.as_ref().ok_or_else(|| Error::Config {
         what: format!(
             "the step `{}` needs a one-column table below it",

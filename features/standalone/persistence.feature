@@ -14,8 +14,8 @@ Feature: Data across restarts
 
   Scenario: Data not saved is lost on restart
     Given a server
-    When I run `SET K V`
-    And I restart the server
+    And I run `SET K V`
+    When I restart the server
     And I run `GET K`
     Then the reply is nil
 

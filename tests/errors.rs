@@ -1,0 +1,217 @@
+//! The errors a user sees, checked on their text.
+
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::os::unix::fs::PermissionsExt;
+
+use valkey_bdd::binary::locate_with;
+use valkey_bdd::cucumber::gherkin;
+use valkey_bdd::{Error, Runner, Server, ServerSpec};
+
+#[test]
+fn a_missing_binary_lists_every_place_looked_and_how_to_fix_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let path = OsString::from(empty.path());
+    let err = locate_with(None, |k| (k == "PATH").then(|| path.clone())).unwrap_err();
+    let text = err.to_string();
+    for expected in [
+        "no valkey-server binary found",
+        "VALKEY_SERVER_PATH: (unset) (not set)",
+        "SERVER_VERSION: .build/binaries/$SERVER_VERSION/valkey-server (SERVER_VERSION not set)",
+        "PATH: valkey-server (not in any PATH directory)",
+        "PATH: redis-server (not in any PATH directory)",
+        "hint: install one (`sudo bash .ci/install-server` on Debian/Ubuntu), or point VALKEY_SERVER_PATH",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_server_version_that_is_not_built_says_where_it_looked() {
+    let empty = tempfile::tempdir().unwrap();
+    let path = OsString::from(empty.path());
+    let err = locate_with(None, |k| match k {
+        "PATH" => Some(path.clone()),
+        "SERVER_VERSION" => Some("9.9.9".into()),
+        _ => None,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("SERVER_VERSION=9.9.9: ")
+            && err.contains(".build/binaries/9.9.9/valkey-server (does not exist)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_non_executable_binary_is_refused_with_its_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("valkey-server");
+    std::fs::write(&fake, "not a program").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let var = OsString::from(&fake);
+    let err = locate_with(None, |k| (k == "VALKEY_SERVER_PATH").then(|| var.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "the server binary {} cannot be used: is not executable (mode 644)",
+            fake.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: fix or unset VALKEY_SERVER_PATH"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_binary_that_does_not_exist_is_named() {
+    let err = Server::start(ServerSpec::new("x").binary("/nonexistent/valkey-server"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "the server binary /nonexistent/valkey-server cannot be used: does not exist"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_directive_shows_the_log_and_a_hint() {
+    let err = Server::start(ServerSpec::new("bad").config("no-such-directive", "1"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::StartFailed { .. }), "{text}");
+    for expected in [
+        "server \"bad\" (port ",
+        ") failed to start: the process exited with status 1",
+        "Bad directive or wrong number of arguments",
+        "no-such-directive 1",
+        "hint: a directive was rejected: see the lines above, and ",
+        "valkey.conf for what was written",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    if let Error::StartFailed { log, .. } = &err {
+        // The log is kept for the user to read (keep policy "failed").
+        assert!(log.exists());
+        std::fs::remove_dir_all(log.parent().unwrap()).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_pinned_port_that_is_taken_is_refused() {
+    let lease = valkey_bdd::ports::lease().unwrap();
+    let port = lease.port();
+    drop(lease);
+    let _busy = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).unwrap();
+    let err = Server::start(ServerSpec::new("pinned").config("port", port.to_string()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "bad configuration: port {port} is already in use (or leased by another valkey-bdd run)\n  \
+             hint: leave `port` out of the configuration to let valkey-bdd choose a free one"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_crash_is_reported_with_exit_status_log_and_bug_report() {
+    let server = Server::start(ServerSpec::new("crashy")).await.unwrap();
+    let err = server.command("DEBUG SEGFAULT").await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Died { .. }), "{text}");
+    let head = format!(
+        "server \"crashy\" (port {}) is not running: the process was killed by signal 11 (SIGSEGV)",
+        server.port()
+    );
+    for expected in [
+        head.as_str(),
+        "while: running `DEBUG SEGFAULT`",
+        "last lines:",
+        "bug report:",
+        "BUG REPORT START",
+        "crashed by signal",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Later checks keep reporting the death, not a vague connection error.
+    let again = server
+        .check_running("checking again")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        again.contains("killed by signal 11 (SIGSEGV)") && again.contains("while: checking again"),
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn an_unbalanced_quote_is_pointed_at() {
+    let server = Server::start(ServerSpec::new("quotes")).await.unwrap();
+    let mut c = server.client().await.unwrap();
+    let err = c.run(r#"SET "my key v"#).await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "cannot read the command `SET \"my key v`: the double quote at column 5 is never closed\n  \
+         hint: quote arguments as in valkey-cli: \"my key\", 'it''s', \"a\\\"b\", \"\\x00\""
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_step_is_reported_before_anything_starts() {
+    let err = Runner::new("tests/fixtures/unknown_step")
+        .args(["cucumber"])
+        .run()
+        .await
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "1 step(s) match no step definition:",
+        "tests/fixtures/unknown_step/unknown.feature:5  When I frobnicate the server",
+        "closest known sentences:",
+        "When /I (stop|kill|restart) (?:the server|server \"([^\"]+)\")/",
+        "hint: STEPS.md lists every sentence valkey-bdd knows",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}
+
+fn step_of(feature: &str) -> gherkin::Step {
+    let f = gherkin::Feature::parse(feature, gherkin::GherkinEnv::default()).unwrap();
+    f.scenarios[0].steps[0].clone()
+}
+
+#[test]
+fn a_malformed_config_table_names_the_row() {
+    let step = step_of(
+        "Feature: f\n  Scenario: s\n    Given a server with the config:\n      | maxmemory | 1kb | extra |\n",
+    );
+    let err = valkey_bdd::steps::config_table(&step)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "bad configuration: row 1 of the config table has 3 cell(s) (\"maxmemory\", \"1kb\", \"extra\"), not 2\n  \
+         hint: each row is | directive | value |; a directive with several arguments keeps them in one cell: | save | 900 1 |"
+    );
+    let missing = step_of("Feature: f\n  Scenario: s\n    Given a server with the config:\n");
+    let err = valkey_bdd::steps::config_table(&missing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("needs a table of directives below it"),
+        "{err}"
+    );
+}
