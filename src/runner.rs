@@ -41,6 +41,7 @@ pub struct Runner {
     junit: Option<PathBuf>,
     args: Option<Vec<String>>,
     keep: Option<KeepPolicy>,
+    quiet: bool,
 }
 
 /// What a run did.
@@ -69,6 +70,7 @@ impl Runner {
             junit: None,
             args: None,
             keep: None,
+            quiet: false,
         }
     }
 
@@ -88,6 +90,12 @@ impl Runner {
     /// What to do with scenario directories (default: `VALKEY_BDD_KEEP`).
     pub fn keep(mut self, policy: KeepPolicy) -> Self {
         self.keep = Some(policy);
+        self
+    }
+
+    /// Prints no scenario output (for runs inside tests of the harness).
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
         self
     }
 
@@ -165,21 +173,28 @@ impl Runner {
         let outcome = match junit {
             None => {
                 let cucumber = cucumber
-                    .with_writer(writer::Basic::stdout().summarized())
+                    .with_writer(
+                        writer::Basic::new(
+                            self.output(),
+                            writer::Coloring::Auto,
+                            writer::Verbosity::Default,
+                        )
+                        .summarized(),
+                    )
                     .fail_on_skipped();
-                execute(cucumber, &self.features, args.args).await
+                execute(cucumber, &self.features, args).await
             }
             Some(path) => {
                 let file = create_report(&path)?;
                 let cucumber = cucumber
                     .with_writer(
-                        writer::Basic::raw(std::io::stdout(), writer::Coloring::Auto, 0)
+                        writer::Basic::raw(self.output(), writer::Coloring::Auto, 0)
                             .summarized()
                             .tee::<ValkeyWorld, _>(writer::JUnit::for_tee(file, 0))
                             .normalized(),
                     )
                     .fail_on_skipped();
-                let o = execute(cucumber, &self.features, args.args).await;
+                let o = execute(cucumber, &self.features, args).await;
                 eprintln!("valkey-bdd: JUnit report written to {}", path.display());
                 o
             }
@@ -191,6 +206,16 @@ impl Runner {
             );
         }
         outcome
+    }
+}
+
+impl Runner {
+    fn output(&self) -> Box<dyn std::io::Write> {
+        if self.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stdout())
+        }
     }
 }
 
@@ -206,7 +231,7 @@ async fn execute<W>(
         cucumber::cli::Empty,
     >,
     features: &Path,
-    args: Vec<String>,
+    args: LibtestArgs,
 ) -> Result<Outcome>
 where
     W: cucumber::Writer<ValkeyWorld>
@@ -214,6 +239,7 @@ where
         + cucumber::writer::Normalized,
     W::Cli: clap::Args,
 {
+    let LibtestArgs { args, filters, .. } = args;
     let opts = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::try_parse_from(&args)
         .map_err(|e| {
             if matches!(
@@ -228,7 +254,23 @@ where
                 hint: "see `cargo test --test cucumber -- --help`".into(),
             }
         })?;
-    let run = cucumber.with_cli(opts).run(features.to_path_buf());
+    let run = cucumber.with_cli(opts).filter_run(
+        features.to_path_buf(),
+        move |feature, _rule, scenario| {
+            let haystacks = [
+                scenario.name.to_lowercase(),
+                feature.name.to_lowercase(),
+                feature
+                    .path
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string().to_lowercase()),
+            ];
+            filters.is_empty()
+                || filters
+                    .iter()
+                    .any(|f| haystacks.iter().any(|h| h.contains(f)))
+        },
+    );
     let writer = tokio::select! {
         w = run => w,
         what = interrupted() => {
@@ -434,12 +476,15 @@ pub struct LibtestArgs {
     pub args: Vec<String>,
     /// `--list` was asked for.
     pub list: bool,
+    /// libtest-style name filters (`cargo test persistence`): a scenario runs
+    /// when one of them occurs, ignoring case, in its name, its feature's
+    /// name or its feature file's path.
+    pub filters: Vec<String>,
 }
 
 impl From<Vec<String>> for LibtestArgs {
-    /// Drops libtest's flags (`--nocapture`, `--test-threads=2`, ...), and
-    /// turns a libtest name filter (`cargo test persistence`) into cucumber's
-    /// `--name` filter on scenario names.
+    /// Drops libtest's flags (`--nocapture`, `--test-threads=2`, ...) and
+    /// sets libtest's name filters (`cargo test persistence`) apart.
     fn from(raw: Vec<String>) -> Self {
         const LIBTEST_FLAGS: &[&str] = &[
             "--nocapture",
@@ -485,7 +530,6 @@ impl From<Vec<String>> for LibtestArgs {
         let mut args: Vec<String> = it.next().into_iter().collect();
         let mut filters = Vec::new();
         let mut list = false;
-        let mut named = false;
         while let Some(a) = it.next() {
             let flag = a.split('=').next().unwrap_or("").to_string();
             if a == "--" || LIBTEST_FLAGS.contains(&a.as_str()) {
@@ -497,8 +541,6 @@ impl From<Vec<String>> for LibtestArgs {
                     it.next();
                 }
             } else if CUCUMBER_VALUED.contains(&flag.as_str()) {
-                named |=
-                    ["-n", "--name", "--scenario-name", "-t", "--tags"].contains(&flag.as_str());
                 let has_value = a.contains('=');
                 args.push(a);
                 if !has_value {
@@ -507,20 +549,14 @@ impl From<Vec<String>> for LibtestArgs {
             } else if a.starts_with('-') {
                 args.push(a);
             } else {
-                filters.push(regex::escape(&a));
+                filters.push(a.to_lowercase());
             }
         }
-        if !filters.is_empty() {
-            if named {
-                eprintln!(
-                    "valkey-bdd: ignoring the name filter {filters:?}: --name or --tags is given"
-                );
-            } else {
-                args.push("--name".into());
-                args.push(filters.join("|"));
-            }
+        LibtestArgs {
+            args,
+            list,
+            filters,
         }
-        LibtestArgs { args, list }
     }
 }
 
@@ -543,11 +579,9 @@ mod tests {
             clean(&["t", "--test-threads=2", "-t", "@x and not @y"]),
             ["t", "-t", "@x and not @y"]
         );
-        assert_eq!(
-            clean(&["t", "persist.ence"]),
-            ["t", "--name", r"persist\.ence"]
-        );
-        assert_eq!(clean(&["t", "--tags", "@x", "word"]), ["t", "--tags", "@x"]);
+        let a = LibtestArgs::from(["t", "Persist", "--tags", "@x"].map(String::from).to_vec());
+        assert_eq!(a.args, ["t", "--tags", "@x"]);
+        assert_eq!(a.filters, ["persist"]);
         assert_eq!(
             clean(&["t", "-vv", "--concurrency", "3"]),
             ["t", "-vv", "--concurrency", "3"]

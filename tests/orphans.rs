@@ -84,6 +84,7 @@ async fn wait_to_be_killed(_: &mut ValkeyWorld) {
 async fn failing_and_panicking_scenarios_leave_no_server_behind() {
     let outcome = Runner::new("tests/fixtures/orphans")
         .args(["orphans"])
+        .quiet()
         .keep(KeepPolicy::Never)
         .run()
         .await
