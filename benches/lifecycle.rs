@@ -34,10 +34,10 @@ async fn raw_spawn_to_pong(binary: &std::path::Path) -> Duration {
         .expect("spawn");
     let mut pause = Duration::from_micros(500);
     loop {
-        if let Ok(mut c) = valkey_bdd::Client::connect("raw", "127.0.0.1", port).await {
-            if c.run("PING").await.is_ok() {
-                break;
-            }
+        if let Ok(mut c) = valkey_bdd::Client::connect("raw", "127.0.0.1", port).await
+            && c.run("PING").await.is_ok()
+        {
+            break;
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(20));

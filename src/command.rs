@@ -45,12 +45,14 @@ pub fn split(line: &str) -> Result<Vec<Vec<u8>>> {
                         quote_start + 1
                     )));
                 };
-                if c == b'\\' && i + 3 < bytes.len() && bytes[i + 1] == b'x' {
-                    if let (Some(h), Some(l)) = (hex(bytes[i + 2]), hex(bytes[i + 3])) {
-                        arg.push(h * 16 + l);
-                        i += 4;
-                        continue;
-                    }
+                if c == b'\\'
+                    && i + 3 < bytes.len()
+                    && bytes[i + 1] == b'x'
+                    && let (Some(h), Some(l)) = (hex(bytes[i + 2]), hex(bytes[i + 3]))
+                {
+                    arg.push(h * 16 + l);
+                    i += 4;
+                    continue;
                 }
                 if c == b'\\' && i + 1 < bytes.len() {
                     arg.push(match bytes[i + 1] {

@@ -22,6 +22,21 @@ pub struct Searched {
     pub why: String,
 }
 
+/// What the harness knows of a server when something went wrong with it.
+#[derive(Debug, Clone)]
+pub struct ServerReport {
+    /// The server's name in the scenario.
+    pub name: String,
+    /// Its port.
+    pub port: u16,
+    /// How its process ended ("exited with status 1"), or "running".
+    pub status: String,
+    /// Its log file.
+    pub log: PathBuf,
+    /// The last lines of the log, indented.
+    pub tail: String,
+}
+
 /// Everything that can go wrong while driving servers and clients.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -73,63 +88,44 @@ pub enum Error {
 
     /// The server process exited before it became ready.
     #[error(
-        "server \"{name}\" (port {port}) failed to start: the process {status}\n  binary: {binary}\n  log {log}, last lines:\n{tail}\n  hint: {hint}"
+        "server \"{}\" (port {}) failed to start: the process {}\n  binary: {}\n  log {}, last lines:\n{}\n  hint: {hint}",
+        .report.name, .report.port, .report.status, .binary.display(), .report.log.display(), .report.tail
     )]
     StartFailed {
-        /// The server's name in the scenario.
-        name: String,
-        /// The port it was given.
-        port: u16,
-        /// How the process ended ("exited with status 1").
-        status: String,
+        /// The server, its log and how it ended.
+        report: Box<ServerReport>,
         /// The binary that was run.
         binary: PathBuf,
-        /// The log file.
-        log: PathBuf,
-        /// The last lines of the log, indented.
-        tail: String,
         /// What to look at.
         hint: String,
     },
 
     /// The server did not become ready before the deadline.
     #[error(
-        "server \"{name}\" (port {port}) was not ready after {waited:?}: last seen: {last}\n  log {log}, last lines:\n{tail}\n  \
-         hint: a slow machine or a large dataset to load; raise VALKEY_BDD_START_TIMEOUT (seconds)"
+        "server \"{}\" (port {}) was not ready after {waited:?}: last seen: {last}\n  log {}, last lines:\n{}\n  \
+         hint: a slow machine or a large dataset to load; raise VALKEY_BDD_START_TIMEOUT (seconds)",
+        .report.name, .report.port, .report.log.display(), .report.tail
     )]
     NotReady {
-        /// The server's name.
-        name: String,
-        /// Its port.
-        port: u16,
+        /// The server and its log.
+        report: Box<ServerReport>,
         /// How long we waited.
         waited: Duration,
         /// The last thing observed (connection refused, LOADING, ...).
         last: String,
-        /// The log file.
-        log: PathBuf,
-        /// The last lines of the log.
-        tail: String,
     },
 
     /// The server died while the scenario still needed it.
     #[error(
-        "server \"{name}\" (port {port}) is not running: the process {status}\n  while: {during}\n  log {log}, last lines:\n{tail}{}",
+        "server \"{}\" (port {}) is not running: the process {}\n  while: {during}\n  log {}, last lines:\n{}{}",
+        .report.name, .report.port, .report.status, .report.log.display(), .report.tail,
         bug_report_section(.bug_report)
     )]
     Died {
-        /// The server's name.
-        name: String,
-        /// Its port.
-        port: u16,
-        /// How the process ended.
-        status: String,
+        /// The server, its log and how it ended.
+        report: Box<ServerReport>,
         /// What the harness was doing when it noticed.
         during: String,
-        /// The log file.
-        log: PathBuf,
-        /// The last lines of the log.
-        tail: String,
         /// The `BUG REPORT` section of the log, when the server wrote one.
         bug_report: Option<String>,
     },

@@ -9,6 +9,7 @@
 //! interrupted run (Ctrl-C, SIGTERM) that kills its servers before it exits.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use clap::Parser as _;
 use cucumber::{World as _, WriterExt as _, event, gherkin, writer};
@@ -42,6 +43,7 @@ pub struct Runner {
     args: Option<Vec<String>>,
     keep: Option<KeepPolicy>,
     quiet: bool,
+    tmp_root: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -59,6 +61,8 @@ pub struct Outcome {
     pub hook_errors: usize,
     /// Whether the run as a whole failed.
     pub failed: bool,
+    /// Scenario and shared-server directories kept on disk, per the keep policy.
+    pub kept: Vec<PathBuf>,
 }
 
 impl Runner {
@@ -71,6 +75,7 @@ impl Runner {
             args: None,
             keep: None,
             quiet: false,
+            tmp_root: None,
         }
     }
 
@@ -90,6 +95,13 @@ impl Runner {
     /// What to do with scenario directories (default: `VALKEY_BDD_KEEP`).
     pub fn keep(mut self, policy: KeepPolicy) -> Self {
         self.keep = Some(policy);
+        self
+    }
+
+    /// Makes scenario directories under `root` (default: `VALKEY_BDD_TMPDIR`,
+    /// else the system's temporary directory).
+    pub fn tmp_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.tmp_root = Some(root.into());
         self
     }
 
@@ -146,6 +158,11 @@ impl Runner {
             None => crate::settings::concurrency()?,
         };
         let junit = self.junit.clone().or_else(crate::settings::junit_path);
+        let kept: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+        let tmp_root = self
+            .tmp_root
+            .clone()
+            .unwrap_or_else(crate::settings::tmp_root);
         let keep = match self.keep {
             Some(k) => k,
             None => KeepPolicy::from_env()?,
@@ -154,6 +171,7 @@ impl Runner {
             .max_concurrent_scenarios(concurrency)
             .before(move |feature, _rule, scenario, world| {
                 world.set_keep_policy(keep);
+                world.set_tmp_root(tmp_root.clone());
                 world.set_scenario(ScenarioInfo {
                     feature: feature.name.clone(),
                     feature_path: feature.path.clone(),
@@ -162,15 +180,19 @@ impl Runner {
                 });
                 futures::future::ready(()).boxed_local()
             })
-            .after(|_feature, _rule, scenario, finished, world| {
-                async move {
-                    if let Some(world) = world {
-                        after_scenario(scenario, finished, world).await;
+            .after({
+                let kept = kept.clone();
+                move |_feature, _rule, scenario, finished, world| {
+                    let kept = kept.clone();
+                    async move {
+                        if let Some(world) = world {
+                            after_scenario(scenario, finished, world, &kept).await;
+                        }
                     }
+                    .boxed_local()
                 }
-                .boxed_local()
             });
-        let outcome = match junit {
+        let mut outcome = match junit {
             None => {
                 let cucumber = cucumber
                     .with_writer(
@@ -199,11 +221,21 @@ impl Runner {
                 o
             }
         };
-        for dir in crate::shared::teardown_all(keep).await {
+        let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
+        kept.extend(crate::shared::teardown_all(keep).await);
+        if !kept.is_empty() {
             eprintln!(
-                "valkey-bdd: kept the directory of a shared server: {}",
-                dir.display()
+                "valkey-bdd: kept {} director{} (VALKEY_BDD_KEEP={}):",
+                kept.len(),
+                if kept.len() == 1 { "y" } else { "ies" },
+                keep.name()
             );
+            for dir in &kept {
+                eprintln!("  {}", dir.display());
+            }
+        }
+        if let Ok(o) = outcome.as_mut() {
+            o.kept = kept;
         }
         outcome
     }
@@ -290,6 +322,7 @@ where
         parsing_errors: writer.parsing_errors(),
         hook_errors: writer.hook_errors(),
         failed: writer.execution_has_failed(),
+        kept: Vec::new(),
     })
 }
 
@@ -309,6 +342,7 @@ async fn after_scenario(
     scenario: &gherkin::Scenario,
     finished: &event::ScenarioFinished,
     world: &mut ValkeyWorld,
+    kept: &Mutex<Vec<PathBuf>>,
 ) {
     let failed = matches!(
         finished,
@@ -334,6 +368,9 @@ async fn after_scenario(
         }
         if let Some(dir) = &t.kept {
             msg.push_str(&format!("\n── kept its directory: {} ──", dir.display()));
+            kept.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(dir.clone());
         }
         eprintln!("{msg}");
     }

@@ -27,7 +27,7 @@ use tokio::sync::Mutex;
 
 use crate::binary::{Engine, ServerBinary};
 use crate::client::Client;
-use crate::error::{Error, Result, indent};
+use crate::error::{Error, Result, ServerReport, indent};
 use crate::logfile;
 use crate::ports::{self, PortLease};
 use crate::reply::Reply;
@@ -411,7 +411,12 @@ impl Server {
             }
         };
         p.expected = true;
-        self.end(&mut p, grace).await
+        let ended = self.end(&mut p, grace).await;
+        // A crash while shutting down (a module's unload, say) is still a crash.
+        if mode != StopMode::Kill && p.exit.is_some_and(is_crash) {
+            p.expected = false;
+        }
+        ended
     }
 
     /// Kills the server with SIGKILL, as a crash would, keeping its directory.
@@ -567,12 +572,9 @@ impl Server {
                 let _ = spawn::signal_group(self.pid.load(Ordering::SeqCst), Signal::SIGKILL);
                 let _ = self.end(&mut p, KILL_GRACE).await;
                 return Err(Error::NotReady {
-                    name: self.name.clone(),
-                    port: self.port(),
+                    report: self.report("running".into()),
                     waited: started.elapsed(),
                     last,
-                    log: self.log.clone(),
-                    tail: indent(&self.log_tail(LOG_TAIL_LINES)),
                 });
             }
             tokio::time::sleep(pause).await;
@@ -582,10 +584,10 @@ impl Server {
 
     /// Notices a process that has ended, without waiting.
     fn poll(&self, p: &mut Proc) {
-        if let Some(child) = p.child.as_mut() {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.reaped(p, status);
-            }
+        if let Some(child) = p.child.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            self.reaped(p, status);
         }
     }
 
@@ -653,26 +655,28 @@ impl Server {
             "read the log lines above".into()
         };
         Error::StartFailed {
-            name: self.name.clone(),
-            port: self.port(),
-            status: describe_exit(status),
+            report: self.report(describe_exit(status)),
             binary: self.binary.path.clone(),
-            log: self.log.clone(),
-            tail: indent(&self.log_tail(LOG_TAIL_LINES)),
             hint,
         }
     }
 
     fn died(&self, status: String, during: &str) -> Error {
         Error::Died {
+            report: self.report(status),
+            during: during.to_string(),
+            bug_report: logfile::bug_report(&self.log),
+        }
+    }
+
+    fn report(&self, status: String) -> Box<ServerReport> {
+        Box::new(ServerReport {
             name: self.name.clone(),
             port: self.port(),
             status,
-            during: during.to_string(),
             log: self.log.clone(),
             tail: indent(&self.log_tail(LOG_TAIL_LINES)),
-            bug_report: logfile::bug_report(&self.log),
-        }
+        })
     }
 
     /// Throws away a server that never became ready (port retry).
@@ -716,6 +720,14 @@ fn status_of(p: &Proc) -> Status {
         (None, Some(s)) if !p.expected => Status::Died(describe_exit(s)),
         _ => Status::Stopped,
     }
+}
+
+/// Whether the process ended by a signal that means it crashed.
+fn is_crash(status: ExitStatus) -> bool {
+    matches!(
+        status.signal().and_then(|s| Signal::try_from(s).ok()),
+        Some(Signal::SIGSEGV | Signal::SIGABRT | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL)
+    )
 }
 
 /// `exited with status 1`, `was killed by signal 11 (SIGSEGV)`.

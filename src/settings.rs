@@ -42,6 +42,15 @@ impl KeepPolicy {
         }
     }
 
+    /// The policy's name, as `VALKEY_BDD_KEEP` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeepPolicy::Failed => "failed",
+            KeepPolicy::Always => "always",
+            KeepPolicy::Never => "never",
+        }
+    }
+
     /// Whether a directory is kept, given whether its scenario failed.
     pub fn keeps(self, failed: bool) -> bool {
         match self {

@@ -66,6 +66,8 @@ pub struct ValkeyWorld {
     user: HashMap<TypeId, Box<dyn Any + Send>>,
     /// What to do with the scenario's directory at its end.
     keep: KeepPolicy,
+    /// Where the scenario's directory is made.
+    tmp_root: PathBuf,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -105,6 +107,7 @@ impl ValkeyWorld {
             start_error: None,
             user: HashMap::new(),
             keep: KeepPolicy::Failed,
+            tmp_root: crate::settings::tmp_root(),
         }
     }
 
@@ -116,6 +119,11 @@ impl ValkeyWorld {
     /// Sets what happens to the scenario's directory when it ends.
     pub fn set_keep_policy(&mut self, keep: KeepPolicy) {
         self.keep = keep;
+    }
+
+    /// Sets where the scenario's directory is made.
+    pub fn set_tmp_root(&mut self, root: PathBuf) {
+        self.tmp_root = root;
     }
 
     /// The scenario this world belongs to.
@@ -136,7 +144,7 @@ impl ValkeyWorld {
     /// The scenario's directory, made on first use.
     pub fn dir(&mut self) -> Result<PathBuf> {
         if self.dir.is_none() {
-            let root = crate::settings::tmp_root();
+            let root = self.tmp_root.clone();
             let label = format!(
                 "valkey-bdd-{}-{}-",
                 crate::server::sanitize(
@@ -382,7 +390,23 @@ impl ValkeyWorld {
         let mut out = Teardown::default();
         self.default_clients.clear();
         self.clients.clear();
-        for (name, server) in &self.servers {
+        let servers = std::mem::take(&mut self.servers);
+        let owned: Vec<&Arc<Server>> = servers
+            .iter()
+            .filter(|(name, _)| !self.shared.contains(*name))
+            .map(|(_, s)| s)
+            .collect();
+        let stops = futures::future::join_all(owned.iter().map(|s| s.stop())).await;
+        for (server, result) in owned.iter().zip(stops) {
+            if let Err(e) = result
+                && !matches!(e, Error::Died { .. })
+            {
+                out.report
+                    .push(format!("stopping {} failed: {e}", server.describe()));
+            }
+        }
+        // After the stop, so that a crash during shutdown counts too.
+        for (name, server) in &servers {
             if self.expected_deaths.contains(name) {
                 continue;
             }
@@ -392,7 +416,7 @@ impl ValkeyWorld {
         }
         let failed = failed || !out.deaths.is_empty();
         if failed {
-            for server in self.servers.values() {
+            for server in servers.values() {
                 out.report.push(format!(
                     "── {} — {} — last {} log lines ──\n{}",
                     server.describe(),
@@ -402,21 +426,8 @@ impl ValkeyWorld {
                 ));
             }
         }
-        let owned: Vec<Arc<Server>> = std::mem::take(&mut self.servers)
-            .into_iter()
-            .filter(|(name, _)| !self.shared.contains(name))
-            .map(|(_, s)| s)
-            .collect();
-        let stops = futures::future::join_all(owned.iter().map(|s| s.stop()));
-        for (server, result) in owned.iter().zip(stops.await) {
-            if let Err(e) = result {
-                if !matches!(e, Error::Died { .. }) {
-                    out.report
-                        .push(format!("stopping {} failed: {e}", server.describe()));
-                }
-            }
-        }
         drop(owned);
+        drop(servers);
         if failed {
             shared::mark_failed(&self.feature_key(), self.shared.iter());
         }

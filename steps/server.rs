@@ -81,7 +81,7 @@ async fn try_start_with_config(
 #[then(regex = r#"^the server fails to start and its log contains "(.*)"$"#)]
 async fn fails_to_start(w: &mut ValkeyWorld, text: String) -> Result<()> {
     match w.start_error()? {
-        Error::StartFailed { log, .. } if crate::logfile::contains(log, &text) => Ok(()),
+        Error::StartFailed { report, .. } if crate::logfile::contains(&report.log, &text) => Ok(()),
         other => Err(Error::Expectation(format!(
             "expected a failed start whose log contains {text:?}, got:\n{other}"
         ))),
@@ -130,7 +130,7 @@ async fn is_running(w: &mut ValkeyWorld, server: String, state: String) -> Resul
 async fn run_and_die(w: &mut ValkeyWorld, command: String, server: String) -> Result<()> {
     let server_name = name(&server);
     w.expect_death(server_name)?;
-    let outcome = w.run(server_name, &command).await.map(|r| r.clone());
+    let outcome = w.run(server_name, &command).await.cloned();
     match outcome {
         Err(Error::Died { .. }) => Ok(()),
         Ok(reply) => Err(Error::Expectation(format!(

@@ -98,10 +98,10 @@ async fn a_bad_directive_shows_the_log_and_a_hint() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
-    if let Error::StartFailed { log, .. } = &err {
+    if let Error::StartFailed { report, .. } = &err {
         // The log is kept for the user to read (keep policy "failed").
-        assert!(log.exists());
-        std::fs::remove_dir_all(log.parent().unwrap()).unwrap();
+        assert!(report.log.exists());
+        std::fs::remove_dir_all(report.log.parent().unwrap()).unwrap();
     }
 }
 

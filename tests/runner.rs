@@ -1,0 +1,117 @@
+//! The runner: what it keeps, what it reports, what fails a run.
+
+use valkey_bdd::cucumber::when;
+use valkey_bdd::settings::KeepPolicy;
+use valkey_bdd::{Runner, ValkeyWorld};
+
+#[when(regex = r#"^server "([^"]+)" gets SIGSEGV from outside$"#)]
+async fn segv(w: &mut ValkeyWorld, name: String) -> valkey_bdd::Result<()> {
+    let server = w.server(Some(&name))?.clone();
+    server.signal(nix::sys::signal::Signal::SIGSEGV).await
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_failed_scenario_keeps_its_directory_and_a_passed_one_does_not() {
+    let root = tempfile::tempdir().unwrap();
+    let outcome = Runner::new("tests/fixtures/keep")
+        .args(["runner"])
+        .keep(KeepPolicy::Failed)
+        .tmp_root(root.path())
+        .quiet()
+        .run()
+        .await
+        .unwrap();
+    assert!(outcome.failed);
+    assert_eq!(outcome.failed_steps, 1);
+    assert_eq!(outcome.kept.len(), 1, "{outcome:?}");
+    let kept = &outcome.kept[0];
+    // The failing scenario is on line 8 of the fixture.
+    assert!(
+        kept.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("valkey-bdd-keep-8-"),
+        "{}",
+        kept.display()
+    );
+    assert!(kept.join("default/server.log").exists());
+    assert!(kept.join("default/valkey.conf").exists());
+    assert_eq!(
+        entries(root.path()).len(),
+        1,
+        "only the failed scenario's directory is left: {:?}",
+        entries(root.path())
+    );
+}
+
+#[tokio::test]
+async fn keep_always_and_never() {
+    for (policy, left) in [(KeepPolicy::Always, 2), (KeepPolicy::Never, 0)] {
+        let root = tempfile::tempdir().unwrap();
+        let outcome = Runner::new("tests/fixtures/keep")
+            .args(["runner"])
+            .keep(policy)
+            .tmp_root(root.path())
+            .quiet()
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(outcome.kept.len(), left, "{policy:?}");
+        assert_eq!(entries(root.path()).len(), left, "{policy:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_junit_report_lists_every_scenario() {
+    let root = tempfile::tempdir().unwrap();
+    let report = root.path().join("reports/junit.xml");
+    Runner::new("tests/fixtures/keep")
+        .args(["runner"])
+        .keep(KeepPolicy::Never)
+        .junit(&report)
+        .quiet()
+        .run()
+        .await
+        .unwrap();
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(
+        xml.contains(r#"tests="2""#) && xml.contains(r#"failures="1""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("Scenario: passes") && xml.contains("Scenario: fails"),
+        "{xml}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_dies_unexpectedly_fails_a_passing_scenario() {
+    let root = tempfile::tempdir().unwrap();
+    let outcome = Runner::new("tests/fixtures/death")
+        .args(["runner"])
+        .keep(KeepPolicy::Failed)
+        .tmp_root(root.path())
+        .quiet()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(outcome.failed_steps, 0, "{outcome:?}");
+    assert_eq!(
+        outcome.hook_errors, 1,
+        "the after hook reports the death: {outcome:?}"
+    );
+    assert!(outcome.failed);
+    // The death makes the scenario a failed one: its directory is kept.
+    assert_eq!(outcome.kept.len(), 1, "{outcome:?}");
+    assert!(outcome.kept[0].join("b/server.log").exists());
+}
