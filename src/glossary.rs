@@ -89,6 +89,8 @@ pub struct Entry {
     pub doc: String,
     /// The steps file it comes from (`steps/server.rs`).
     pub file: String,
+    /// The line of its attribute in that file.
+    pub line: u32,
 }
 
 /// Reads the step attributes and doc comments of one steps source file.
@@ -99,17 +101,18 @@ pub fn entries_of(file: &str, source: &str) -> Vec<Entry> {
     let mut out = Vec::new();
     let mut doc: Vec<String> = Vec::new();
     // rustfmt splits long attributes over lines: join them back first.
-    let mut lines: Vec<String> = Vec::new();
-    let mut open: Option<String> = None;
-    for line in source.lines() {
+    let mut lines: Vec<(u32, String)> = Vec::new();
+    let mut open: Option<(u32, String)> = None;
+    for (n, line) in source.lines().enumerate() {
+        let n = n as u32 + 1;
         let trimmed = line.trim();
         match open.take() {
-            Some(mut acc) => {
+            Some((start, mut acc)) => {
                 acc.push_str(trimmed);
                 if trimmed.ends_with(")]") {
-                    lines.push(acc);
+                    lines.push((start, acc));
                 } else {
-                    open = Some(acc);
+                    open = Some((start, acc));
                 }
             }
             None if ["#[given(", "#[when(", "#[then("]
@@ -117,12 +120,12 @@ pub fn entries_of(file: &str, source: &str) -> Vec<Entry> {
                 .any(|p| trimmed.starts_with(p))
                 && !trimmed.ends_with(")]") =>
             {
-                open = Some(trimmed.to_string());
+                open = Some((n, trimmed.to_string()));
             }
-            None => lines.push(line.to_string()),
+            None => lines.push((n, line.to_string())),
         }
     }
-    for line in &lines {
+    for (n, line) in &lines {
         let trimmed = line.trim();
         if let Some(d) = trimmed.strip_prefix("///") {
             doc.push(d.strip_prefix(' ').unwrap_or(d).to_string());
@@ -152,6 +155,7 @@ pub fn entries_of(file: &str, source: &str) -> Vec<Entry> {
                 sentence,
                 doc: doc.join(" ").trim().to_string(),
                 file: file.to_string(),
+                line: *n,
             });
         } else if !trimmed.starts_with("#[") {
             doc.clear();
@@ -166,10 +170,14 @@ pub fn render(entries: &[Entry]) -> String {
         "# Step glossary\n\n\
          Every sentence valkey-bdd understands, generated from the step definitions in `steps/`\n\
          (`VALKEY_BDD_BLESS=1 cargo test --test glossary` rewrites this file; the test fails when it is stale).\n\n\
-         How to read a sentence: `\"…\"` is a value you write in double quotes, `` `…` `` a command written as\n\
-         in `valkey-cli`, `<integer>` a whole number, `[…]` a part you may leave out, `a | b` a choice.\n\
-         A sentence that names no server means the scenario's default server (the one started by\n\
-         `Given a server`) and its own connection. Rows and doc strings go below the sentences that end in `:`.\n",
+         How to read a sentence:\n\n\
+         - `{server}` names a server: `the server` (the scenario's default one, started by `Given a server`),\n  \
+         `server \"cache\"`, `the primary`, `replica 2`, or `the replica` when there is only one;\n\
+         - `{command}` is a command between backticks, written as in `valkey-cli`: `` `SET \"my key\" v` ``;\n\
+         - `{string}` and `\"…\"` are text in double quotes, `{int}` and `<integer>` a whole number;\n\
+         - `[…]` is a part you may leave out, `a | b` a choice.\n\n\
+         A sentence without a server means the default server and its own connection. Tables and doc strings\n\
+         go below the sentences that end in `:`.\n",
     );
     let mut file = "";
     for (i, e) in entries.iter().enumerate() {
@@ -198,6 +206,26 @@ pub fn render(entries: &[Entry]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The sentence a registered step's regex stands for, with cucumber
+/// parameters shown by name (`{server}`, `{string}`): what a reader writes.
+pub fn sentence_of(regex: &Regex) -> String {
+    let src = regex.as_str().trim_start_matches('^').trim_end_matches('$');
+    let numbered = Regex::new(r"__\d+_(\d)").expect("valid regex");
+    let mut s = numbered.replace_all(src, "__N_$1").into_owned();
+    for (from, to) in [
+        (
+            r#"(?:"(?P<__N_0>[^"\\]*(?:\\.[^"\\]*)*)"|'(?P<__N_1>[^'\\]*(?:\\.[^'\\]*)*)')"#,
+            "{string}",
+        ),
+        (r#"(the server|server "[^"]+"|the primary|the replica|replica \d+)"#, "{server}"),
+        ("(`[^`]+`)", "{command}"),
+        (r"((?:-?\d+)|(?:\d+))", "{int}"),
+    ] {
+        s = s.replace(from, to);
+    }
+    readable(&s)
 }
 
 /// Turns a step's regex into the sentence a reader writes.

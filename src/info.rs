@@ -47,3 +47,22 @@ impl Info {
         self.fields.keys().map(String::as_str)
     }
 }
+
+/// `CONFIG GET key` on the server: the value, or an error naming the server
+/// when it has no such directive.
+pub async fn config_get(server: &Server, key: &str) -> Result<String> {
+    let reply = server.command(&format!("CONFIG GET {}", crate::command::join(&[key.as_bytes().to_vec()]))).await?;
+    match &reply {
+        Reply::Array(items) if items.len() == 2 => Ok(items[1].cell()),
+        Reply::Map(pairs) if pairs.len() == 1 => Ok(pairs[0].1.cell()),
+        Reply::Array(items) if items.is_empty() => Err(Error::Expectation(format!(
+            "{} has no configuration directive {key:?}",
+            server.describe()
+        ))),
+        other => Err(Error::Expectation(format!(
+            "CONFIG GET {key} on {} answered:\n{}",
+            server.describe(),
+            crate::error::indent(&other.to_string())
+        ))),
+    }
+}

@@ -464,14 +464,10 @@ fn closest(keyword: &str, text: &str, steps: &[glossary::RegisteredStep]) -> Str
         .iter()
         .filter(|s| s.keyword == keyword)
         .map(|s| {
-            let pattern = s
-                .regex
-                .as_str()
-                .trim_start_matches('^')
-                .trim_end_matches('$');
+            let sentence = glossary::sentence_of(&s.regex);
             (
-                strsim::normalized_levenshtein(text, pattern),
-                format!("      {keyword} /{pattern}/"),
+                strsim::normalized_levenshtein(text, &sentence),
+                format!("      {keyword} {sentence}"),
             )
         })
         .collect();

@@ -431,6 +431,18 @@ impl Server {
         self.launch().await
     }
 
+    /// Starts a stopped (or crashed) server again on the same port, directory
+    /// and configuration file.
+    pub async fn start_again(&self) -> Result<()> {
+        if let Status::Running { .. } = self.status().await {
+            return Err(Error::Expectation(format!(
+                "{} is already running\n  hint: stop or kill it first, or restart it",
+                self.describe()
+            )));
+        }
+        self.launch().await
+    }
+
     /// Sends a signal to the server's process group (SIGSTOP, SIGCONT, ...).
     pub async fn signal(&self, signal: Signal) -> Result<()> {
         let pid = self.pid.load(Ordering::SeqCst);

@@ -249,6 +249,9 @@ impl ValkeyWorld {
     /// The server called `name`, or the default server for `None`.
     pub fn server(&self, name: Option<&str>) -> Result<&Arc<Server>> {
         let name = name.unwrap_or(DEFAULT_SERVER);
+        if name == "the replica" {
+            return self.only_replica();
+        }
         self.servers.get(name).ok_or_else(|| {
             let known: Vec<String> = self.servers.keys().map(|k| format!("\"{k}\"")).collect();
             Error::Unknown {
@@ -267,6 +270,26 @@ impl ValkeyWorld {
                 },
             }
         })
+    }
+
+    /// The one server called `replica <n>`, for sentences saying "the replica".
+    fn only_replica(&self) -> Result<&Arc<Server>> {
+        let replicas: Vec<&String> = self
+            .servers
+            .keys()
+            .filter(|k| k.strip_prefix("replica ").is_some_and(|n| n.parse::<u32>().is_ok()))
+            .collect();
+        match replicas.as_slice() {
+            [one] => Ok(&self.servers[*one]),
+            [] => Err(Error::Unknown {
+                what: "this scenario has no replica".into(),
+                hint: "start one first: Given a primary with 1 replica".into(),
+            }),
+            many => Err(Error::Unknown {
+                what: format!("\"the replica\" is ambiguous: this scenario has {} replicas", many.len()),
+                hint: "name it: replica 1, replica 2, ...".into(),
+            }),
+        }
     }
 
     /// Every server of the scenario, by name.
@@ -291,6 +314,13 @@ impl ValkeyWorld {
         let server = self.server(name)?.clone();
         self.default_clients.remove(server.name());
         server.restart(mode).await
+    }
+
+    /// Starts a stopped or killed server again on its port and directory.
+    pub async fn start_again(&mut self, name: Option<&str>) -> Result<()> {
+        let server = self.server(name)?.clone();
+        self.default_clients.remove(server.name());
+        server.start_again().await
     }
 
     /// Records that the scenario expects this server to die, so that its

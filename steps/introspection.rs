@@ -2,34 +2,13 @@
 
 use cucumber::then;
 
-use super::name;
+use super::ServerRef;
 use crate::error::{Error, Result};
-use crate::reply::Reply;
-use crate::world::ValkeyWorld;
+use crate::world::{DEFAULT_SERVER, ValkeyWorld};
 
-/// `CONFIG GET` of the directive, on the default server or a named one,
-/// answers exactly this value.
-#[then(regex = r#"^the config "([^"]+)"(?: of server "([^"]+)")? is "(.*)"$"#)]
-async fn config_is(w: &mut ValkeyWorld, key: String, server: String, value: String) -> Result<()> {
-    let server = w.server(name(&server))?.clone();
-    let reply = server.command(&format!("CONFIG GET {key}")).await?;
-    let actual = match &reply {
-        Reply::Array(items) if items.len() == 2 => items[1].cell(),
-        Reply::Map(pairs) if pairs.len() == 1 => pairs[0].1.cell(),
-        Reply::Array(items) if items.is_empty() => {
-            return Err(Error::Expectation(format!(
-                "{} has no configuration directive {key:?}",
-                server.describe()
-            )));
-        }
-        other => {
-            return Err(Error::Expectation(format!(
-                "CONFIG GET {key} on {} answered:\n{}",
-                server.describe(),
-                crate::error::indent(&other.to_string())
-            )));
-        }
-    };
+async fn config_is(w: &ValkeyWorld, server: &str, key: &str, value: &str) -> Result<()> {
+    let server = w.server(Some(server))?;
+    let actual = crate::info::config_get(server, key).await?;
     if actual == value {
         return Ok(());
     }
@@ -39,18 +18,22 @@ async fn config_is(w: &mut ValkeyWorld, key: String, server: String, value: Stri
     )))
 }
 
-/// The `INFO` field (from any section) of the default server or a named one
-/// has exactly this value.
-#[then(regex = r#"^the INFO field "([^"]+)"(?: of server "([^"]+)")? is "(.*)"$"#)]
-async fn info_field_is(
-    w: &mut ValkeyWorld,
-    field: String,
-    server: String,
-    value: String,
-) -> Result<()> {
-    let server = w.server(name(&server))?.clone();
-    let info = crate::info::Info::fetch(&server, "everything").await?;
-    match info.get(&field) {
+/// `CONFIG GET` of the directive on the default server answers exactly this value.
+#[then(expr = "the config {string} is {string}")]
+async fn config(w: &mut ValkeyWorld, key: String, value: String) -> Result<()> {
+    config_is(w, DEFAULT_SERVER, &key, &value).await
+}
+
+/// `CONFIG GET` of the directive on that server answers exactly this value.
+#[then(expr = "the config {string} of {server} is {string}")]
+async fn config_of(w: &mut ValkeyWorld, key: String, server: ServerRef, value: String) -> Result<()> {
+    config_is(w, server.name(), &key, &value).await
+}
+
+async fn info_is(w: &ValkeyWorld, server: &str, field: &str, value: &str) -> Result<()> {
+    let server = w.server(Some(server))?;
+    let info = crate::info::Info::fetch(server, "everything").await?;
+    match info.get(field) {
         Some(actual) if actual == value => Ok(()),
         Some(actual) => Err(Error::Expectation(format!(
             "the INFO field {field:?} of {} is {actual:?}, expected {value:?}",
@@ -62,4 +45,16 @@ async fn info_field_is(
             info.fields().take(12).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// The `INFO` field (from any section) of the default server has exactly this value.
+#[then(expr = "the INFO field {string} is {string}")]
+async fn info_field(w: &mut ValkeyWorld, field: String, value: String) -> Result<()> {
+    info_is(w, DEFAULT_SERVER, &field, &value).await
+}
+
+/// The `INFO` field (from any section) of that server has exactly this value.
+#[then(expr = "the INFO field {string} of {server} is {string}")]
+async fn info_field_of(w: &mut ValkeyWorld, field: String, server: ServerRef, value: String) -> Result<()> {
+    info_is(w, server.name(), &field, &value).await
 }

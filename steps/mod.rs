@@ -4,6 +4,9 @@
 //! logic lives in the engine (`src/`). `STEPS.md` is generated from these
 //! files: the doc comment of a step is its glossary entry.
 
+use std::str::FromStr;
+
+use cucumber::Parameter;
 use cucumber::gherkin::Step;
 
 use crate::error::{Error, Result};
@@ -16,6 +19,60 @@ pub mod server;
 /// An optional name captured by a sentence: empty means "the default one".
 fn name(captured: &str) -> Option<&str> {
     (!captured.is_empty()).then_some(captured)
+}
+
+/// `{server}` in a sentence: `the server` (the default one), `server "cache"`,
+/// `the primary`, `replica 2`, or `the replica` (the only one).
+#[derive(Debug, Clone, PartialEq, Eq, Parameter)]
+#[param(
+    name = "server",
+    regex = r#"the server|server "[^"]+"|the primary|the replica|replica \d+"#
+)]
+pub struct ServerRef(String);
+
+impl ServerRef {
+    /// The name of the server in the scenario.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ServerRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let name = match s {
+            "the server" => crate::world::DEFAULT_SERVER.to_string(),
+            "the primary" => "primary".to_string(),
+            "the replica" => "the replica".to_string(),
+            quoted if quoted.starts_with("server \"") => {
+                quoted.trim_start_matches("server \"").trim_end_matches('"').to_string()
+            }
+            other => other.to_string(),
+        };
+        Ok(ServerRef(name))
+    }
+}
+
+/// `{command}` in a sentence: a command between backticks, written as in
+/// `valkey-cli`.
+#[derive(Debug, Clone, PartialEq, Eq, Parameter)]
+#[param(name = "command", regex = r"`[^`]+`")]
+pub struct CommandLine(String);
+
+impl CommandLine {
+    /// The command line without its backticks.
+    pub fn line(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for CommandLine {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(CommandLine(s.trim_matches('`').to_string()))
+    }
 }
 
 /// Reads a `| directive | value |` table. A header row `| directive | value |`

@@ -3,7 +3,7 @@
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 
-use super::{config_table, name};
+use super::{CommandLine, ServerRef, config_table, name};
 use crate::error::{Error, Result};
 use crate::server::{ServerSpec, Status, StopMode};
 use crate::world::{DEFAULT_SERVER, ValkeyWorld};
@@ -88,62 +88,97 @@ async fn fails_to_start(w: &mut ValkeyWorld, text: String) -> Result<()> {
     }
 }
 
-/// Stops (plain `SHUTDOWN`), kills (SIGKILL) or restarts (plain `SHUTDOWN`,
-/// then start on the same port and directory) a server.
-#[when(regex = r#"^I (stop|kill|restart) (?:the server|server "([^"]+)")$"#)]
-async fn stop_kill_restart(w: &mut ValkeyWorld, action: String, server: String) -> Result<()> {
-    let server = name(&server);
-    match action.as_str() {
-        "stop" => w.stop_server(server, StopMode::Graceful).await,
-        "kill" => w.stop_server(server, StopMode::Kill).await,
-        _ => w.restart_server(server, StopMode::Graceful).await,
+/// Stops a server with a plain `SHUTDOWN` (it saves if its configuration
+/// has save points).
+#[when(expr = "I stop {server}")]
+async fn stop(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    w.stop_server(Some(server.name()), StopMode::Graceful).await
+}
+
+/// Kills a server with SIGKILL, as a crash would; its directory stays.
+#[when(expr = "I kill {server}")]
+async fn kill(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    w.stop_server(Some(server.name()), StopMode::Kill).await
+}
+
+/// Restarts a server: plain `SHUTDOWN`, then a start on the same port,
+/// directory and configuration; what was persisted comes back.
+#[when(expr = "I restart {server}")]
+async fn restart(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    w.restart_server(Some(server.name()), StopMode::Graceful).await
+}
+
+/// Restarts a server after `SHUTDOWN SAVE`: an RDB snapshot (with a
+/// replica's replication state) is written first.
+#[when(expr = "I restart {server}, saving first")]
+async fn restart_saving(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    w.restart_server(Some(server.name()), StopMode::Save).await
+}
+
+/// Stops a server after `SHUTDOWN SAVE`.
+#[when(expr = "I stop {server}, saving first")]
+async fn stop_saving(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    w.stop_server(Some(server.name()), StopMode::Save).await
+}
+
+/// Starts a stopped or killed server again, on its port, directory and
+/// configuration.
+#[when(expr = "I start {server} again")]
+async fn start_again(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    w.start_again(Some(server.name())).await
+}
+
+/// Checks that a server's process runs.
+#[then(expr = "{server} is running")]
+async fn is_running(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    let server = w.server(Some(server.name()))?;
+    match server.status().await {
+        Status::Running { .. } => Ok(()),
+        other => Err(Error::Expectation(format!(
+            "expected {} to be running; it is {other:?}",
+            server.describe()
+        ))),
     }
 }
 
-/// Checks whether a server's process runs (and, when it does not, that its
-/// port no longer answers).
-#[then(regex = r#"^(?:the server|server "([^"]+)") is (running|not running)$"#)]
-async fn is_running(w: &mut ValkeyWorld, server: String, state: String) -> Result<()> {
-    let server = w.server(name(&server))?.clone();
-    let status = server.status().await;
-    let running = matches!(status, Status::Running { .. });
-    let port_free = crate::ports::is_free(server.port());
-    match (state.as_str(), running) {
-        ("running", true) => Ok(()),
-        ("not running", false) if port_free => Ok(()),
-        ("not running", false) => Err(Error::Expectation(format!(
+/// Checks that a server's process has ended and its port no longer answers.
+#[then(expr = "{server} is not running")]
+async fn is_not_running(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    let server = w.server(Some(server.name()))?;
+    match server.status().await {
+        Status::Running { pid } => Err(Error::Expectation(format!(
+            "expected {} not to be running; it runs as pid {pid}",
+            server.describe()
+        ))),
+        _ if !crate::ports::is_free(server.port()) => Err(Error::Expectation(format!(
             "{} has exited, but something still listens on port {}",
             server.describe(),
             server.port()
         ))),
-        _ => Err(Error::Expectation(format!(
-            "expected {} to be {state}; it is {status:?}",
-            server.describe()
-        ))),
+        _ => Ok(()),
     }
 }
 
 /// Runs a command that makes a server die (`DEBUG SEGFAULT`), and waits until
 /// its process has ended. The death is expected: it does not fail the
 /// scenario at teardown.
-#[when(regex = r#"^I run `(.+)` and (?:the server|server "([^"]+)") dies$"#)]
-async fn run_and_die(w: &mut ValkeyWorld, command: String, server: String) -> Result<()> {
-    let server_name = name(&server);
-    w.expect_death(server_name)?;
-    let outcome = w.run(server_name, &command).await.cloned();
-    match outcome {
+#[when(expr = "I run {command} and {server} dies")]
+async fn run_and_die(w: &mut ValkeyWorld, command: CommandLine, server: ServerRef) -> Result<()> {
+    w.expect_death(Some(server.name()))?;
+    match w.run(Some(server.name()), command.line()).await.cloned() {
         Err(Error::Died { .. }) => Ok(()),
         Ok(reply) => Err(Error::Expectation(format!(
-            "`{command}` answered {reply} and the server is still running"
+            "`{}` answered {reply} and the server is still running",
+            command.line()
         ))),
         Err(other) => Err(other),
     }
 }
 
 /// Checks that a server's log (everything it printed) contains the text.
-#[then(regex = r#"^the log of (?:the server|server "([^"]+)") contains "(.*)"$"#)]
-async fn log_contains(w: &mut ValkeyWorld, server: String, text: String) -> Result<()> {
-    let server = w.server(name(&server))?;
+#[then(expr = "the log of {server} contains {string}")]
+async fn log_contains(w: &mut ValkeyWorld, server: ServerRef, text: String) -> Result<()> {
+    let server = w.server(Some(server.name()))?;
     if server.log_contains(&text) {
         return Ok(());
     }
