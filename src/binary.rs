@@ -79,6 +79,50 @@ impl fmt::Display for ServerBinary {
     }
 }
 
+/// Two binaries of different versions, for scenarios mixing them: the main
+/// one and the one of `VALKEY_BDD_OTHER_SERVER_PATH` (else the other engine
+/// on `PATH`), ordered `(older, newer)`. `Err` says why there is no such pair.
+pub async fn older_and_newer() -> std::result::Result<(Arc<ServerBinary>, Arc<ServerBinary>), String>
+{
+    let main = ServerBinary::resolve(None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let other_path = match crate::settings::other_server_path() {
+        Some(p) => p,
+        None => {
+            let other = match main.engine {
+                Engine::Valkey => "redis-server",
+                Engine::Redis => "valkey-server",
+            };
+            let path_var = std::env::var_os("PATH").unwrap_or_default();
+            std::env::split_paths(&path_var)
+                .map(|d| d.join(other))
+                .find(|p| check_executable(p).is_ok())
+                .ok_or_else(|| {
+                    format!(
+                        "it needs a second server binary: set VALKEY_BDD_OTHER_SERVER_PATH, or put {other} on PATH"
+                    )
+                })?
+        }
+    };
+    let other = probe(
+        &absolute(&other_path),
+        "VALKEY_BDD_OTHER_SERVER_PATH or PATH".into(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match main.version.cmp(&other.version) {
+        std::cmp::Ordering::Less => Ok((main, other)),
+        std::cmp::Ordering::Greater => Ok((other, main)),
+        std::cmp::Ordering::Equal => Err(format!(
+            "its two server binaries ({} and {}) are the same version {}",
+            main.path.display(),
+            other.path.display(),
+            main.version_string()
+        )),
+    }
+}
+
 /// Applies the search order and returns the first usable path and the rule
 /// that found it, or every place looked at.
 pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, String)> {

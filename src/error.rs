@@ -143,6 +143,19 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// A wait reached its deadline.
+    #[error("timed out after {waited:?} waiting for {what}\n  last seen: {last}\n  hint: {hint}")]
+    Timeout {
+        /// What was waited for.
+        what: String,
+        /// How long.
+        waited: Duration,
+        /// The last state observed.
+        last: String,
+        /// What to check, or how to wait longer.
+        hint: String,
+    },
+
     /// An operation on the file system or on a process failed.
     #[error("{action}: {source}")]
     Io {

@@ -219,7 +219,10 @@ pub fn sentence_of(regex: &Regex) -> String {
             r#"(?:"(?P<__N_0>[^"\\]*(?:\\.[^"\\]*)*)"|'(?P<__N_1>[^'\\]*(?:\\.[^'\\]*)*)')"#,
             "{string}",
         ),
-        (r#"(the server|server "[^"]+"|the primary|the replica|replica \d+)"#, "{server}"),
+        (
+            r#"(the server|server "[^"]+"|the primary|the replica|replica \d+)"#,
+            "{server}",
+        ),
         ("(`[^`]+`)", "{command}"),
         (r"((?:-?\d+)|(?:\d+))", "{int}"),
     ] {

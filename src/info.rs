@@ -51,7 +51,12 @@ impl Info {
 /// `CONFIG GET key` on the server: the value, or an error naming the server
 /// when it has no such directive.
 pub async fn config_get(server: &Server, key: &str) -> Result<String> {
-    let reply = server.command(&format!("CONFIG GET {}", crate::command::join(&[key.as_bytes().to_vec()]))).await?;
+    let reply = server
+        .command(&format!(
+            "CONFIG GET {}",
+            crate::command::join(&[key.as_bytes().to_vec()])
+        ))
+        .await?;
     match &reply {
         Reply::Array(items) if items.len() == 2 => Ok(items[1].cell()),
         Reply::Map(pairs) if pairs.len() == 1 => Ok(pairs[0].1.cell()),

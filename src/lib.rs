@@ -25,6 +25,7 @@
 //! - [`server`]: one server's lifecycle; [`logfile`] reads its log.
 //! - [`client`], [`command`], [`reply`]: commands as in `valkey-cli`, replies
 //!   as it prints them; [`info`] reads `INFO`.
+//! - [`replication`]: primaries and replicas, exact waits, data comparison.
 //! - [`world`]: one scenario's servers and clients; [`shared`]: servers shared
 //!   by the scenarios of a feature.
 //! - [`runner`]: running feature files; [`glossary`]: the registered steps.
@@ -42,6 +43,7 @@ pub mod glossary;
 pub mod info;
 pub mod logfile;
 pub mod ports;
+pub mod replication;
 pub mod reply;
 pub mod runner;
 pub mod server;

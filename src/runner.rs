@@ -150,6 +150,17 @@ impl Runner {
         }
         let binary = ServerBinary::resolve(None).await?;
         eprintln!("valkey-bdd: server {binary}");
+        let mut unmet = Vec::new();
+        match crate::binary::older_and_newer().await {
+            Ok((older, newer)) => eprintln!(
+                "valkey-bdd: @mixed-versions scenarios run {} {} against {} {}",
+                older.engine,
+                older.version_string(),
+                newer.engine,
+                newer.version_string()
+            ),
+            Err(why) => unmet.push(("mixed-versions".to_string(), why)),
+        }
         check_steps(&self.features)?;
         tracing::debug!(steps, "steps registered");
 
@@ -204,7 +215,7 @@ impl Runner {
                         .summarized(),
                     )
                     .fail_on_skipped();
-                execute(cucumber, &self.features, args).await
+                execute(cucumber, &self.features, args, unmet).await
             }
             Some(path) => {
                 let file = create_report(&path)?;
@@ -216,7 +227,7 @@ impl Runner {
                             .normalized(),
                     )
                     .fail_on_skipped();
-                let o = execute(cucumber, &self.features, args).await;
+                let o = execute(cucumber, &self.features, args, unmet).await;
                 eprintln!("valkey-bdd: JUnit report written to {}", path.display());
                 o
             }
@@ -264,6 +275,7 @@ async fn execute<W>(
     >,
     features: &Path,
     args: LibtestArgs,
+    unmet: Vec<(String, String)>,
 ) -> Result<Outcome>
 where
     W: cucumber::Writer<ValkeyWorld>
@@ -286,9 +298,10 @@ where
                 hint: "see `cargo test --test cucumber -- --help`".into(),
             }
         })?;
+    let skipped: Mutex<std::collections::HashSet<String>> = Mutex::default();
     let run = cucumber.with_cli(opts).filter_run(
         features.to_path_buf(),
-        move |feature, _rule, scenario| {
+        move |feature, rule, scenario| {
             let haystacks = [
                 scenario.name.to_lowercase(),
                 feature.name.to_lowercase(),
@@ -297,10 +310,42 @@ where
                     .as_ref()
                     .map_or(String::new(), |p| p.display().to_string().to_lowercase()),
             ];
-            filters.is_empty()
+            let wanted = filters.is_empty()
                 || filters
                     .iter()
-                    .any(|f| haystacks.iter().any(|h| h.contains(f)))
+                    .any(|f| haystacks.iter().any(|h| h.contains(f)));
+            if !wanted {
+                return false;
+            }
+            let mut tags = scenario
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                .chain(feature.tags.iter());
+            match tags.find_map(|tag| unmet.iter().find(|(t, _)| t == tag)) {
+                None => true,
+                Some((tag, why)) => {
+                    let place = format!(
+                        "{}:{}",
+                        feature
+                            .path
+                            .as_ref()
+                            .map_or("?".into(), |p| p.display().to_string()),
+                        scenario.position.line
+                    );
+                    if skipped
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(place.clone())
+                    {
+                        eprintln!(
+                            "valkey-bdd: skipped \"{}\" ({place}): @{tag}: {why}",
+                            scenario.name
+                        );
+                    }
+                    false
+                }
+            }
         },
     );
     let writer = tokio::select! {

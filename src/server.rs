@@ -382,6 +382,8 @@ impl Server {
                 _ => Ok(()),
             };
         }
+        // A frozen (SIGSTOPped) server answers nothing and ignores SIGTERM.
+        let _ = spawn::signal_group(self.pid.load(Ordering::SeqCst), Signal::SIGCONT);
         let grace = match mode {
             StopMode::Graceful | StopMode::NoSave | StopMode::Save => {
                 let word = match mode {
@@ -441,6 +443,29 @@ impl Server {
             )));
         }
         self.launch().await
+    }
+
+    /// Sets (or, with `None`, removes) a directive in the server's
+    /// `valkey.conf`, so that it holds after a restart. The running server
+    /// is not told: pair this with the command that changes it live.
+    pub fn persist_directive(&self, key: &str, value: Option<&str>) -> Result<()> {
+        let text = std::fs::read_to_string(&self.conf)
+            .map_err(|e| Error::io(format!("reading {}", self.conf.display()), e))?;
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_none_or(|k| !k.eq_ignore_ascii_case(key))
+            })
+            .map(str::to_string)
+            .collect();
+        if let Some(v) = value {
+            lines.push(format!("{key} {v}"));
+        }
+        lines.push(String::new());
+        std::fs::write(&self.conf, lines.join("\n"))
+            .map_err(|e| Error::io(format!("writing {}", self.conf.display()), e))
     }
 
     /// Sends a signal to the server's process group (SIGSTOP, SIGCONT, ...).

@@ -8,6 +8,8 @@
 //! | `VALKEY_BDD_CONCURRENCY` | scenarios run at once | 4 × CPUs, at least 8 |
 //! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 |
 //! | `VALKEY_BDD_COMMAND_TIMEOUT` | seconds a command may take to answer | 10 |
+//! | `VALKEY_BDD_WAIT_TIMEOUT` | seconds a wait for a state may take (replicas caught up, ...) | 10 |
+//! | `VALKEY_BDD_OTHER_SERVER_PATH` | a second binary, for scenarios mixing versions | the other engine on `PATH` |
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | the system temp dir |
@@ -84,6 +86,21 @@ pub fn start_timeout() -> Result<Duration> {
 /// How long a command may take to answer.
 pub fn command_timeout() -> Result<Duration> {
     seconds("VALKEY_BDD_COMMAND_TIMEOUT", 10)
+}
+
+/// How long a wait for a state (replicas caught up, a value replicated) may
+/// take.
+pub fn wait_timeout() -> Result<Duration> {
+    seconds("VALKEY_BDD_WAIT_TIMEOUT", 10)
+}
+
+/// The second server binary, for scenarios mixing versions:
+/// `VALKEY_BDD_OTHER_SERVER_PATH`, else the other engine on `PATH`
+/// (`redis-server` when the main binary is a `valkey-server`, and back).
+pub fn other_server_path() -> Option<PathBuf> {
+    std::env::var_os("VALKEY_BDD_OTHER_SERVER_PATH")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// How many scenarios run at once: servers mostly wait, so several per CPU.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::replication::{ReplicaSet, ReplicaSetSpec};
 use crate::reply::Reply;
 use crate::server::{Server, ServerSpec, StopMode};
 use crate::settings::KeepPolicy;
@@ -217,16 +218,66 @@ impl ValkeyWorld {
         })
     }
 
-    /// Attaches the feature's shared server `name`, starting it when this is
-    /// the first scenario of the feature to ask for it.
+    /// Starts a primary with replicas (see [`ReplicaSetSpec`]) in the
+    /// scenario's directory, synced before this returns.
+    pub async fn start_replica_set(&mut self, spec: ReplicaSetSpec) -> Result<()> {
+        for name in spec.names() {
+            self.ensure_new_name(&name)?;
+        }
+        let set = ReplicaSet::start(spec.in_dir(self.dir()?)).await?;
+        for server in set.servers() {
+            self.servers
+                .insert(server.name().to_string(), server.clone());
+        }
+        Ok(())
+    }
+
+    /// The scenario's servers whose process runs.
+    pub async fn running_servers(&self) -> Vec<Arc<Server>> {
+        let mut out = Vec::new();
+        for server in self.servers.values() {
+            if let crate::server::Status::Running { .. } = server.status().await {
+                out.push(server.clone());
+            }
+        }
+        out
+    }
+
+    /// Attaches the feature's shared server `spec.name()`, starting it when
+    /// this is the first scenario of the feature to ask for it.
     pub async fn attach_shared_server(&mut self, spec: ServerSpec) -> Result<Arc<Server>> {
         self.ensure_new_name(spec.name())?;
-        let key = self.feature_key();
-        let server = shared::get_or_start(&key, spec).await?;
-        self.shared.insert(server.name().to_string());
-        self.servers
-            .insert(server.name().to_string(), server.clone());
-        Ok(server)
+        let key = format!("server {}", spec.name());
+        let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
+            Ok(vec![Arc::new(Server::start(spec).await?)])
+        })
+        .await?;
+        self.attach(&servers);
+        Ok(servers[0].clone())
+    }
+
+    /// Attaches the feature's shared primary and replicas, starting them
+    /// when this is the first scenario of the feature to ask for them.
+    pub async fn attach_shared_replica_set(&mut self, spec: ReplicaSetSpec) -> Result<()> {
+        for name in spec.names() {
+            self.ensure_new_name(&name)?;
+        }
+        let key = format!("replica set {}", spec.names().join(","));
+        let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
+            let set = ReplicaSet::start(spec).await?;
+            Ok(set.servers().cloned().collect())
+        })
+        .await?;
+        self.attach(&servers);
+        Ok(())
+    }
+
+    fn attach(&mut self, servers: &[Arc<Server>]) {
+        for server in servers {
+            self.shared.insert(server.name().to_string());
+            self.servers
+                .insert(server.name().to_string(), server.clone());
+        }
     }
 
     fn feature_key(&self) -> String {
@@ -277,7 +328,10 @@ impl ValkeyWorld {
         let replicas: Vec<&String> = self
             .servers
             .keys()
-            .filter(|k| k.strip_prefix("replica ").is_some_and(|n| n.parse::<u32>().is_ok()))
+            .filter(|k| {
+                k.strip_prefix("replica ")
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
             .collect();
         match replicas.as_slice() {
             [one] => Ok(&self.servers[*one]),
@@ -286,7 +340,10 @@ impl ValkeyWorld {
                 hint: "start one first: Given a primary with 1 replica".into(),
             }),
             many => Err(Error::Unknown {
-                what: format!("\"the replica\" is ambiguous: this scenario has {} replicas", many.len()),
+                what: format!(
+                    "\"the replica\" is ambiguous: this scenario has {} replicas",
+                    many.len()
+                ),
                 hint: "name it: replica 1, replica 2, ...".into(),
             }),
         }
@@ -302,11 +359,7 @@ impl ValkeyWorld {
     pub async fn stop_server(&mut self, name: Option<&str>, mode: StopMode) -> Result<()> {
         let server = self.server(name)?.clone();
         self.default_clients.remove(server.name());
-        server.stop_with(mode).await?;
-        if self.shared.contains(server.name()) {
-            shared::forget(&self.feature_key(), server.name());
-        }
-        Ok(())
+        server.stop_with(mode).await
     }
 
     /// Restarts a server on the same port and directory.
@@ -459,7 +512,7 @@ impl ValkeyWorld {
         drop(owned);
         drop(servers);
         if failed {
-            shared::mark_failed(&self.feature_key(), self.shared.iter());
+            shared::mark_failed(&self.feature_key());
         }
         let keep = self.keep.keeps(failed);
         if let Some(dir) = self.dir.take() {

@@ -43,6 +43,7 @@ async fn ran_commands(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
 
 /// Opens a connection of its own for a named client.
 #[given(expr = "client {string} is connected to {server}")]
+#[when(expr = "client {string} is connected to {server}")]
 async fn client_connected(w: &mut ValkeyWorld, client: String, server: ServerRef) -> Result<()> {
     w.connect_client(&client, Some(server.name())).await
 }

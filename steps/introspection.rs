@@ -26,7 +26,12 @@ async fn config(w: &mut ValkeyWorld, key: String, value: String) -> Result<()> {
 
 /// `CONFIG GET` of the directive on that server answers exactly this value.
 #[then(expr = "the config {string} of {server} is {string}")]
-async fn config_of(w: &mut ValkeyWorld, key: String, server: ServerRef, value: String) -> Result<()> {
+async fn config_of(
+    w: &mut ValkeyWorld,
+    key: String,
+    server: ServerRef,
+    value: String,
+) -> Result<()> {
     config_is(w, server.name(), &key, &value).await
 }
 
@@ -55,6 +60,11 @@ async fn info_field(w: &mut ValkeyWorld, field: String, value: String) -> Result
 
 /// The `INFO` field (from any section) of that server has exactly this value.
 #[then(expr = "the INFO field {string} of {server} is {string}")]
-async fn info_field_of(w: &mut ValkeyWorld, field: String, server: ServerRef, value: String) -> Result<()> {
+async fn info_field_of(
+    w: &mut ValkeyWorld,
+    field: String,
+    server: ServerRef,
+    value: String,
+) -> Result<()> {
     info_is(w, server.name(), &field, &value).await
 }

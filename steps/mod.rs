@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 pub mod command;
 pub mod introspection;
+pub mod replication;
 pub mod reply;
 pub mod server;
 
@@ -45,9 +46,10 @@ impl FromStr for ServerRef {
             "the server" => crate::world::DEFAULT_SERVER.to_string(),
             "the primary" => "primary".to_string(),
             "the replica" => "the replica".to_string(),
-            quoted if quoted.starts_with("server \"") => {
-                quoted.trim_start_matches("server \"").trim_end_matches('"').to_string()
-            }
+            quoted if quoted.starts_with("server \"") => quoted
+                .trim_start_matches("server \"")
+                .trim_end_matches('"')
+                .to_string(),
             other => other.to_string(),
         };
         Ok(ServerRef(name))

@@ -105,7 +105,8 @@ async fn kill(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
 /// directory and configuration; what was persisted comes back.
 #[when(expr = "I restart {server}")]
 async fn restart(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    w.restart_server(Some(server.name()), StopMode::Graceful).await
+    w.restart_server(Some(server.name()), StopMode::Graceful)
+        .await
 }
 
 /// Restarts a server after `SHUTDOWN SAVE`: an RDB snapshot (with a

@@ -52,12 +52,27 @@ fn the_glossary_has_every_registered_step() {
             .collect::<Vec<_>>()
     );
     for s in &registered {
-        assert!(s.path.contains("steps/"), "a step outside steps/: {}:{}", s.path, s.line);
+        assert!(
+            s.path.contains("steps/"),
+            "a step outside steps/: {}:{}",
+            s.path,
+            s.line
+        );
         let entry = entries
             .iter()
             .find(|e| s.path.ends_with(&e.file) && e.line == s.line && e.keyword == s.keyword)
-            .unwrap_or_else(|| panic!("{} {} ({}:{}) is not in the glossary", s.keyword, s.regex, s.path, s.line));
-        assert!(!entry.doc.is_empty(), "{} {} has no doc comment", s.keyword, entry.sentence);
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {} ({}:{}) is not in the glossary",
+                    s.keyword, s.regex, s.path, s.line
+                )
+            });
+        assert!(
+            !entry.doc.is_empty(),
+            "{} {} has no doc comment",
+            s.keyword,
+            entry.sentence
+        );
     }
 }
 

@@ -1,0 +1,446 @@
+//! Primaries and replicas: forming them, waits that can be trusted, and
+//! comparing their data.
+//!
+//! A replica has *caught up* when its link to its primary is up and the
+//! offset it has processed (`slave_repl_offset`) has reached the offset of
+//! the root primary taken when the wait began. Checking only that the link is
+//! up — what simpler harnesses do — is already true before a write reaches
+//! the replica, so it proves nothing.
+//!
+//! The topology is read from the servers themselves (`INFO replication`),
+//! never remembered on the side: a promotion made with a raw `REPLICAOF NO
+//! ONE` is seen like one made through the vocabulary.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::info::Info;
+use crate::reply::Reply;
+use crate::server::{Server, ServerSpec};
+
+/// How to build a primary with replicas.
+#[derive(Debug, Clone)]
+pub struct ReplicaSetSpec {
+    replicas: usize,
+    chain: bool,
+    all: Vec<(String, String)>,
+    per_node: Vec<(String, String, String)>,
+    primary_binary: Option<std::path::PathBuf>,
+    replica_binary: Option<std::path::PathBuf>,
+    parent_dir: Option<std::path::PathBuf>,
+}
+
+impl ReplicaSetSpec {
+    /// A primary called `primary` with `replicas` replicas called
+    /// `replica 1`, `replica 2`, ...
+    pub fn new(replicas: usize) -> Self {
+        ReplicaSetSpec {
+            replicas,
+            chain: false,
+            all: Vec::new(),
+            per_node: Vec::new(),
+            primary_binary: None,
+            replica_binary: None,
+            parent_dir: None,
+        }
+    }
+
+    /// Makes a chain instead: replica 1 replicates the primary, replica 2
+    /// replicates replica 1, and so on.
+    pub fn chain(mut self) -> Self {
+        self.chain = true;
+        self
+    }
+
+    /// A directive for every node.
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.all.push((key.into(), value.into()));
+        self
+    }
+
+    /// A directive for one node (`primary`, `replica 2`) or, with `all`, for
+    /// every node.
+    pub fn node_config(
+        mut self,
+        node: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.per_node.push((node.into(), key.into(), value.into()));
+        self
+    }
+
+    /// Runs the primary and the replicas from different binaries.
+    pub fn binaries(
+        mut self,
+        primary: Option<std::path::PathBuf>,
+        replicas: Option<std::path::PathBuf>,
+    ) -> Self {
+        self.primary_binary = primary;
+        self.replica_binary = replicas;
+        self
+    }
+
+    /// Makes the nodes' directories inside `parent`.
+    pub fn in_dir(mut self, parent: impl Into<std::path::PathBuf>) -> Self {
+        self.parent_dir = Some(parent.into());
+        self
+    }
+
+    /// The names of the nodes, primary first.
+    pub fn names(&self) -> Vec<String> {
+        std::iter::once("primary".to_string())
+            .chain((1..=self.replicas).map(|i| format!("replica {i}")))
+            .collect()
+    }
+
+    /// Checks that per-node directives name nodes of this set.
+    pub fn validate(&self) -> Result<()> {
+        let names = self.names();
+        for (node, key, _) in &self.per_node {
+            if node != "all" && !names.contains(node) {
+                return Err(Error::Config {
+                    what: format!(
+                        "the directive {key:?} is for {node:?}, which is not a node of this set"
+                    ),
+                    hint: format!("the nodes are: all, {}", names.join(", ")),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn spec_for(&self, name: &str) -> ServerSpec {
+        let mut spec = ServerSpec::new(name);
+        let binary = if name == "primary" {
+            &self.primary_binary
+        } else {
+            &self.replica_binary
+        };
+        if let Some(b) = binary {
+            spec = spec.binary(b);
+        }
+        if let Some(dir) = &self.parent_dir {
+            spec = spec.in_dir(dir);
+        }
+        for (k, v) in &self.all {
+            spec = spec.config(k, v);
+        }
+        for (node, k, v) in &self.per_node {
+            if node == name || node == "all" {
+                spec = spec.config(k, v);
+            }
+        }
+        spec
+    }
+}
+
+/// A started primary and its replicas.
+#[derive(Debug)]
+pub struct ReplicaSet {
+    /// The primary, called `primary`.
+    pub primary: Arc<Server>,
+    /// The replicas, `replica 1` first.
+    pub replicas: Vec<Arc<Server>>,
+}
+
+impl ReplicaSet {
+    /// Starts every node at once, points the replicas at their primaries and
+    /// waits until they have caught up.
+    pub async fn start(spec: ReplicaSetSpec) -> Result<ReplicaSet> {
+        spec.validate()?;
+        let started = futures::future::join_all(
+            spec.names()
+                .iter()
+                .map(|name| Server::start(spec.spec_for(name))),
+        )
+        .await;
+        // If one fails, the others are dropped, which kills them.
+        let mut servers = started
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .map(Arc::new);
+        let primary = servers.next().expect("the primary is the first node");
+        let replicas: Vec<Arc<Server>> = servers.collect();
+        let upstreams: Vec<&Arc<Server>> = (0..replicas.len())
+            .map(|i| {
+                if spec.chain && i > 0 {
+                    &replicas[i - 1]
+                } else {
+                    &primary
+                }
+            })
+            .collect();
+        futures::future::try_join_all(
+            replicas
+                .iter()
+                .zip(&upstreams)
+                .map(|(r, up)| replicate(r, up)),
+        )
+        .await?;
+        let set = ReplicaSet { primary, replicas };
+        let all: Vec<Arc<Server>> = std::iter::once(set.primary.clone())
+            .chain(set.replicas.iter().cloned())
+            .collect();
+        wait_all_caught_up(&all, crate::settings::wait_timeout()?).await?;
+        Ok(set)
+    }
+
+    /// Every node, primary first.
+    pub fn servers(&self) -> impl Iterator<Item = &Arc<Server>> {
+        std::iter::once(&self.primary).chain(self.replicas.iter())
+    }
+}
+
+/// Makes `replica` replicate `primary` (`REPLICAOF`), also in its
+/// `valkey.conf`, so that it is still a replica after a restart. Returns once
+/// the replica has accepted; use a wait to know it has synced.
+pub async fn replicate(replica: &Server, primary: &Server) -> Result<()> {
+    let line = format!("REPLICAOF {} {}", primary.host(), primary.port());
+    match replica.command(&line).await? {
+        Reply::Status(s) if s.starts_with("OK") => replica.persist_directive(
+            "replicaof",
+            Some(&format!("{} {}", primary.host(), primary.port())),
+        ),
+        other => Err(Error::Expectation(format!(
+            "`{line}` on {} answered {other}",
+            replica.describe()
+        ))),
+    }
+}
+
+/// Turns a replica into a primary (`REPLICAOF NO ONE`), also in its
+/// `valkey.conf`.
+pub async fn promote(server: &Server) -> Result<()> {
+    match server.command("REPLICAOF NO ONE").await? {
+        Reply::Status(s) if s.starts_with("OK") => server.persist_directive("replicaof", None),
+        other => Err(Error::Expectation(format!(
+            "`REPLICAOF NO ONE` on {} answered {other}",
+            server.describe()
+        ))),
+    }
+}
+
+/// What `INFO replication` says of one server's place in a topology.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// The port of its primary, when it is a replica.
+    pub primary_port: Option<u16>,
+    /// `master_link_status` of a replica.
+    pub link_up: bool,
+    /// The offset it has processed: `slave_repl_offset` for a replica,
+    /// `master_repl_offset` for a primary.
+    pub offset: i64,
+    /// Whether a full sync is under way on this replica.
+    pub syncing: bool,
+}
+
+impl Role {
+    /// Reads a server's role.
+    pub async fn of(server: &Server) -> Result<Role> {
+        let info = Info::fetch(server, "replication").await?;
+        let int = |k: &str| info.get(k).and_then(|v| v.parse::<i64>().ok());
+        Ok(match info.get("role") {
+            Some("slave") => Role {
+                primary_port: info.get("master_port").and_then(|p| p.parse().ok()),
+                link_up: info.get("master_link_status") == Some("up"),
+                offset: int("slave_repl_offset").unwrap_or(-1),
+                syncing: info.get("master_sync_in_progress") == Some("1"),
+            },
+            _ => Role {
+                primary_port: None,
+                link_up: false,
+                offset: int("master_repl_offset").unwrap_or(0),
+                syncing: false,
+            },
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self.primary_port {
+            None => format!("a primary at offset {}", self.offset),
+            Some(p) => format!(
+                "replica of port {p}, link {}, offset {}{}",
+                if self.link_up { "up" } else { "down" },
+                self.offset,
+                if self.syncing {
+                    ", full sync in progress"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
+/// Waits until every replica among `servers` has caught up with the root
+/// primary of its chain, as it stood when the wait began.
+pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> Result<()> {
+    let mut roles = HashMap::new();
+    for s in servers {
+        roles.insert(s.port(), Role::of(s).await?);
+    }
+    let by_port: HashMap<u16, &Arc<Server>> = servers.iter().map(|s| (s.port(), s)).collect();
+    // The target of each replica: its root primary's offset, now.
+    let mut targets = Vec::new();
+    for s in servers {
+        if roles[&s.port()].primary_port.is_none() {
+            continue;
+        }
+        let mut port = s.port();
+        let mut hops = 0;
+        while let Some(up) = roles.get(&port).and_then(|r| r.primary_port) {
+            port = up;
+            hops += 1;
+            if !roles.contains_key(&port) || hops > servers.len() {
+                return Err(Error::Unknown {
+                    what: format!(
+                        "{} replicates port {up}, which is not a server of this scenario (or the chain loops)",
+                        s.describe()
+                    ),
+                    hint: "point it at a server of the scenario: `server \"b\" replicates server \"a\"`".into(),
+                });
+            }
+        }
+        targets.push((s, by_port[&port], roles[&port].offset));
+    }
+    futures::future::try_join_all(
+        targets
+            .into_iter()
+            .map(|(replica, root, target)| wait_offset(replica, root, target, timeout)),
+    )
+    .await
+    .map(drop)
+}
+
+/// Waits until `replica` has caught up with `primary` (its primary, or the
+/// root of its chain) as it stands now.
+pub async fn wait_caught_up(replica: &Server, primary: &Server, timeout: Duration) -> Result<()> {
+    let target = Role::of(primary).await?.offset;
+    wait_offset(replica, primary, target, timeout).await
+}
+
+async fn wait_offset(
+    replica: &Server,
+    root: &Server,
+    target: i64,
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(500);
+    loop {
+        let role = Role::of(replica).await?;
+        if role.primary_port.is_some() && role.link_up && !role.syncing && role.offset >= target {
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: format!(
+                    "{} to catch up with {} (offset {target})",
+                    replica.describe(),
+                    root.describe()
+                ),
+                waited: started.elapsed(),
+                last: role.describe(),
+                hint: "see the replica's log for the sync; a frozen or lagging replica, or a replica of \
+                       another primary, never catches up"
+                    .into(),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// The digest of a server's whole dataset (`DEBUG DIGEST`).
+pub async fn digest(server: &Server) -> Result<String> {
+    match server.command("DEBUG DIGEST").await? {
+        r @ (Reply::Status(_) | Reply::Bulk(_)) => Ok(r.text().unwrap_or_default()),
+        Reply::Error(e) if e.contains("not allowed") => Err(Error::Config {
+            what: format!("{} refuses DEBUG DIGEST: {e}", server.describe()),
+            hint: "comparing data needs DEBUG: valkey-bdd sets `enable-debug-command local` unless the \
+                   scenario's config overrides it; remove that override (or set it to local or yes)"
+                .into(),
+        }),
+        other => Err(Error::Expectation(format!(
+            "DEBUG DIGEST on {} answered {other}",
+            server.describe()
+        ))),
+    }
+}
+
+/// Checks that every replica holds exactly the primary's data: waits for
+/// them to catch up, then compares digests.
+pub async fn assert_same_data(
+    primary: &Server,
+    replicas: &[Arc<Server>],
+    timeout: Duration,
+) -> Result<()> {
+    let mut all = vec![];
+    for r in replicas {
+        wait_caught_up(r, primary, timeout).await?;
+        all.push(r);
+    }
+    let want = digest(primary).await?;
+    let mut differ = Vec::new();
+    for r in all {
+        let got = digest(r).await?;
+        if got != want {
+            differ.push(format!(
+                "{}: digest {got}, {} keys (the primary: digest {want}, {} keys)",
+                r.describe(),
+                dbsize(r).await,
+                dbsize(primary).await
+            ));
+        }
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "replicas hold other data than {}:\n{}",
+        primary.describe(),
+        crate::error::indent(&differ.join("\n"))
+    )))
+}
+
+async fn dbsize(server: &Server) -> String {
+    match server.command("DBSIZE").await {
+        Ok(r) => r.cell(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Runs `command` on `server` until `accept` likes the reply or the deadline
+/// passes; the error shows the last reply seen.
+pub async fn eventually(
+    server: &Server,
+    command: &str,
+    expected: &str,
+    accept: impl Fn(&Reply) -> bool,
+    timeout: Duration,
+) -> Result<Reply> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let last = server.command(command).await?;
+        if accept(&last) {
+            return Ok(last);
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: format!("`{command}` on {} to answer {expected}", server.describe()),
+                waited: started.elapsed(),
+                last: last.to_string(),
+                hint: "the write may not have reached this server: is it a replica of the server written to, \
+                       and is its link up?"
+                    .into(),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
