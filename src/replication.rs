@@ -20,6 +20,16 @@ use crate::info::Info;
 use crate::reply::Reply;
 use crate::server::{Server, ServerSpec};
 
+/// A primary notices that a sync's fork has ended only at its next cron
+/// tick — every 100 ms at the default `hz` of 10 — and a replica that came
+/// during that sync waits for it. While a set forms its nodes tick at this
+/// rate (a changed `hz` applies only after the pending tick, so it is set at
+/// start), then go back to [`DEFAULT_HZ`]. A scenario that sets `hz` keeps
+/// its own value throughout.
+const FORMING_HZ: u32 = 500;
+/// The servers' default `hz`.
+const DEFAULT_HZ: u32 = 10;
+
 /// How to build a primary with replicas.
 #[derive(Debug, Clone)]
 pub struct ReplicaSetSpec {
@@ -112,8 +122,20 @@ impl ReplicaSetSpec {
         Ok(())
     }
 
+    /// Whether the scenario sets `key` for the node `name`.
+    fn sets(&self, name: &str, key: &str) -> bool {
+        self.all.iter().any(|(k, _)| k.eq_ignore_ascii_case(key))
+            || self
+                .per_node
+                .iter()
+                .any(|(n, k, _)| (n == name || n == "all") && k.eq_ignore_ascii_case(key))
+    }
+
     fn spec_for(&self, name: &str) -> ServerSpec {
         let mut spec = ServerSpec::new(name);
+        if !self.sets(name, "hz") {
+            spec = spec.config("hz", FORMING_HZ.to_string());
+        }
         let binary = if name == "primary" {
             &self.primary_binary
         } else {
@@ -174,18 +196,34 @@ impl ReplicaSet {
                 }
             })
             .collect();
-        futures::future::try_join_all(
-            replicas
-                .iter()
-                .zip(&upstreams)
-                .map(|(r, up)| replicate(r, up)),
-        )
-        .await?;
+        let timeout = crate::settings::wait_timeout()?;
+        if spec.chain {
+            // A replica refuses to feed another until it has synced itself.
+            for (replica, upstream) in replicas.iter().zip(&upstreams) {
+                replicate(replica, upstream).await?;
+                wait_caught_up(replica, upstream, timeout).await?;
+            }
+        } else {
+            futures::future::try_join_all(
+                replicas
+                    .iter()
+                    .zip(&upstreams)
+                    .map(|(r, up)| replicate(r, up)),
+            )
+            .await?;
+        }
         let set = ReplicaSet { primary, replicas };
         let all: Vec<Arc<Server>> = std::iter::once(set.primary.clone())
             .chain(set.replicas.iter().cloned())
             .collect();
-        wait_all_caught_up(&all, crate::settings::wait_timeout()?).await?;
+        wait_all_caught_up(&all, timeout).await?;
+        for server in set.servers() {
+            if !spec.sets(server.name(), "hz") {
+                server
+                    .command(&format!("CONFIG SET hz {DEFAULT_HZ}"))
+                    .await?;
+            }
+        }
         Ok(set)
     }
 
@@ -332,10 +370,25 @@ async fn wait_offset(
     let started = Instant::now();
     let mut pause = Duration::from_micros(500);
     loop {
-        let role = Role::of(replica).await?;
-        if role.primary_port.is_some() && role.link_up && !role.syncing && role.offset >= target {
-            return Ok(());
-        }
+        // The wait's deadline bounds each look too: a frozen replica does
+        // not answer INFO at all.
+        let remaining = timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(50));
+        let last = match tokio::time::timeout(remaining, Role::of(replica)).await {
+            Ok(role) => {
+                let role = role?;
+                if role.primary_port.is_some()
+                    && role.link_up
+                    && !role.syncing
+                    && role.offset >= target
+                {
+                    return Ok(());
+                }
+                role.describe()
+            }
+            Err(_) => format!("no answer to INFO within {remaining:?} (is it frozen or busy?)"),
+        };
         if started.elapsed() >= timeout {
             return Err(Error::Timeout {
                 what: format!(
@@ -344,7 +397,7 @@ async fn wait_offset(
                     root.describe()
                 ),
                 waited: started.elapsed(),
-                last: role.describe(),
+                last,
                 hint: "see the replica's log for the sync; a frozen or lagging replica, or a replica of \
                        another primary, never catches up"
                     .into(),

@@ -388,6 +388,8 @@ impl Server {
             StopMode::Graceful | StopMode::NoSave | StopMode::Save => {
                 let word = match mode {
                     StopMode::Save => " SAVE",
+                    // NOW: do not wait for lagging replicas (Valkey, Redis 7+).
+                    StopMode::NoSave if self.speaks_redis_7() => " NOSAVE NOW",
                     StopMode::NoSave => " NOSAVE",
                     _ => "",
                 };
@@ -517,6 +519,11 @@ impl Server {
             .map_err(|e| Error::io(format!("writing {}", self.conf.display()), e))
     }
 
+    /// Valkey, or Redis 7 and later: `SHUTDOWN ... NOW`, `enable-debug-command`.
+    fn speaks_redis_7(&self) -> bool {
+        self.binary.engine == Engine::Valkey || self.binary.version.0 >= 7
+    }
+
     /// The directives every server gets unless the scenario sets them.
     fn defaults(&self) -> Vec<(&'static str, String)> {
         let mut d = vec![
@@ -531,8 +538,7 @@ impl Server {
             ("appendonly", "no".to_string()),
             ("repl-diskless-sync-delay", "0".to_string()),
         ];
-        let (major, _, _) = self.binary.version;
-        if self.binary.engine == Engine::Valkey || major >= 7 {
+        if self.speaks_redis_7() {
             d.push(("enable-debug-command", "local".to_string()));
             d.push(("enable-module-command", "local".to_string()));
         }
