@@ -327,10 +327,7 @@ where
                 Some((tag, why)) => {
                     let place = format!(
                         "{}:{}",
-                        feature
-                            .path
-                            .as_ref()
-                            .map_or("?".into(), |p| p.display().to_string()),
+                        feature.path.as_ref().map_or("?".into(), |p| relative(p)),
                         scenario.position.line
                     );
                     if skipped
@@ -400,7 +397,7 @@ async fn after_scenario(
             .scenario()
             .feature_path
             .as_ref()
-            .map_or("?".into(), |p| p.display().to_string()),
+            .map_or("?".into(), |p| relative(p)),
         scenario.position.line
     );
     if !t.report.is_empty() || t.kept.is_some() {
@@ -666,4 +663,15 @@ mod tests {
         );
         assert!(LibtestArgs::from(vec!["t".to_string(), "--list".into()]).list);
     }
+}
+
+/// A path as the user typed it: relative to the current directory when it
+/// lies below it (cucumber makes feature paths absolute).
+fn relative(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }

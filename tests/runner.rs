@@ -115,3 +115,45 @@ async fn a_server_that_dies_unexpectedly_fails_a_passing_scenario() {
     assert_eq!(outcome.kept.len(), 1, "{outcome:?}");
     assert!(outcome.kept[0].join("b/server.log").exists());
 }
+
+/// The child's part of the test below; does nothing in a normal run.
+#[tokio::test]
+async fn child_process_entry() {
+    if std::env::var_os("VALKEY_BDD_TEST_CHILD").is_some() {
+        let outcome = Runner::new("features/replication/mixed_versions.feature")
+            .args(["runner"])
+            .run()
+            .await
+            .unwrap();
+        assert!(!outcome.failed, "{outcome:?}");
+        assert_eq!(
+            outcome.passed_steps, 0,
+            "the scenario was skipped: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_mixed_versions_scenario_without_two_versions_is_skipped_with_the_reason() {
+    let main = valkey_bdd::binary::locate(None).unwrap().0;
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process_entry", "--nocapture"])
+        .env("VALKEY_BDD_TEST_CHILD", "1")
+        .env("VALKEY_BDD_OTHER_SERVER_PATH", &main)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains(
+            "valkey-bdd: skipped \"Replicas on the newer binary sync from a primary on the older one\" \
+             (features/replication/mixed_versions.feature:8): @mixed-versions: its two server binaries"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("are the same version"), "{stderr}");
+}
