@@ -635,6 +635,17 @@ impl From<Vec<String>> for LibtestArgs {
     }
 }
 
+/// A path as the user typed it: relative to the current directory when it
+/// lies below it (cucumber makes feature paths absolute).
+fn relative(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,15 +674,4 @@ mod tests {
         );
         assert!(LibtestArgs::from(vec!["t".to_string(), "--list".into()]).list);
     }
-}
-
-/// A path as the user typed it: relative to the current directory when it
-/// lies below it (cucumber makes feature paths absolute).
-fn relative(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
 }
