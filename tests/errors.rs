@@ -179,9 +179,9 @@ async fn an_unknown_step_is_reported_before_anything_starts() {
         .to_string();
     for expected in [
         "1 step(s) match no step definition:",
-        "tests/fixtures/unknown_step/unknown.feature:5  When I frobnicate the server",
+        "tests/fixtures/unknown_step/unknown.feature:5  When I runn `PING` on the server",
         "closest known sentences:",
-        "      When I stop {server}",
+        "closest known sentences:\n      When I run {command} on {server}\n",
         "hint: STEPS.md lists every sentence valkey-bdd knows",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
