@@ -172,11 +172,13 @@ pub fn render(entries: &[Entry]) -> String {
          (`VALKEY_BDD_BLESS=1 cargo test --test glossary` rewrites this file; the test fails when it is stale).\n\n\
          How to read a sentence:\n\n\
          - `{server}` names a server: `the server` (the scenario's default one, started by `Given a server`),\n  \
-         `server \"cache\"`, `the primary`, `replica 2`, or `the replica` when there is only one;\n\
+         `server \"cache\"`, `the primary`, `replica 2`, `the replica` (when there is only one), `node 3`,\n  \
+         `the node that owns \"key\"`, `the primary of shard 2`, `the replica of shard 1`;\n\
          - `{command}` is a command between backticks, written as in `valkey-cli`: `` `SET \"my key\" v` ``;\n\
          - `{string}` and `\"…\"` are text in double quotes, `{int}` and `<integer>` a whole number;\n\
          - `[…]` is a part you may leave out, `a | b` a choice.\n\n\
-         A sentence without a server means the default server and its own connection. Tables and doc strings\n\
+         A sentence without a server means the default server and its own connection — or, in a scenario with\n\
+         a cluster and no default server, the cluster through a cluster-aware client. Tables and doc strings\n\
          go below the sentences that end in `:`.\n",
     );
     let mut file = "";
@@ -214,16 +216,16 @@ pub fn sentence_of(regex: &Regex) -> String {
     let src = regex.as_str().trim_start_matches('^').trim_end_matches('$');
     let numbered = Regex::new(r"__\d+_(\d)").expect("valid regex");
     let mut s = numbered.replace_all(src, "__N_$1").into_owned();
+    let param = |regex: &str| format!("({regex})");
+    let server = param(<crate::steps::ServerRef as cucumber::Parameter>::REGEX);
+    let command = param(<crate::steps::CommandLine as cucumber::Parameter>::REGEX);
     for (from, to) in [
         (
             r#"(?:"(?P<__N_0>[^"\\]*(?:\\.[^"\\]*)*)"|'(?P<__N_1>[^'\\]*(?:\\.[^'\\]*)*)')"#,
             "{string}",
         ),
-        (
-            r#"(the server|server "[^"]+"|the primary|the replica|replica \d+)"#,
-            "{server}",
-        ),
-        ("(`[^`]+`)", "{command}"),
+        (server.as_str(), "{server}"),
+        (command.as_str(), "{command}"),
         (r"((?:-?\d+)|(?:\d+))", "{int}"),
     ] {
         s = s.replace(from, to);

@@ -37,6 +37,7 @@
 
 pub mod binary;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod error;
 pub mod glossary;

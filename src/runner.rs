@@ -502,6 +502,7 @@ pub fn check_steps(features: &Path) -> Result<()> {
 }
 
 fn closest(keyword: &str, text: &str, steps: &[glossary::RegisteredStep]) -> String {
+    let text = &as_template(text);
     let mut scored: Vec<(f64, String)> = steps
         .iter()
         .filter(|s| s.keyword == keyword)
@@ -520,6 +521,30 @@ fn closest(keyword: &str, text: &str, steps: &[glossary::RegisteredStep]) -> Str
         .map(|(_, s)| s)
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A step's text with its values replaced by the parameters a sentence
+/// shows (`{command}`, `{string}`, `{server}`, `{int}`), so that a typo is
+/// measured against sentences, not against the values it carries.
+fn as_template(text: &str) -> String {
+    let rules = [
+        (r"`[^`]*`", "{command}"),
+        (r#"(?:server |the node that owns )"[^"]*""#, "{server}"),
+        (r#""[^"]*""#, "{string}"),
+        (
+            r"\b(?:the server|the primary of shard \d+|the replica of shard \d+|the primary|the replica|replica \d+|node \d+)\b",
+            "{server}",
+        ),
+        (r"\b\d+\b", "{int}"),
+    ];
+    let mut out = text.to_string();
+    for (pattern, to) in rules {
+        out = regex::Regex::new(pattern)
+            .expect("valid regex")
+            .replace_all(&out, to)
+            .into_owned();
+    }
+    out
 }
 
 fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {

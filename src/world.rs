@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::client::Client;
+use crate::cluster::{Cluster, ClusterClient, ClusterSpec};
 use crate::error::{Error, Result};
 use crate::replication::{ReplicaSet, ReplicaSetSpec};
 use crate::reply::Reply;
@@ -67,6 +68,10 @@ pub struct ValkeyWorld {
     user: HashMap<TypeId, Box<dyn Any + Send>>,
     /// What to do with the scenario's directory at its end.
     keep: KeepPolicy,
+    /// The scenario's cluster, whose nodes are also in `servers`.
+    cluster: Option<Arc<Cluster>>,
+    /// The cluster-aware connection of sentences that name no server.
+    cluster_client: Option<ClusterClient>,
     /// Where the scenario's directory is made.
     tmp_root: PathBuf,
 }
@@ -108,6 +113,8 @@ impl ValkeyWorld {
             start_error: None,
             user: HashMap::new(),
             keep: KeepPolicy::Failed,
+            cluster: None,
+            cluster_client: None,
             tmp_root: crate::settings::tmp_root(),
         }
     }
@@ -300,9 +307,6 @@ impl ValkeyWorld {
     /// The server called `name`, or the default server for `None`.
     pub fn server(&self, name: Option<&str>) -> Result<&Arc<Server>> {
         let name = name.unwrap_or(DEFAULT_SERVER);
-        if name == "the replica" {
-            return self.only_replica();
-        }
         self.servers.get(name).ok_or_else(|| {
             let known: Vec<String> = self.servers.keys().map(|k| format!("\"{k}\"")).collect();
             Error::Unknown {
@@ -321,6 +325,81 @@ impl ValkeyWorld {
                 },
             }
         })
+    }
+
+    /// The server a sentence names.
+    pub async fn resolve(&self, r: &crate::steps::ServerRef) -> Result<Arc<Server>> {
+        use crate::steps::ServerRef;
+        match r {
+            ServerRef::Named(name) => self.server(Some(name)).cloned(),
+            ServerRef::TheReplica => self.only_replica().cloned(),
+            ServerRef::OwnerOf(key) => {
+                let cluster = self.cluster()?;
+                let slot = cluster.keyslot(key).await?;
+                cluster.owner_of_slot(slot).await
+            }
+            ServerRef::ShardPrimary(n) => Ok(self.shard(*n)?.primary.clone()),
+            ServerRef::ShardReplica(n) => match self.shard(*n)?.replicas.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(Error::Unknown {
+                    what: format!("shard {n} has no replica"),
+                    hint:
+                        "form the cluster with replicas: a cluster of 3 shards with 1 replica each"
+                            .into(),
+                }),
+                many => Err(Error::Unknown {
+                    what: format!(
+                        "\"the replica of shard {n}\" is ambiguous: it has {} replicas",
+                        many.len()
+                    ),
+                    hint: "name the node instead: node 4".into(),
+                }),
+            },
+        }
+    }
+
+    /// The name of the server a sentence names.
+    pub async fn resolve_name(&self, r: &crate::steps::ServerRef) -> Result<String> {
+        Ok(self.resolve(r).await?.name().to_string())
+    }
+
+    /// The scenario's cluster.
+    pub fn cluster(&self) -> Result<&Arc<Cluster>> {
+        self.cluster.as_ref().ok_or_else(|| Error::Unknown {
+            what: "this scenario has no cluster".into(),
+            hint: "form one first: Given a cluster of 3 shards".into(),
+        })
+    }
+
+    fn shard(&self, n: usize) -> Result<&crate::cluster::Shard> {
+        let cluster = self.cluster()?;
+        cluster
+            .shards
+            .get(n.wrapping_sub(1))
+            .ok_or_else(|| Error::Unknown {
+                what: format!("the cluster has no shard {n}"),
+                hint: format!("its shards are 1 to {}", cluster.shards.len()),
+            })
+    }
+
+    /// Forms a cluster in the scenario's directory; its nodes join the
+    /// scenario's servers as `node 1`, `node 2`, ...
+    pub async fn start_cluster(&mut self, spec: ClusterSpec) -> Result<()> {
+        if self.cluster.is_some() {
+            return Err(Error::Config {
+                what: "this scenario already has a cluster".into(),
+                hint: "one cluster per scenario".into(),
+            });
+        }
+        for name in spec.names() {
+            self.ensure_new_name(&name)?;
+        }
+        let cluster = Cluster::start(spec.in_dir(self.dir()?)).await?;
+        for node in &cluster.nodes {
+            self.servers.insert(node.name().to_string(), node.clone());
+        }
+        self.cluster = Some(Arc::new(cluster));
+        Ok(())
     }
 
     /// The one server called `replica <n>`, for sentences saying "the replica".
@@ -388,6 +467,10 @@ impl ValkeyWorld {
 
     /// Runs a command on a server through its default client.
     pub async fn run(&mut self, server: Option<&str>, line: &str) -> Result<&Reply> {
+        if server.is_none() && !self.servers.contains_key(DEFAULT_SERVER) && self.cluster.is_some()
+        {
+            return self.cluster_run(line).await;
+        }
         let server = self.server(server)?.clone();
         let name = server.name().to_string();
         if !self.default_clients.contains_key(&name) {
@@ -398,6 +481,21 @@ impl ValkeyWorld {
         let result = client.run(line).await;
         self.record(line, format!("server \"{name}\""), &server, result)
             .await
+    }
+
+    /// Runs a command through the cluster-aware client.
+    async fn cluster_run(&mut self, line: &str) -> Result<&Reply> {
+        if self.cluster_client.is_none() {
+            self.cluster_client = Some(self.cluster()?.client().await?);
+        }
+        let client = self.cluster_client.as_mut().expect("connected above");
+        let reply = client.run(line).await?;
+        self.last = Some(LastReply {
+            command: line.to_string(),
+            by: "the cluster".into(),
+            reply,
+        });
+        Ok(&self.last.as_ref().expect("just set").reply)
     }
 
     /// Connects a named client to a server (the default one for `None`).
@@ -473,6 +571,8 @@ impl ValkeyWorld {
         let mut out = Teardown::default();
         self.default_clients.clear();
         self.clients.clear();
+        self.cluster_client = None;
+        self.cluster = None;
         let servers = std::mem::take(&mut self.servers);
         let owned: Vec<&Arc<Server>> = servers
             .iter()

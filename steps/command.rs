@@ -19,7 +19,8 @@ async fn run(w: &mut ValkeyWorld, command: CommandLine) -> Result<()> {
 #[given(expr = "I run {command} on {server}")]
 #[when(expr = "I run {command} on {server}")]
 async fn run_on(w: &mut ValkeyWorld, command: CommandLine, server: ServerRef) -> Result<()> {
-    w.run(Some(server.name()), command.line()).await.map(drop)
+    let server = w.resolve_name(&server).await?;
+    w.run(Some(&server), command.line()).await.map(drop)
 }
 
 /// Runs one command per line of the doc string on the default server; any
@@ -45,7 +46,8 @@ async fn ran_commands(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
 #[given(expr = "client {string} is connected to {server}")]
 #[when(expr = "client {string} is connected to {server}")]
 async fn client_connected(w: &mut ValkeyWorld, client: String, server: ServerRef) -> Result<()> {
-    w.connect_client(&client, Some(server.name())).await
+    let server = w.resolve_name(&server).await?;
+    w.connect_client(&client, Some(&server)).await
 }
 
 /// Runs a command through a named client (connected to the default server

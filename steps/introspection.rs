@@ -32,7 +32,8 @@ async fn config_of(
     server: ServerRef,
     value: String,
 ) -> Result<()> {
-    config_is(w, server.name(), &key, &value).await
+    let server = w.resolve_name(&server).await?;
+    config_is(w, &server, &key, &value).await
 }
 
 async fn info_is(w: &ValkeyWorld, server: &str, field: &str, value: &str) -> Result<()> {
@@ -66,5 +67,6 @@ async fn info_field_of(
     server: ServerRef,
     value: String,
 ) -> Result<()> {
-    info_is(w, server.name(), &field, &value).await
+    let server = w.resolve_name(&server).await?;
+    info_is(w, &server, &field, &value).await
 }

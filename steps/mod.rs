@@ -11,6 +11,7 @@ use cucumber::gherkin::Step;
 
 use crate::error::{Error, Result};
 
+pub mod cluster;
 pub mod command;
 pub mod introspection;
 pub mod replication;
@@ -23,36 +24,53 @@ fn name(captured: &str) -> Option<&str> {
 }
 
 /// `{server}` in a sentence: `the server` (the default one), `server "cache"`,
-/// `the primary`, `replica 2`, or `the replica` (the only one).
+/// `the primary`, `replica 2`, `the replica` (the only one), `node 3`,
+/// `the node that owns "key"`, `the primary of shard 2`, `the replica of
+/// shard 1`.
 #[derive(Debug, Clone, PartialEq, Eq, Parameter)]
 #[param(
     name = "server",
-    regex = r#"the server|server "[^"]+"|the primary|the replica|replica \d+"#
+    regex = r#"the server|server "[^"]+"|the primary of shard \d+|the replica of shard \d+|the primary|the replica|replica \d+|node \d+|the node that owns "[^"]+""#
 )]
-pub struct ServerRef(String);
-
-impl ServerRef {
-    /// The name of the server in the scenario.
-    pub fn name(&self) -> &str {
-        &self.0
-    }
+pub enum ServerRef {
+    /// A server known by its name in the scenario.
+    Named(String),
+    /// `the replica`: the scenario's only `replica <n>`.
+    TheReplica,
+    /// `the node that owns "key"`: the cluster node serving the key's slot now.
+    OwnerOf(String),
+    /// `the primary of shard <n>`: the node a shard was formed with.
+    ShardPrimary(usize),
+    /// `the replica of shard <n>`: the shard's only replica, as formed.
+    ShardReplica(usize),
 }
 
 impl FromStr for ServerRef {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let name = match s {
-            "the server" => crate::world::DEFAULT_SERVER.to_string(),
-            "the primary" => "primary".to_string(),
-            "the replica" => "the replica".to_string(),
-            quoted if quoted.starts_with("server \"") => quoted
-                .trim_start_matches("server \"")
-                .trim_end_matches('"')
-                .to_string(),
-            other => other.to_string(),
+        let quoted = |prefix: &str| {
+            s.strip_prefix(prefix)
+                .map(|r| r.trim_end_matches('"').to_string())
         };
-        Ok(ServerRef(name))
+        let number = |prefix: &str| s.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok());
+        Ok(if s == "the server" {
+            ServerRef::Named(crate::world::DEFAULT_SERVER.to_string())
+        } else if s == "the primary" {
+            ServerRef::Named("primary".to_string())
+        } else if s == "the replica" {
+            ServerRef::TheReplica
+        } else if let Some(name) = quoted("server \"") {
+            ServerRef::Named(name)
+        } else if let Some(key) = quoted("the node that owns \"") {
+            ServerRef::OwnerOf(key)
+        } else if let Some(n) = number("the primary of shard ") {
+            ServerRef::ShardPrimary(n)
+        } else if let Some(n) = number("the replica of shard ") {
+            ServerRef::ShardReplica(n)
+        } else {
+            ServerRef::Named(s.to_string())
+        })
     }
 }
 

@@ -75,8 +75,8 @@ async fn mixed_versions(w: &mut ValkeyWorld, n: usize) -> Result<()> {
 #[given(expr = "{server} replicates {server}")]
 #[when(expr = "{server} replicates {server}")]
 async fn replicates(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerRef) -> Result<()> {
-    let replica = w.server(Some(replica.name()))?.clone();
-    let primary = w.server(Some(primary.name()))?.clone();
+    let replica = w.resolve(&replica).await?;
+    let primary = w.resolve(&primary).await?;
     replication::replicate(&replica, &primary).await?;
     replication::wait_caught_up(&replica, &primary, wait_timeout()?).await
 }
@@ -84,7 +84,7 @@ async fn replicates(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerRef)
 /// Turns a replica into a primary (`REPLICAOF NO ONE`).
 #[when(expr = "{server} is promoted to primary")]
 async fn promoted(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    let server = w.server(Some(server.name()))?.clone();
+    let server = w.resolve(&server).await?;
     replication::promote(&server).await
 }
 
@@ -102,8 +102,8 @@ async fn caught_up(w: &mut ValkeyWorld) -> Result<()> {
 /// step began.
 #[then(expr = "{server} has caught up with {server}")]
 async fn has_caught_up(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerRef) -> Result<()> {
-    let replica = w.server(Some(replica.name()))?.clone();
-    let primary = w.server(Some(primary.name()))?.clone();
+    let replica = w.resolve(&replica).await?;
+    let primary = w.resolve(&primary).await?;
     replication::wait_caught_up(&replica, &primary, wait_timeout()?).await
 }
 
@@ -117,7 +117,7 @@ async fn returns(
     text: String,
     command: CommandLine,
 ) -> Result<()> {
-    let server = w.server(Some(server.name()))?.clone();
+    let server = w.resolve(&server).await?;
     let expected = format!("{text:?}");
     replication::eventually(
         &server,
@@ -134,7 +134,7 @@ async fn returns(
 /// last answer when the wait times out.
 #[then(expr = "{server} returns nil for {command}")]
 async fn returns_nil(w: &mut ValkeyWorld, server: ServerRef, command: CommandLine) -> Result<()> {
-    let server = w.server(Some(server.name()))?.clone();
+    let server = w.resolve(&server).await?;
     replication::eventually(
         &server,
         command.line(),
@@ -163,7 +163,7 @@ async fn same_data(w: &mut ValkeyWorld) -> Result<()> {
 /// `a replica of` another server of the scenario.
 #[then(expr = "{server} is a primary")]
 async fn is_primary(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    let server = w.server(Some(server.name()))?.clone();
+    let server = w.resolve(&server).await?;
     replication::eventually(&server, "ROLE", "the role master", |r| {
         matches!(r, Reply::Array(items) if items.first().and_then(Reply::text).as_deref() == Some("master"))
     }, wait_timeout()?)
@@ -174,8 +174,8 @@ async fn is_primary(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
 /// Checks that a server is a replica of another, with its link up.
 #[then(expr = "{server} is a replica of {server}")]
 async fn is_replica_of(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerRef) -> Result<()> {
-    let replica = w.server(Some(replica.name()))?.clone();
-    let primary = w.server(Some(primary.name()))?.clone();
+    let replica = w.resolve(&replica).await?;
+    let primary = w.resolve(&primary).await?;
     let port = primary.port().to_string();
     replication::eventually(
         &replica,
@@ -199,14 +199,14 @@ async fn is_replica_of(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerR
 /// replication until thawed.
 #[when(expr = "I freeze {server}")]
 async fn freeze(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    let server = w.server(Some(server.name()))?.clone();
+    let server = w.resolve(&server).await?;
     server.signal(nix::sys::signal::Signal::SIGSTOP).await
 }
 
 /// Thaws a frozen server with SIGCONT.
 #[when(expr = "I thaw {server}")]
 async fn thaw(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    let server = w.server(Some(server.name()))?.clone();
+    let server = w.resolve(&server).await?;
     server.signal(nix::sys::signal::Signal::SIGCONT).await
 }
 

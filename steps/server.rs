@@ -92,47 +92,52 @@ async fn fails_to_start(w: &mut ValkeyWorld, text: String) -> Result<()> {
 /// has save points).
 #[when(expr = "I stop {server}")]
 async fn stop(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    w.stop_server(Some(server.name()), StopMode::Graceful).await
+    let server = w.resolve_name(&server).await?;
+    w.stop_server(Some(&server), StopMode::Graceful).await
 }
 
 /// Kills a server with SIGKILL, as a crash would; its directory stays.
 #[when(expr = "I kill {server}")]
 async fn kill(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    w.stop_server(Some(server.name()), StopMode::Kill).await
+    let server = w.resolve_name(&server).await?;
+    w.stop_server(Some(&server), StopMode::Kill).await
 }
 
 /// Restarts a server: plain `SHUTDOWN`, then a start on the same port,
 /// directory and configuration; what was persisted comes back.
 #[when(expr = "I restart {server}")]
 async fn restart(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    w.restart_server(Some(server.name()), StopMode::Graceful)
-        .await
+    let server = w.resolve_name(&server).await?;
+    w.restart_server(Some(&server), StopMode::Graceful).await
 }
 
 /// Restarts a server after `SHUTDOWN SAVE`: an RDB snapshot (with a
 /// replica's replication state) is written first.
 #[when(expr = "I restart {server}, saving first")]
 async fn restart_saving(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    w.restart_server(Some(server.name()), StopMode::Save).await
+    let server = w.resolve_name(&server).await?;
+    w.restart_server(Some(&server), StopMode::Save).await
 }
 
 /// Stops a server after `SHUTDOWN SAVE`.
 #[when(expr = "I stop {server}, saving first")]
 async fn stop_saving(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    w.stop_server(Some(server.name()), StopMode::Save).await
+    let server = w.resolve_name(&server).await?;
+    w.stop_server(Some(&server), StopMode::Save).await
 }
 
 /// Starts a stopped or killed server again, on its port, directory and
 /// configuration.
 #[when(expr = "I start {server} again")]
 async fn start_again(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    w.start_again(Some(server.name())).await
+    let server = w.resolve_name(&server).await?;
+    w.start_again(Some(&server)).await
 }
 
 /// Checks that a server's process runs.
 #[then(expr = "{server} is running")]
 async fn is_running(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    let server = w.server(Some(server.name()))?;
+    let server = w.resolve(&server).await?;
     match server.status().await {
         Status::Running { .. } => Ok(()),
         other => Err(Error::Expectation(format!(
@@ -145,7 +150,7 @@ async fn is_running(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
 /// Checks that a server's process has ended and its port no longer answers.
 #[then(expr = "{server} is not running")]
 async fn is_not_running(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
-    let server = w.server(Some(server.name()))?;
+    let server = w.resolve(&server).await?;
     match server.status().await {
         Status::Running { pid } => Err(Error::Expectation(format!(
             "expected {} not to be running; it runs as pid {pid}",
@@ -165,8 +170,9 @@ async fn is_not_running(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
 /// scenario at teardown.
 #[when(expr = "I run {command} and {server} dies")]
 async fn run_and_die(w: &mut ValkeyWorld, command: CommandLine, server: ServerRef) -> Result<()> {
-    w.expect_death(Some(server.name()))?;
-    match w.run(Some(server.name()), command.line()).await.cloned() {
+    let server = w.resolve_name(&server).await?;
+    w.expect_death(Some(&server))?;
+    match w.run(Some(&server), command.line()).await.cloned() {
         Err(Error::Died { .. }) => Ok(()),
         Ok(reply) => Err(Error::Expectation(format!(
             "`{}` answered {reply} and the server is still running",
@@ -179,7 +185,7 @@ async fn run_and_die(w: &mut ValkeyWorld, command: CommandLine, server: ServerRe
 /// Checks that a server's log (everything it printed) contains the text.
 #[then(expr = "the log of {server} contains {string}")]
 async fn log_contains(w: &mut ValkeyWorld, server: ServerRef, text: String) -> Result<()> {
-    let server = w.server(Some(server.name()))?;
+    let server = w.resolve(&server).await?;
     if server.log_contains(&text) {
         return Ok(());
     }

@@ -1,0 +1,556 @@
+//! Clusters: formed natively (`CLUSTER MEET`, `ADDSLOTSRANGE`,
+//! `REPLICATE`), checked until every node agrees, and addressed by shard,
+//! node or key.
+//!
+//! A cluster is *ready* when every node reports `cluster_state:ok`, knows
+//! every other node (none still in handshake), every replica's link is up and
+//! it has caught up with its primary, and all nodes hold the same view of
+//! who serves which slots. A primary keeps `cluster_state:fail` for about
+//! two seconds after it starts, whatever the harness does: that is the floor
+//! of a cold formation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::info::Info;
+use crate::reply::Reply;
+use crate::server::{Server, ServerSpec};
+
+/// The number of hash slots.
+pub const SLOTS: u16 = 16384;
+/// The node timeout the harness sets unless the scenario sets one: small,
+/// so that failures are detected quickly.
+const NODE_TIMEOUT_MS: u32 = 2000;
+
+/// How to build a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    shards: usize,
+    replicas: usize,
+    config: Vec<(String, String)>,
+    parent_dir: Option<std::path::PathBuf>,
+}
+
+impl ClusterSpec {
+    /// `shards` primaries (`node 1` … `node <shards>`), each with `replicas`
+    /// replicas (numbered after the primaries: with 3 shards and 1 replica
+    /// each, `node 4` replicates `node 1`).
+    pub fn new(shards: usize, replicas: usize) -> Self {
+        ClusterSpec {
+            shards,
+            replicas,
+            config: Vec::new(),
+            parent_dir: None,
+        }
+    }
+
+    /// A directive for every node.
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.push((key.into(), value.into()));
+        self
+    }
+
+    /// Makes the nodes' directories inside `parent`.
+    pub fn in_dir(mut self, parent: impl Into<std::path::PathBuf>) -> Self {
+        self.parent_dir = Some(parent.into());
+        self
+    }
+
+    /// The nodes' names, primaries first.
+    pub fn names(&self) -> Vec<String> {
+        (1..=self.shards * (1 + self.replicas))
+            .map(|i| format!("node {i}"))
+            .collect()
+    }
+
+    fn spec_for(&self, name: &str) -> ServerSpec {
+        let mut spec = ServerSpec::new(name)
+            .config("cluster-enabled", "yes")
+            .config("cluster-config-file", "nodes.conf");
+        if !self.sets("cluster-node-timeout") {
+            spec = spec.config("cluster-node-timeout", NODE_TIMEOUT_MS.to_string());
+        }
+        if let Some(dir) = &self.parent_dir {
+            spec = spec.in_dir(dir);
+        }
+        for (k, v) in &self.config {
+            spec = spec.config(k, v);
+        }
+        spec
+    }
+
+    fn sets(&self, key: &str) -> bool {
+        self.config.iter().any(|(k, _)| k.eq_ignore_ascii_case(key))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.shards == 0 || self.shards > usize::from(SLOTS) {
+            return Err(Error::Config {
+                what: format!("a cluster of {} shards", self.shards),
+                hint: "a cluster has at least 1 shard".into(),
+            });
+        }
+        if let Some((k, _)) = self
+            .config
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("cluster-enabled"))
+        {
+            return Err(Error::Config {
+                what: format!("the cluster's config sets {k:?}"),
+                hint: "every node of a cluster has cluster mode on; leave it out".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One shard: a primary and its replicas, as formed.
+#[derive(Debug, Clone)]
+pub struct Shard {
+    /// The primary it was formed with.
+    pub primary: Arc<Server>,
+    /// Its replicas.
+    pub replicas: Vec<Arc<Server>>,
+    /// The slots it was given: `first..=last`.
+    pub slots: (u16, u16),
+}
+
+/// A running cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Every node, `node 1` first.
+    pub nodes: Vec<Arc<Server>>,
+    /// The shards, as formed.
+    pub shards: Vec<Shard>,
+}
+
+impl Cluster {
+    /// Starts every node at once, forms the cluster and waits until it is
+    /// ready.
+    pub async fn start(spec: ClusterSpec) -> Result<Cluster> {
+        spec.validate()?;
+        let names = spec.names();
+        let nodes: Vec<Arc<Server>> =
+            futures::future::join_all(names.iter().map(|n| Server::start(spec.spec_for(n))))
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+        let ids = futures::future::try_join_all(nodes.iter().map(|n| node_id(n))).await?;
+        // Everyone meets the first node; gossip does the rest.
+        let first = &nodes[0];
+        futures::future::try_join_all(
+            nodes
+                .iter()
+                .skip(1)
+                .map(|n| expect_ok(first, format!("CLUSTER MEET {} {}", n.host(), n.port()))),
+        )
+        .await?;
+        let mut shards = Vec::with_capacity(spec.shards);
+        for s in 0..spec.shards {
+            let first_slot = (s * usize::from(SLOTS) / spec.shards) as u16;
+            let last_slot = ((s + 1) * usize::from(SLOTS) / spec.shards - 1) as u16;
+            let primary = nodes[s].clone();
+            expect_ok(
+                &primary,
+                format!("CLUSTER ADDSLOTSRANGE {first_slot} {last_slot}"),
+            )
+            .await?;
+            let replicas = (0..spec.replicas)
+                .map(|r| nodes[spec.shards + s * spec.replicas + r].clone())
+                .collect();
+            shards.push(Shard {
+                primary,
+                replicas,
+                slots: (first_slot, last_slot),
+            });
+        }
+        let timeout = crate::settings::wait_timeout()?.max(Duration::from_secs(15));
+        wait_all_known(&nodes, timeout).await?;
+        for (s, shard) in shards.iter().enumerate() {
+            for replica in &shard.replicas {
+                expect_ok(replica, format!("CLUSTER REPLICATE {}", ids[s])).await?;
+            }
+        }
+        let cluster = Cluster { nodes, shards };
+        cluster.wait_ready(timeout).await?;
+        Ok(cluster)
+    }
+
+    /// Waits until the cluster is ready (see the module documentation).
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let last = match self.readiness().await {
+                Ok(()) => break,
+                Err(why) => why,
+            };
+            if started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    what: format!("a cluster of {} nodes to be ready", self.nodes.len()),
+                    waited: started.elapsed(),
+                    last,
+                    hint: "see the nodes' logs; a node that cannot reach the others' bus ports (port+10000) \
+                           never joins"
+                        .into(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+        for shard in &self.shards {
+            for r in &shard.replicas {
+                let left = timeout.saturating_sub(started.elapsed());
+                crate::replication::wait_caught_up(r, &shard.primary, left).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `Ok` when ready, else what is not yet.
+    async fn readiness(&self) -> std::result::Result<(), String> {
+        let mut views = Vec::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            let info = cluster_info(n).await.map_err(|e| e.to_string())?;
+            if info.get("cluster_state") != Some("ok") {
+                return Err(format!(
+                    "{} reports cluster_state:{}",
+                    n.describe(),
+                    info.get("cluster_state").unwrap_or("?")
+                ));
+            }
+            let view = NodesView::of(n).await.map_err(|e| e.to_string())?;
+            if view.nodes.len() != self.nodes.len() || view.handshaking {
+                return Err(format!(
+                    "{} knows {} of {} nodes{}",
+                    n.describe(),
+                    view.nodes.len(),
+                    self.nodes.len(),
+                    if view.handshaking {
+                        " (handshakes pending)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            views.push((n, view));
+        }
+        for shard in &self.shards {
+            for r in &shard.replicas {
+                let role = crate::replication::Role::of(r)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if role.primary_port.is_none() || !role.link_up {
+                    return Err(format!("{}: {}", r.describe(), "replica link not up yet"));
+                }
+            }
+        }
+        let (first, reference) = &views[0];
+        for (n, v) in &views[1..] {
+            if v.nodes != reference.nodes {
+                return Err(format!(
+                    "{} and {} do not agree on the slot map yet",
+                    first.describe(),
+                    n.describe()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The slot a key hashes to, as the cluster computes it.
+    pub async fn keyslot(&self, key: &str) -> Result<u16> {
+        let line = format!(
+            "CLUSTER KEYSLOT {}",
+            crate::command::join(&[key.as_bytes().to_vec()])
+        );
+        match self.nodes[0].command(&line).await? {
+            Reply::Integer(i) => Ok(i as u16),
+            other => Err(Error::Expectation(format!("`{line}` answered {other}"))),
+        }
+    }
+
+    /// The node serving `slot` now, as the first running node sees it.
+    pub async fn owner_of_slot(&self, slot: u16) -> Result<Arc<Server>> {
+        let mut last = None;
+        for n in &self.nodes {
+            match NodesView::of(n).await {
+                Ok(view) => {
+                    let port = view
+                        .nodes
+                        .iter()
+                        .find(|v| {
+                            v.primary.is_none()
+                                && v.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
+                        })
+                        .map(|v| v.port);
+                    return match port.and_then(|p| self.nodes.iter().find(|n| n.port() == p)) {
+                        Some(owner) => Ok(owner.clone()),
+                        None => Err(Error::Expectation(format!("no node serves slot {slot}"))),
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Expectation("the cluster has no node".into())))
+    }
+
+    /// Marks `slot` as migrating from shard `from`'s primary to shard `to`'s
+    /// (`IMPORTING` on the target first, then `MIGRATING` on the source, as
+    /// a resharding tool does).
+    pub async fn start_migrating(&self, slot: u16, from: usize, to: usize) -> Result<()> {
+        let shard = |n: usize| {
+            self.shards
+                .get(n.wrapping_sub(1))
+                .ok_or_else(|| Error::Unknown {
+                    what: format!("the cluster has no shard {n}"),
+                    hint: format!("its shards are 1 to {}", self.shards.len()),
+                })
+        };
+        let (source, target) = (&shard(from)?.primary, &shard(to)?.primary);
+        let (source_id, target_id) = (node_id(source).await?, node_id(target).await?);
+        expect_ok(
+            target,
+            format!("CLUSTER SETSLOT {slot} IMPORTING {source_id}"),
+        )
+        .await?;
+        expect_ok(
+            source,
+            format!("CLUSTER SETSLOT {slot} MIGRATING {target_id}"),
+        )
+        .await
+    }
+
+    /// The shard (1-based) whose primary, as formed, is `server`.
+    pub fn shard_of(&self, server: &Server) -> Option<usize> {
+        self.shards
+            .iter()
+            .position(|s| s.primary.port() == server.port())
+            .map(|i| i + 1)
+    }
+
+    /// A cluster-aware client: it follows redirects and routes each command
+    /// by its keys.
+    pub async fn client(&self) -> Result<ClusterClient> {
+        ClusterClient::connect(&self.nodes).await
+    }
+}
+
+/// A client of the whole cluster (the `redis` crate's async cluster client).
+pub struct ClusterClient {
+    conn: redis::cluster_async::ClusterConnection,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for ClusterClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterClient")
+    }
+}
+
+impl ClusterClient {
+    async fn connect(nodes: &[Arc<Server>]) -> Result<ClusterClient> {
+        let timeout = crate::settings::command_timeout()?;
+        let urls: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("redis://{}:{}", n.host(), n.port()))
+            .collect();
+        let fail = |e: redis::RedisError| Error::Connection {
+            target: "the cluster".into(),
+            action: "connecting".into(),
+            detail: e.to_string(),
+            hint: "is every node running? see their logs".into(),
+        };
+        let client = redis::cluster::ClusterClient::builder(urls)
+            .connection_timeout(Duration::from_secs(2))
+            .response_timeout(timeout)
+            .build()
+            .map_err(fail)?;
+        let conn = client.get_async_connection().await.map_err(fail)?;
+        Ok(ClusterClient { conn, timeout })
+    }
+
+    /// Runs one command line, routed by the cluster client.
+    pub async fn run(&mut self, line: &str) -> Result<Reply> {
+        use redis::aio::ConnectionLike as _;
+        let args = crate::command::split(line)?;
+        let mut cmd = redis::Cmd::new();
+        for a in &args {
+            cmd.arg(a.as_slice());
+        }
+        match tokio::time::timeout(self.timeout, self.conn.req_packed_command(&cmd)).await {
+            Err(_) => Err(Error::CommandTimeout {
+                target: "the cluster".into(),
+                command: line.to_string(),
+                timeout: self.timeout,
+            }),
+            Ok(Ok(v)) => Ok(Reply::from(v)),
+            Ok(Err(e)) => match e.code() {
+                Some(code) if !e.is_io_error() => Ok(Reply::Error(match e.detail() {
+                    Some(d) => format!("{code} {d}"),
+                    None => code.to_string(),
+                })),
+                _ => Err(Error::Connection {
+                    target: "the cluster".into(),
+                    action: format!("running `{line}`"),
+                    detail: e.to_string(),
+                    hint: "did a node stop or the cluster lose a slot's owner?".into(),
+                }),
+            },
+        }
+    }
+}
+
+async fn node_id(server: &Server) -> Result<String> {
+    match server.command("CLUSTER MYID").await? {
+        r @ (Reply::Bulk(_) | Reply::Status(_)) => Ok(r.text().unwrap_or_default()),
+        other => Err(Error::Expectation(format!(
+            "CLUSTER MYID on {} answered {other}\n  hint: is cluster mode on (cluster-enabled yes)?",
+            server.describe()
+        ))),
+    }
+}
+
+async fn expect_ok(server: &Server, line: String) -> Result<()> {
+    match server.command(&line).await? {
+        Reply::Status(s) if s == "OK" => Ok(()),
+        other => Err(Error::Expectation(format!(
+            "`{line}` on {} answered {other}",
+            server.describe()
+        ))),
+    }
+}
+
+/// `CLUSTER INFO` as fields.
+pub async fn cluster_info(server: &Server) -> Result<Info> {
+    match server.command("CLUSTER INFO").await? {
+        r @ (Reply::Bulk(_) | Reply::Verbatim(_)) => Ok(Info::parse(&r.text().unwrap_or_default())),
+        other => Err(Error::Expectation(format!(
+            "CLUSTER INFO on {} answered {other}",
+            server.describe()
+        ))),
+    }
+}
+
+async fn wait_all_known(nodes: &[Arc<Server>], timeout: Duration) -> Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let mut last = None;
+        for n in nodes {
+            let view = NodesView::of(n).await?;
+            if view.nodes.len() != nodes.len() || view.handshaking {
+                last = Some(format!(
+                    "{} knows {} of {} nodes",
+                    n.describe(),
+                    view.nodes.len(),
+                    nodes.len()
+                ));
+                break;
+            }
+        }
+        let Some(last) = last else { return Ok(()) };
+        if started.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: format!("{} nodes to meet", nodes.len()),
+                waited: started.elapsed(),
+                last,
+                hint: "a node's cluster bus (port+10000) may be unreachable; see the nodes' logs"
+                    .into(),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// One node's view of the cluster (`CLUSTER NODES`), without what changes
+/// from node to node (`myself`, ping times).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodesView {
+    /// Every known node, by id.
+    pub nodes: Vec<NodeLine>,
+    /// Whether a handshake is still under way.
+    pub handshaking: bool,
+}
+
+/// One line of `CLUSTER NODES`, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLine {
+    /// The node id.
+    pub id: String,
+    /// Its client port.
+    pub port: u16,
+    /// The id of its primary, when it is a replica.
+    pub primary: Option<String>,
+    /// The slot ranges it serves.
+    pub slots: Vec<(u16, u16)>,
+    /// Whether it is flagged failing (`fail` or `fail?`).
+    pub failing: bool,
+}
+
+impl NodesView {
+    /// Reads `CLUSTER NODES` of `server`.
+    pub async fn of(server: &Server) -> Result<NodesView> {
+        let text = match server.command("CLUSTER NODES").await? {
+            r @ (Reply::Bulk(_) | Reply::Verbatim(_)) => r.text().unwrap_or_default(),
+            other => {
+                return Err(Error::Expectation(format!(
+                    "CLUSTER NODES on {} answered {other}",
+                    server.describe()
+                )));
+            }
+        };
+        Ok(NodesView::parse(&text))
+    }
+
+    /// Parses the text of `CLUSTER NODES`.
+    pub fn parse(text: &str) -> NodesView {
+        let mut handshaking = false;
+        let mut nodes: BTreeMap<String, NodeLine> = BTreeMap::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 8 {
+                continue;
+            }
+            let flags = f[2];
+            if flags.contains("handshake") || flags.contains("noaddr") {
+                handshaking = true;
+                continue;
+            }
+            let port = f[1]
+                .split('@')
+                .next()
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let slots = f[8..]
+                .iter()
+                .filter(|s| !s.starts_with('['))
+                .filter_map(|s| match s.split_once('-') {
+                    Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+                    None => s.parse().ok().map(|x| (x, x)),
+                })
+                .collect();
+            nodes.insert(
+                f[0].to_string(),
+                NodeLine {
+                    id: f[0].to_string(),
+                    port,
+                    primary: (f[3] != "-").then(|| f[3].to_string()),
+                    slots,
+                    failing: flags.split(',').any(|x| x == "fail" || x == "fail?"),
+                },
+            );
+        }
+        NodesView {
+            nodes: nodes.into_values().collect(),
+            handshaking,
+        }
+    }
+}

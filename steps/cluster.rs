@@ -1,0 +1,126 @@
+//! Clusters: formation, slots and keys, redirects.
+
+use cucumber::gherkin::Step;
+use cucumber::{given, then, when};
+
+use super::{ServerRef, config_table};
+use crate::cluster::ClusterSpec;
+use crate::error::{Error, Result};
+use crate::world::ValkeyWorld;
+
+/// Forms a cluster of primaries only (`node 1` …), slots split evenly;
+/// ready when every node agrees. Sentences that name no server then go
+/// through a cluster-aware client.
+#[given(expr = "a cluster of {int} shard(s)")]
+async fn cluster(w: &mut ValkeyWorld, shards: usize) -> Result<()> {
+    w.start_cluster(ClusterSpec::new(shards, 0)).await
+}
+
+/// Forms a cluster whose shards have replicas: with 3 shards and 1 replica
+/// each, `node 4` replicates `node 1` (also `the replica of shard 1`).
+#[given(expr = "a cluster of {int} shard(s) with {int} replica(s) each")]
+async fn cluster_with_replicas(w: &mut ValkeyWorld, shards: usize, replicas: usize) -> Result<()> {
+    w.start_cluster(ClusterSpec::new(shards, replicas)).await
+}
+
+/// The same, with the table's directives on every node.
+#[given(expr = "a cluster of {int} shard(s) with {int} replica(s) each and the config:")]
+async fn cluster_with_config(
+    w: &mut ValkeyWorld,
+    shards: usize,
+    replicas: usize,
+    #[step] s: &Step,
+) -> Result<()> {
+    let mut spec = ClusterSpec::new(shards, replicas);
+    for (k, v) in config_table(s)? {
+        spec = spec.config(k, v);
+    }
+    w.start_cluster(spec).await
+}
+
+/// Waits until the cluster is ready again: every node ok, known to all,
+/// replicas synced, one slot map.
+#[then(expr = "the cluster is ready")]
+async fn ready(w: &mut ValkeyWorld) -> Result<()> {
+    let cluster = w.cluster()?.clone();
+    cluster.wait_ready(crate::settings::wait_timeout()?).await
+}
+
+/// The key hashes to this slot (`CLUSTER KEYSLOT`; `{tag}` hash tags count).
+#[then(expr = "{string} hashes to slot {int}")]
+async fn hashes_to(w: &mut ValkeyWorld, key: String, slot: u16) -> Result<()> {
+    let actual = w.cluster()?.keyslot(&key).await?;
+    if actual == slot {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "{key:?} hashes to slot {actual}, not {slot}"
+    )))
+}
+
+/// Two keys hash to the same slot (for multi-key commands).
+#[then(expr = "{string} and {string} hash to the same slot")]
+async fn same_slot(w: &mut ValkeyWorld, a: String, b: String) -> Result<()> {
+    let cluster = w.cluster()?;
+    let (sa, sb) = (cluster.keyslot(&a).await?, cluster.keyslot(&b).await?);
+    if sa == sb {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "{a:?} hashes to slot {sa}, {b:?} to slot {sb}"
+    )))
+}
+
+/// The server (a node, `the primary of shard 2`, ...) serves this slot now.
+#[then(expr = "{server} owns slot {int}")]
+async fn owns(w: &mut ValkeyWorld, server: ServerRef, slot: u16) -> Result<()> {
+    let server = w.resolve(&server).await?;
+    let owner = w.cluster()?.owner_of_slot(slot).await?;
+    if owner.port() == server.port() {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "slot {slot} is served by {}, not {}",
+        owner.describe(),
+        server.describe()
+    )))
+}
+
+/// The last reply is a `MOVED` redirect naming this slot and the address of
+/// the node that serves it.
+#[then(expr = "the reply is a MOVED redirect to the owner of slot {int}")]
+async fn moved(w: &mut ValkeyWorld, slot: u16) -> Result<()> {
+    let owner = w.cluster()?.owner_of_slot(slot).await?;
+    redirect(w, "MOVED", slot, &owner)
+}
+
+/// Marks a slot as migrating from one shard's primary to another's
+/// (`CLUSTER SETSLOT … IMPORTING` / `MIGRATING`), as a resharding does.
+#[when(expr = "slot {int} starts migrating from shard {int} to shard {int}")]
+async fn migrating(w: &mut ValkeyWorld, slot: u16, from: usize, to: usize) -> Result<()> {
+    let cluster = w.cluster()?.clone();
+    cluster.start_migrating(slot, from, to).await
+}
+
+/// The last reply is an `ASK` redirect naming this slot and the primary of
+/// the shard it is being migrated to.
+#[then(expr = "the reply is an ASK redirect for slot {int} to shard {int}")]
+async fn ask(w: &mut ValkeyWorld, slot: u16, shard: usize) -> Result<()> {
+    let target = w.resolve(&ServerRef::ShardPrimary(shard)).await?;
+    redirect(w, "ASK", slot, &target)
+}
+
+fn redirect(w: &ValkeyWorld, kind: &str, slot: u16, target: &crate::server::Server) -> Result<()> {
+    let last = w.last()?;
+    let expected = format!("{kind} {slot} {}:{}", target.host(), target.port());
+    match last.reply.error() {
+        Some(e) if e == expected => Ok(()),
+        _ => Err(Error::Expectation(format!(
+            "`{}` run by {} answered {}, expected the redirect {expected} (to {})",
+            last.command,
+            last.by,
+            last.reply,
+            target.describe()
+        ))),
+    }
+}
