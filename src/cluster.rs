@@ -141,6 +141,18 @@ impl Cluster {
                 .map(Arc::new)
                 .collect();
         let ids = futures::future::try_join_all(nodes.iter().map(|n| node_id(n))).await?;
+        // Distinct config epochs before anyone meets, as `valkey-cli --cluster
+        // create` does: left to collide at 0, epochs settle by bumping over
+        // seconds, and a failover meanwhile is refused its votes ("slot
+        // epoch > request epoch").
+        futures::future::try_join_all(
+            nodes
+                .iter()
+                .take(spec.shards)
+                .enumerate()
+                .map(|(i, n)| expect_ok(n, format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1))),
+        )
+        .await?;
         // Everyone meets the first node; gossip does the rest.
         let first = &nodes[0];
         futures::future::try_join_all(
@@ -181,13 +193,16 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Waits until the cluster is ready (see the module documentation).
+    /// Waits until the cluster is ready (see the module documentation). The
+    /// roles are read from the nodes, so this holds after a failover too;
+    /// nodes that are not running are left out, except that every node must
+    /// still be known to the others.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(5);
-        loop {
+        let pairs = loop {
             let last = match self.readiness().await {
-                Ok(()) => break,
+                Ok(pairs) => break pairs,
                 Err(why) => why,
             };
             if started.elapsed() >= timeout {
@@ -202,20 +217,38 @@ impl Cluster {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
-        }
-        for shard in &self.shards {
-            for r in &shard.replicas {
-                let left = timeout.saturating_sub(started.elapsed());
-                crate::replication::wait_caught_up(r, &shard.primary, left).await?;
-            }
+        };
+        for (replica, primary) in pairs {
+            let left = timeout.saturating_sub(started.elapsed());
+            crate::replication::wait_caught_up(&replica, &primary, left).await?;
         }
         Ok(())
     }
 
-    /// `Ok` when ready, else what is not yet.
-    async fn readiness(&self) -> std::result::Result<(), String> {
-        let mut views = Vec::with_capacity(self.nodes.len());
+    /// The nodes whose process runs and is not frozen.
+    pub async fn running(&self) -> Vec<Arc<Server>> {
+        let mut out = Vec::new();
         for n in &self.nodes {
+            if n.is_frozen() {
+                continue;
+            }
+            if let crate::server::Status::Running { .. } = n.status().await {
+                out.push(n.clone());
+            }
+        }
+        out
+    }
+
+    fn by_port(&self, port: u16) -> Option<&Arc<Server>> {
+        self.nodes.iter().find(|n| n.port() == port)
+    }
+
+    /// `Ok` with the (replica, primary) pairs when ready, else what is not
+    /// ready yet.
+    async fn readiness(&self) -> std::result::Result<Vec<(Arc<Server>, Arc<Server>)>, String> {
+        let running = self.running().await;
+        let mut views = Vec::with_capacity(running.len());
+        for n in &running {
             let info = cluster_info(n).await.map_err(|e| e.to_string())?;
             if info.get("cluster_state") != Some("ok") {
                 return Err(format!(
@@ -238,21 +271,24 @@ impl Cluster {
                     }
                 ));
             }
+            if let Some(f) = view
+                .nodes
+                .iter()
+                .find(|l| l.failing && running.iter().any(|r| r.port() == l.port))
+            {
+                return Err(format!(
+                    "{} still flags the running node on port {} as failing",
+                    n.describe(),
+                    f.port
+                ));
+            }
             views.push((n, view));
         }
-        for shard in &self.shards {
-            for r in &shard.replicas {
-                let role = crate::replication::Role::of(r)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if role.primary_port.is_none() || !role.link_up {
-                    return Err(format!("{}: {}", r.describe(), "replica link not up yet"));
-                }
-            }
-        }
-        let (first, reference) = &views[0];
+        let Some((first, reference)) = views.first() else {
+            return Err("no node of the cluster is running".into());
+        };
         for (n, v) in &views[1..] {
-            if v.nodes != reference.nodes {
+            if v.map() != reference.map() {
                 return Err(format!(
                     "{} and {} do not agree on the slot map yet",
                     first.describe(),
@@ -260,7 +296,92 @@ impl Cluster {
                 ));
             }
         }
-        Ok(())
+        let mut pairs = Vec::new();
+        for line in &reference.nodes {
+            let (Some(primary_id), Some(replica)) = (&line.primary, self.by_port(line.port)) else {
+                continue;
+            };
+            if !running.iter().any(|r| r.port() == line.port) {
+                continue;
+            }
+            let primary = reference
+                .nodes
+                .iter()
+                .find(|l| &l.id == primary_id)
+                .and_then(|l| self.by_port(l.port))
+                .ok_or_else(|| {
+                    format!(
+                        "{} replicates an unknown node {primary_id}",
+                        replica.describe()
+                    )
+                })?;
+            let role = crate::replication::Role::of(replica)
+                .await
+                .map_err(|e| e.to_string())?;
+            if role.primary_port != Some(primary.port()) || !role.link_up {
+                return Err(format!(
+                    "{}: its replication link is not up yet",
+                    replica.describe()
+                ));
+            }
+            pairs.push((replica.clone(), primary.clone()));
+        }
+        Ok(pairs)
+    }
+
+    /// Makes a replica take over its primary's slots (`CLUSTER FAILOVER`,
+    /// `FORCE` or `TAKEOVER` as `mode` says) and waits until the cluster
+    /// agrees that it is a primary.
+    pub async fn failover(&self, replica: &Server, mode: Option<&str>) -> Result<()> {
+        let line = match mode {
+            Some(m) => format!("CLUSTER FAILOVER {m}"),
+            None => "CLUSTER FAILOVER".to_string(),
+        };
+        expect_ok(replica, line).await?;
+        self.wait_primary(replica, crate::settings::wait_timeout()?)
+            .await
+    }
+
+    /// Waits until every running node sees `server` as a primary serving
+    /// slots, and the cluster is ready.
+    pub async fn wait_primary(&self, server: &Server, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let mut last = None;
+            for n in self.running().await {
+                let view = NodesView::of(&n).await?;
+                let me = view.nodes.iter().find(|l| l.port == server.port());
+                if !me.is_some_and(|l| l.primary.is_none() && !l.slots.is_empty()) {
+                    last = Some(format!(
+                        "{} sees it as {}",
+                        n.describe(),
+                        match me {
+                            Some(l) if l.primary.is_some() => "a replica",
+                            Some(_) => "a primary without slots",
+                            None => "an unknown node",
+                        }
+                    ));
+                    break;
+                }
+            }
+            let Some(last) = last else {
+                let left = timeout.saturating_sub(started.elapsed());
+                return self.wait_ready(left).await;
+            };
+            if started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    what: format!("{} to become a primary of the cluster", server.describe()),
+                    waited: started.elapsed(),
+                    last,
+                    hint: "an automatic failover needs the node timeout to pass and a majority of primaries \
+                           to vote; see the nodes' logs"
+                        .into(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 
     /// The slot a key hashes to, as the cluster computes it.
@@ -269,7 +390,13 @@ impl Cluster {
             "CLUSTER KEYSLOT {}",
             crate::command::join(&[key.as_bytes().to_vec()])
         );
-        match self.nodes[0].command(&line).await? {
+        let node = self
+            .running()
+            .await
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+        match node.command(&line).await? {
             Reply::Integer(i) => Ok(i as u16),
             other => Err(Error::Expectation(format!("`{line}` answered {other}"))),
         }
@@ -278,7 +405,7 @@ impl Cluster {
     /// The node serving `slot` now, as the first running node sees it.
     pub async fn owner_of_slot(&self, slot: u16) -> Result<Arc<Server>> {
         let mut last = None;
-        for n in &self.nodes {
+        for n in &self.running().await {
             match NodesView::of(n).await {
                 Ok(view) => {
                     let port = view
@@ -492,9 +619,23 @@ pub struct NodeLine {
     pub slots: Vec<(u16, u16)>,
     /// Whether it is flagged failing (`fail` or `fail?`).
     pub failing: bool,
+    /// Its config epoch.
+    pub epoch: u64,
 }
 
 impl NodesView {
+    /// Who serves what, at which epoch: the view without the flags that
+    /// differ from node to node, for comparing views.
+    pub fn map(&self) -> Vec<NodeLine> {
+        self.nodes
+            .iter()
+            .map(|l| NodeLine {
+                failing: false,
+                ..l.clone()
+            })
+            .collect()
+    }
+
     /// Reads `CLUSTER NODES` of `server`.
     pub async fn of(server: &Server) -> Result<NodesView> {
         let text = match server.command("CLUSTER NODES").await? {
@@ -545,6 +686,7 @@ impl NodesView {
                     primary: (f[3] != "-").then(|| f[3].to_string()),
                     slots,
                     failing: flags.split(',').any(|x| x == "fail" || x == "fail?"),
+                    epoch: f[6].parse().unwrap_or(0),
                 },
             );
         }

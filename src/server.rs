@@ -189,6 +189,8 @@ pub struct Server {
     pid: AtomicU32,
     proc: Mutex<Proc>,
     attempts: u32,
+    /// Whether the harness has stopped the process with SIGSTOP.
+    frozen: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Server {
@@ -234,6 +236,7 @@ impl Server {
                 pid: AtomicU32::new(0),
                 proc: Mutex::new(Proc::default()),
                 attempts,
+                frozen: Default::default(),
             };
             server.write_config(&spec)?;
             match server.launch().await {
@@ -384,6 +387,7 @@ impl Server {
         }
         // A frozen (SIGSTOPped) server answers nothing and ignores SIGTERM.
         let _ = spawn::signal_group(self.pid.load(Ordering::SeqCst), Signal::SIGCONT);
+        self.frozen.store(false, Ordering::SeqCst);
         let grace = match mode {
             StopMode::Graceful | StopMode::NoSave | StopMode::Save => {
                 let word = match mode {
@@ -477,7 +481,19 @@ impl Server {
             self.check_running(&format!("sending {signal}")).await?;
         }
         spawn::signal_group(pid, signal)
-            .map_err(|e| Error::io(format!("sending {signal} to {}", self.describe()), e))
+            .map_err(|e| Error::io(format!("sending {signal} to {}", self.describe()), e))?;
+        match signal {
+            Signal::SIGSTOP | Signal::SIGTSTP => self.frozen.store(true, Ordering::SeqCst),
+            Signal::SIGCONT => self.frozen.store(false, Ordering::SeqCst),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether the harness has frozen the server (SIGSTOP) and not thawed it:
+    /// it answers nothing meanwhile.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.load(Ordering::SeqCst)
     }
 
     /// Keeps the server's directory on disk when the server goes, and returns

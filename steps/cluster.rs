@@ -124,3 +124,35 @@ fn redirect(w: &ValkeyWorld, kind: &str, slot: u16, target: &crate::server::Serv
         ))),
     }
 }
+
+/// Makes a replica take over its primary's slots with `CLUSTER FAILOVER`,
+/// and waits until every node agrees.
+#[when(expr = "I fail over to {server}")]
+async fn failover(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    let server = w.resolve(&server).await?;
+    w.cluster()?.failover(&server, None).await
+}
+
+/// The same with `CLUSTER FAILOVER FORCE` (no handshake with the primary) or
+/// `TAKEOVER` (no vote of the other primaries either).
+#[when(expr = "I fail over to {server} with {word}")]
+async fn failover_with(w: &mut ValkeyWorld, server: ServerRef, mode: String) -> Result<()> {
+    if mode != "FORCE" && mode != "TAKEOVER" {
+        return Err(Error::Config {
+            what: format!("CLUSTER FAILOVER has no mode {mode:?}"),
+            hint: "write FORCE or TAKEOVER".into(),
+        });
+    }
+    let server = w.resolve(&server).await?;
+    w.cluster()?.failover(&server, Some(&mode)).await
+}
+
+/// Waits until every running node sees the server as a primary serving
+/// slots (after an automatic failover), and the cluster is ready.
+#[then(expr = "{server} becomes a primary of the cluster")]
+async fn becomes_primary(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    let server = w.resolve(&server).await?;
+    w.cluster()?
+        .wait_primary(&server, crate::settings::wait_timeout()?)
+        .await
+}
