@@ -10,7 +10,7 @@
 //! of a cold formation.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -113,17 +113,20 @@ pub struct Shard {
     pub primary: Arc<Server>,
     /// Its replicas.
     pub replicas: Vec<Arc<Server>>,
-    /// The slots it was given: `first..=last`.
-    pub slots: (u16, u16),
+    /// The slots it was formed with, `first..=last`; `None` for a shard
+    /// added empty.
+    pub slots: Option<(u16, u16)>,
 }
 
 /// A running cluster.
 #[derive(Debug)]
 pub struct Cluster {
-    /// Every node, `node 1` first.
-    pub nodes: Vec<Arc<Server>>,
-    /// The shards, as formed.
-    pub shards: Vec<Shard>,
+    /// Every node, `node 1` first; nodes join and leave while resharding.
+    nodes: RwLock<Vec<Arc<Server>>>,
+    /// The shards, as formed or added.
+    shards: RwLock<Vec<Shard>>,
+    /// How nodes added later are configured.
+    spec: ClusterSpec,
 }
 
 impl Cluster {
@@ -178,7 +181,7 @@ impl Cluster {
             shards.push(Shard {
                 primary,
                 replicas,
-                slots: (first_slot, last_slot),
+                slots: Some((first_slot, last_slot)),
             });
         }
         let timeout = crate::settings::wait_timeout()?.max(Duration::from_secs(15));
@@ -188,9 +191,27 @@ impl Cluster {
                 expect_ok(replica, format!("CLUSTER REPLICATE {}", ids[s])).await?;
             }
         }
-        let cluster = Cluster { nodes, shards };
+        let cluster = Cluster {
+            nodes: RwLock::new(nodes),
+            shards: RwLock::new(shards),
+            spec,
+        };
         cluster.wait_ready(timeout).await?;
         Ok(cluster)
+    }
+
+    /// Every node, `node 1` first.
+    pub fn nodes(&self) -> Vec<Arc<Server>> {
+        self.nodes.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The shards, as formed or added (their roles may have changed since:
+    /// read them from the nodes).
+    pub fn shards(&self) -> Vec<Shard> {
+        self.shards
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Waits until the cluster is ready (see the module documentation). The
@@ -207,7 +228,7 @@ impl Cluster {
             };
             if started.elapsed() >= timeout {
                 return Err(Error::Timeout {
-                    what: format!("a cluster of {} nodes to be ready", self.nodes.len()),
+                    what: format!("a cluster of {} nodes to be ready", self.nodes().len()),
                     waited: started.elapsed(),
                     last,
                     hint: "see the nodes' logs; a node that cannot reach the others' bus ports (port+10000) \
@@ -228,7 +249,7 @@ impl Cluster {
     /// The nodes whose process runs and is not frozen.
     pub async fn running(&self) -> Vec<Arc<Server>> {
         let mut out = Vec::new();
-        for n in &self.nodes {
+        for n in &self.nodes() {
             if n.is_frozen() {
                 continue;
             }
@@ -239,14 +260,15 @@ impl Cluster {
         out
     }
 
-    fn by_port(&self, port: u16) -> Option<&Arc<Server>> {
-        self.nodes.iter().find(|n| n.port() == port)
+    fn by_port(&self, port: u16) -> Option<Arc<Server>> {
+        self.nodes().into_iter().find(|n| n.port() == port)
     }
 
     /// `Ok` with the (replica, primary) pairs when ready, else what is not
     /// ready yet.
     async fn readiness(&self) -> std::result::Result<Vec<(Arc<Server>, Arc<Server>)>, String> {
         let running = self.running().await;
+        let total = self.nodes().len();
         let mut views = Vec::with_capacity(running.len());
         for n in &running {
             let info = cluster_info(n).await.map_err(|e| e.to_string())?;
@@ -258,12 +280,12 @@ impl Cluster {
                 ));
             }
             let view = NodesView::of(n).await.map_err(|e| e.to_string())?;
-            if view.nodes.len() != self.nodes.len() || view.handshaking {
+            if view.nodes.len() != total || view.handshaking {
                 return Err(format!(
                     "{} knows {} of {} nodes{}",
                     n.describe(),
                     view.nodes.len(),
-                    self.nodes.len(),
+                    total,
                     if view.handshaking {
                         " (handshakes pending)"
                     } else {
@@ -315,7 +337,7 @@ impl Cluster {
                         replica.describe()
                     )
                 })?;
-            let role = crate::replication::Role::of(replica)
+            let role = crate::replication::Role::of(&replica)
                 .await
                 .map_err(|e| e.to_string())?;
             if role.primary_port != Some(primary.port()) || !role.link_up {
@@ -416,8 +438,8 @@ impl Cluster {
                                 && v.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
                         })
                         .map(|v| v.port);
-                    return match port.and_then(|p| self.nodes.iter().find(|n| n.port() == p)) {
-                        Some(owner) => Ok(owner.clone()),
+                    return match port.and_then(|p| self.by_port(p)) {
+                        Some(owner) => Ok(owner),
                         None => Err(Error::Expectation(format!("no node serves slot {slot}"))),
                     };
                 }
@@ -427,27 +449,238 @@ impl Cluster {
         Err(last.unwrap_or_else(|| Error::Expectation("the cluster has no node".into())))
     }
 
+    /// Which node serves each slot now, as a running node sees it.
+    pub async fn slot_owners(&self) -> Result<Vec<Option<u16>>> {
+        let node = self
+            .running()
+            .await
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+        let view = NodesView::of(&node).await?;
+        let mut owners = vec![None; usize::from(SLOTS)];
+        for line in view.nodes.iter().filter(|l| l.primary.is_none()) {
+            for (a, b) in &line.slots {
+                for slot in *a..=*b {
+                    owners[usize::from(slot)] = Some(line.port);
+                }
+            }
+        }
+        Ok(owners)
+    }
+
+    /// Moves `first..=last` to `target`, each slot from the node serving it,
+    /// keys included (`MIGRATE`), the way resharding tools do; waits until
+    /// the cluster is ready again. Returns how many keys moved.
+    pub async fn move_slots(&self, first: u16, last: u16, target: &Server) -> Result<usize> {
+        let owners = self.slot_owners().await?;
+        let mut mover = Mover::new(self).await?;
+        let mut moved = 0;
+        for slot in first..=last {
+            let Some(source) = owners[usize::from(slot)].and_then(|p| self.by_port(p)) else {
+                return Err(Error::Expectation(format!("no node serves slot {slot}")));
+            };
+            if source.port() == target.port() {
+                continue;
+            }
+            moved += mover.move_slot(slot, &source, target).await?;
+        }
+        self.wait_ready(crate::settings::wait_timeout()?).await?;
+        Ok(moved)
+    }
+
+    /// Starts a new node (configured like the others), makes it meet the
+    /// cluster as an empty primary, and waits until the cluster is ready.
+    /// Returns it; it is also the last shard.
+    pub async fn add_empty_shard(&self) -> Result<Arc<Server>> {
+        let name = format!("node {}", self.nodes().len() + 1);
+        let node = Arc::new(Server::start(self.spec.spec_for(&name)).await?);
+        let anchor = self
+            .running()
+            .await
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+        expect_ok(
+            &anchor,
+            format!("CLUSTER MEET {} {}", node.host(), node.port()),
+        )
+        .await?;
+        self.nodes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(node.clone());
+        self.shards
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Shard {
+                primary: node.clone(),
+                replicas: Vec::new(),
+                slots: None,
+            });
+        self.wait_ready(crate::settings::wait_timeout()?.max(Duration::from_secs(15)))
+            .await?;
+        Ok(node)
+    }
+
+    /// Moves slots so that every primary serves as many as the others (to
+    /// one slot): each primary with too many gives its highest slots to
+    /// those with too few. Returns how many keys moved.
+    pub async fn rebalance(&self) -> Result<usize> {
+        let owners = self.slot_owners().await?;
+        let node = self
+            .running()
+            .await
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+        let view = NodesView::of(&node).await?;
+        let primaries: Vec<u16> = view
+            .nodes
+            .iter()
+            .filter(|l| l.primary.is_none() && !l.failing)
+            .map(|l| l.port)
+            .collect();
+        let n = primaries.len();
+        let mut slots: Vec<Vec<u16>> = primaries
+            .iter()
+            .map(|p| {
+                (0..SLOTS)
+                    .filter(|s| owners[usize::from(*s)] == Some(*p))
+                    .collect()
+            })
+            .collect();
+        let target = |i: usize| usize::from(SLOTS) / n + usize::from(i < usize::from(SLOTS) % n);
+        let mut moves: Vec<(u16, usize)> = Vec::new();
+        for receiver in 0..n {
+            while slots[receiver].len() < target(receiver) {
+                let Some(donor) = (0..n).find(|d| slots[*d].len() > target(*d)) else {
+                    break;
+                };
+                let slot = slots[donor].pop().expect("a donor has slots");
+                slots[receiver].push(slot);
+                moves.push((slot, receiver));
+            }
+        }
+        let mut mover = Mover::new(self).await?;
+        let mut moved = 0;
+        for (slot, receiver) in moves {
+            let source = owners[usize::from(slot)].and_then(|p| self.by_port(p));
+            let target = self.by_port(primaries[receiver]);
+            if let (Some(source), Some(target)) = (source, target) {
+                moved += mover.move_slot(slot, &source, &target).await?;
+            }
+        }
+        self.wait_ready(crate::settings::wait_timeout()?).await?;
+        Ok(moved)
+    }
+
+    /// Takes a node out of the cluster: its slots (if it is a primary) go to
+    /// the other primaries, every other node forgets it, and it stops.
+    pub async fn remove_node(&self, server: &Server) -> Result<()> {
+        let view = NodesView::of(server).await?;
+        let me = view
+            .nodes
+            .iter()
+            .find(|l| l.port == server.port())
+            .ok_or_else(|| {
+                Error::Expectation(format!("{} does not know itself", server.describe()))
+            })?;
+        if view
+            .nodes
+            .iter()
+            .any(|l| l.primary.as_deref() == Some(me.id.as_str()))
+        {
+            return Err(Error::Config {
+                what: format!("{} still has replicas", server.describe()),
+                hint: "remove its replicas first".into(),
+            });
+        }
+        let others: Vec<u16> = view
+            .nodes
+            .iter()
+            .filter(|l| l.primary.is_none() && l.port != server.port() && !l.failing)
+            .map(|l| l.port)
+            .collect();
+        // A primary that loses its last slot would turn itself into a replica
+        // of the node that took it, and refuse the last SETSLOT.
+        expect_ok(
+            server,
+            "CONFIG SET cluster-allow-replica-migration no".into(),
+        )
+        .await?;
+        let mut mover = Mover::new(self).await?;
+        // Each slot goes to the primary serving the slot just below it (or,
+        // for slot 0, the first other primary): ranges merge into their
+        // neighbours, predictably. `the slots are rebalanced` evens them out.
+        let mut owners = self.slot_owners().await?;
+        let mine: Vec<u16> = me.slots.iter().flat_map(|(a, b)| *a..=*b).collect();
+        for slot in mine {
+            let below = slot
+                .checked_sub(1)
+                .and_then(|b| owners[usize::from(b)])
+                .filter(|p| *p != server.port());
+            let port = below.or_else(|| others.first().copied()).ok_or_else(|| {
+                Error::Expectation(format!(
+                    "no other primary can take the slots of {}",
+                    server.describe()
+                ))
+            })?;
+            let target = self.by_port(port).ok_or_else(|| {
+                Error::Expectation(format!("no node of the cluster has port {port}"))
+            })?;
+            mover.move_slot(slot, server, &target).await?;
+            owners[usize::from(slot)] = Some(port);
+        }
+        let id = me.id.clone();
+        self.nodes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|n| n.port() != server.port());
+        self.shards
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|s| s.primary.port() != server.port());
+        for shard in self
+            .shards
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter_mut()
+        {
+            shard.replicas.retain(|r| r.port() != server.port());
+        }
+        for n in self.running().await {
+            expect_ok(&n, format!("CLUSTER FORGET {id}")).await?;
+        }
+        server.stop().await?;
+        self.wait_ready(crate::settings::wait_timeout()?).await
+    }
+
+    /// Shard `n` (1-based), as formed or added.
+    pub fn shard(&self, n: usize) -> Result<Shard> {
+        let shards = self.shards();
+        shards
+            .get(n.wrapping_sub(1))
+            .cloned()
+            .ok_or_else(|| Error::Unknown {
+                what: format!("the cluster has no shard {n}"),
+                hint: format!("its shards are 1 to {}", shards.len()),
+            })
+    }
+
     /// Marks `slot` as migrating from shard `from`'s primary to shard `to`'s
     /// (`IMPORTING` on the target first, then `MIGRATING` on the source, as
     /// a resharding tool does).
     pub async fn start_migrating(&self, slot: u16, from: usize, to: usize) -> Result<()> {
-        let shard = |n: usize| {
-            self.shards
-                .get(n.wrapping_sub(1))
-                .ok_or_else(|| Error::Unknown {
-                    what: format!("the cluster has no shard {n}"),
-                    hint: format!("its shards are 1 to {}", self.shards.len()),
-                })
-        };
-        let (source, target) = (&shard(from)?.primary, &shard(to)?.primary);
-        let (source_id, target_id) = (node_id(source).await?, node_id(target).await?);
+        let (source, target) = (self.shard(from)?.primary, self.shard(to)?.primary);
+        let (source_id, target_id) = (node_id(&source).await?, node_id(&target).await?);
         expect_ok(
-            target,
+            &target,
             format!("CLUSTER SETSLOT {slot} IMPORTING {source_id}"),
         )
         .await?;
         expect_ok(
-            source,
+            &source,
             format!("CLUSTER SETSLOT {slot} MIGRATING {target_id}"),
         )
         .await
@@ -455,7 +688,7 @@ impl Cluster {
 
     /// The shard (1-based) whose primary, as formed, is `server`.
     pub fn shard_of(&self, server: &Server) -> Option<usize> {
-        self.shards
+        self.shards()
             .iter()
             .position(|s| s.primary.port() == server.port())
             .map(|i| i + 1)
@@ -464,7 +697,7 @@ impl Cluster {
     /// A cluster-aware client: it follows redirects and routes each command
     /// by its keys.
     pub async fn client(&self) -> Result<ClusterClient> {
-        ClusterClient::connect(&self.nodes).await
+        ClusterClient::connect(&self.nodes()).await
     }
 }
 
@@ -531,6 +764,203 @@ impl ClusterClient {
             },
         }
     }
+}
+
+/// Moves slots one by one, as resharding tools do, over one connection per
+/// node: a resharding of thousands of slots is thousands of round trips, not
+/// thousands of connections.
+struct Mover {
+    clients: std::collections::HashMap<u16, crate::client::Client>,
+    ids: std::collections::HashMap<u16, String>,
+    /// Every running primary, told of each slot's new owner.
+    primaries: Vec<Arc<Server>>,
+}
+
+impl Mover {
+    async fn new(cluster: &Cluster) -> Result<Mover> {
+        let mut primaries = Vec::new();
+        for n in cluster.running().await {
+            if crate::replication::Role::of(&n)
+                .await?
+                .primary_port
+                .is_none()
+            {
+                primaries.push(n);
+            }
+        }
+        Ok(Mover {
+            clients: Default::default(),
+            ids: Default::default(),
+            primaries,
+        })
+    }
+
+    async fn run(&mut self, server: &Server, args: &[Vec<u8>]) -> Result<Reply> {
+        if !self.clients.contains_key(&server.port()) {
+            self.clients.insert(server.port(), server.client().await?);
+        }
+        let client = self
+            .clients
+            .get_mut(&server.port())
+            .expect("inserted above");
+        match client.run_args(args).await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(server.explain(e, "moving slots").await),
+        }
+    }
+
+    async fn ok(&mut self, server: &Server, line: &str) -> Result<()> {
+        let args = crate::command::split(line)?;
+        match self.run(server, &args).await? {
+            Reply::Status(s) if s == "OK" => Ok(()),
+            other => Err(Error::Expectation(format!(
+                "`{line}` on {} answered {other}",
+                server.describe()
+            ))),
+        }
+    }
+
+    async fn id(&mut self, server: &Server) -> Result<String> {
+        if let Some(id) = self.ids.get(&server.port()) {
+            return Ok(id.clone());
+        }
+        let id = node_id(server).await?;
+        self.ids.insert(server.port(), id.clone());
+        Ok(id)
+    }
+
+    async fn move_slot(&mut self, slot: u16, source: &Server, target: &Server) -> Result<usize> {
+        let source_id = self.id(source).await?;
+        let target_id = self.id(target).await?;
+        self.ok(
+            target,
+            &format!("CLUSTER SETSLOT {slot} IMPORTING {source_id}"),
+        )
+        .await?;
+        self.ok(
+            source,
+            &format!("CLUSTER SETSLOT {slot} MIGRATING {target_id}"),
+        )
+        .await?;
+        let mut moved = 0;
+        loop {
+            let line = format!("CLUSTER GETKEYSINSLOT {slot} 100");
+            let keys = match self.run(source, &crate::command::split(&line)?).await? {
+                Reply::Array(keys) => keys,
+                other => {
+                    return Err(Error::Expectation(format!(
+                        "`{line}` on {} answered {other}",
+                        source.describe()
+                    )));
+                }
+            };
+            if keys.is_empty() {
+                break;
+            }
+            let port = target.port().to_string();
+            let mut args: Vec<Vec<u8>> =
+                ["MIGRATE", target.host(), &port, "", "0", "10000", "KEYS"]
+                    .iter()
+                    .map(|a| a.as_bytes().to_vec())
+                    .collect();
+            args.extend(keys.iter().filter_map(|k| match k {
+                Reply::Bulk(b) => Some(b.clone()),
+                _ => None,
+            }));
+            match self.run(source, &args).await? {
+                Reply::Status(s) if s == "OK" || s == "NOKEY" => moved += keys.len(),
+                other => {
+                    return Err(Error::Expectation(format!(
+                        "MIGRATE of slot {slot} from {} to {} answered {other}",
+                        source.describe(),
+                        target.describe()
+                    )));
+                }
+            }
+        }
+        // The target first, then the source, then every other primary, as
+        // valkey-cli does: the slot is never owned by nobody.
+        let line = format!("CLUSTER SETSLOT {slot} NODE {target_id}");
+        self.ok(target, &line).await?;
+        self.ok(source, &line).await?;
+        for other in self.primaries.clone() {
+            if other.port() != source.port() && other.port() != target.port() && !other.is_frozen()
+            {
+                self.ok(&other, &line).await?;
+            }
+        }
+        Ok(moved)
+    }
+}
+
+/// A client writing keys to the cluster in the background, for checking
+/// that no write is lost while the cluster changes under it.
+pub struct BackgroundWriter {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<Vec<String>>>,
+}
+
+impl BackgroundWriter {
+    /// Starts writing `SET bg:<n> <n>`, one write at a time, until stopped.
+    /// Any write that fails stops the writer with that error.
+    pub async fn start(cluster: &Cluster) -> Result<BackgroundWriter> {
+        let mut client = cluster.client().await?;
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut written = Vec::new();
+            for n in 0u64.. {
+                if *stopped.borrow_and_update() {
+                    break;
+                }
+                let key = format!("bg:{n}");
+                match client.run(&format!("SET {key} {n}")).await? {
+                    Reply::Status(s) if s == "OK" => written.push(key),
+                    other => {
+                        return Err(Error::Expectation(format!(
+                            "the background write `SET {key} {n}` answered {other}"
+                        )));
+                    }
+                }
+            }
+            Ok(written)
+        });
+        Ok(BackgroundWriter { stop, task })
+    }
+
+    /// Stops writing; returns the keys written (`bg:<n>` holds `<n>`).
+    pub async fn stop(self) -> Result<Vec<String>> {
+        let _ = self.stop.send(true);
+        self.task
+            .await
+            .map_err(|e| Error::Expectation(format!("the background writer failed: {e}")))?
+    }
+}
+
+/// Checks that every key a [`BackgroundWriter`] wrote reads back with its value.
+pub async fn check_written(cluster: &Cluster, keys: &[String]) -> Result<()> {
+    let mut client = cluster.client().await?;
+    let mut lost = Vec::new();
+    for key in keys {
+        let want = key.trim_start_matches("bg:");
+        match client.run(&format!("GET {key}")).await? {
+            r if r.cell() == want => {}
+            other => lost.push(format!("{key} = {other}")),
+        }
+    }
+    if keys.is_empty() {
+        return Err(Error::Expectation(
+            "the background writer wrote nothing".into(),
+        ));
+    }
+    if lost.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "{} of {} background writes were lost or changed, first ones:\n{}",
+        lost.len(),
+        keys.len(),
+        crate::error::indent(&lost.iter().take(10).cloned().collect::<Vec<_>>().join("\n"))
+    )))
 }
 
 async fn node_id(server: &Server) -> Result<String> {

@@ -371,15 +371,8 @@ impl ValkeyWorld {
         })
     }
 
-    fn shard(&self, n: usize) -> Result<&crate::cluster::Shard> {
-        let cluster = self.cluster()?;
-        cluster
-            .shards
-            .get(n.wrapping_sub(1))
-            .ok_or_else(|| Error::Unknown {
-                what: format!("the cluster has no shard {n}"),
-                hint: format!("its shards are 1 to {}", cluster.shards.len()),
-            })
+    fn shard(&self, n: usize) -> Result<crate::cluster::Shard> {
+        self.cluster()?.shard(n)
     }
 
     /// Forms a cluster in the scenario's directory; its nodes join the
@@ -395,10 +388,19 @@ impl ValkeyWorld {
             self.ensure_new_name(&name)?;
         }
         let cluster = Cluster::start(spec.in_dir(self.dir()?)).await?;
-        for node in &cluster.nodes {
+        for node in &cluster.nodes() {
             self.servers.insert(node.name().to_string(), node.clone());
         }
         self.cluster = Some(Arc::new(cluster));
+        Ok(())
+    }
+
+    /// Adds an empty primary to the scenario's cluster; it joins the
+    /// scenario's servers as the next `node <n>`.
+    pub async fn add_empty_shard(&mut self) -> Result<()> {
+        let cluster = self.cluster()?.clone();
+        let node = cluster.add_empty_shard().await?;
+        self.servers.insert(node.name().to_string(), node);
         Ok(())
     }
 

@@ -156,3 +156,66 @@ async fn becomes_primary(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
         .wait_primary(&server, crate::settings::wait_timeout()?)
         .await
 }
+
+/// Moves slots (with their keys) to a node, each from the node serving it,
+/// as a resharding does, and waits until the cluster is ready.
+#[when(expr = "slots {int} to {int} move to {server}")]
+async fn move_slots(w: &mut ValkeyWorld, first: u16, last: u16, server: ServerRef) -> Result<()> {
+    let target = w.resolve(&server).await?;
+    w.cluster()?
+        .move_slots(first, last, &target)
+        .await
+        .map(drop)
+}
+
+/// Keys written by a client while slots moved, for the check below.
+#[derive(Default)]
+struct WrittenDuringMove(Vec<String>);
+
+/// The same, while a client keeps writing keys through the cluster client;
+/// the keys it wrote are kept for the check below.
+#[when(expr = "slots {int} to {int} move to {server} while a client keeps writing")]
+async fn move_slots_writing(
+    w: &mut ValkeyWorld,
+    first: u16,
+    last: u16,
+    server: ServerRef,
+) -> Result<()> {
+    let target = w.resolve(&server).await?;
+    let cluster = w.cluster()?.clone();
+    let writer = crate::cluster::BackgroundWriter::start(&cluster).await?;
+    let moved = cluster.move_slots(first, last, &target).await;
+    let written = writer.stop().await?;
+    moved?;
+    w.state::<WrittenDuringMove>().0 = written;
+    Ok(())
+}
+
+/// Every key the client wrote during the move reads back with its value.
+#[then(expr = "every write made during the move reads back")]
+async fn writes_read_back(w: &mut ValkeyWorld) -> Result<()> {
+    let keys = std::mem::take(&mut w.state::<WrittenDuringMove>().0);
+    crate::cluster::check_written(w.cluster()?, &keys).await
+}
+
+/// Starts a node configured like the others and makes it join as a primary
+/// without slots (the next `node <n>`).
+#[when(expr = "a new empty shard joins the cluster")]
+async fn add_shard(w: &mut ValkeyWorld) -> Result<()> {
+    w.add_empty_shard().await
+}
+
+/// Moves slots until every primary serves as many as the others; each
+/// primary with too many gives its highest slots.
+#[when(expr = "the slots are rebalanced")]
+async fn rebalance(w: &mut ValkeyWorld) -> Result<()> {
+    w.cluster()?.rebalance().await.map(drop)
+}
+
+/// Takes a node out: each of its slots goes to the primary serving the slot
+/// just below it, the others forget it, and it stops.
+#[when(expr = "{server} is removed from the cluster")]
+async fn remove(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+    let server = w.resolve(&server).await?;
+    w.cluster()?.remove_node(&server).await
+}

@@ -10,9 +10,9 @@ async fn a_cluster_is_formed_ready_and_agreed() {
     let started = Instant::now();
     let cluster = Cluster::start(ClusterSpec::new(3, 1)).await.unwrap();
     eprintln!("3x1 formed in {:?}", started.elapsed());
-    assert_eq!(cluster.nodes.len(), 6);
-    let view = NodesView::of(&cluster.nodes[0]).await.unwrap();
-    for n in &cluster.nodes[1..] {
+    assert_eq!(cluster.nodes().len(), 6);
+    let view = NodesView::of(&cluster.nodes()[0]).await.unwrap();
+    for n in &cluster.nodes()[1..] {
         assert_eq!(
             NodesView::of(n).await.unwrap(),
             view,
@@ -36,7 +36,7 @@ async fn a_cluster_is_formed_ready_and_agreed() {
         owner.command("GET key:7").await.unwrap(),
         Reply::Bulk(b"7".to_vec())
     );
-    for n in &cluster.nodes {
+    for n in &cluster.nodes() {
         n.stop().await.unwrap();
     }
 }
