@@ -796,13 +796,10 @@ impl Mover {
     }
 
     async fn run(&mut self, server: &Server, args: &[Vec<u8>]) -> Result<Reply> {
-        if !self.clients.contains_key(&server.port()) {
-            self.clients.insert(server.port(), server.client().await?);
-        }
-        let client = self
-            .clients
-            .get_mut(&server.port())
-            .expect("inserted above");
+        let client = match self.clients.entry(server.port()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(server.client().await?),
+        };
         match client.run_args(args).await {
             Ok(r) => Ok(r),
             Err(e) => Err(server.explain(e, "moving slots").await),
