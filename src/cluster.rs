@@ -23,8 +23,12 @@ pub const SLOTS: u16 = 16384;
 /// The node timeout the harness sets unless the scenario sets one: small,
 /// so that failures are detected quickly.
 const NODE_TIMEOUT_MS: u32 = 2000;
+/// The node timeout while pooled nodes form a cluster: the shortest rejoin
+/// delay a primary applies (see [`Cluster::start`]).
+const FORMING_NODE_TIMEOUT_MS: u32 = 500;
 
-/// How to build a cluster.
+/// How to build a cluster. A cluster with the default configuration takes
+/// its nodes from the pool when the run keeps one ([`crate::pool`]).
 #[derive(Debug, Clone)]
 pub struct ClusterSpec {
     shards: usize,
@@ -81,6 +85,17 @@ impl ClusterSpec {
         spec
     }
 
+    /// How a node of a cluster with the default configuration starts: what
+    /// the node pool keeps ready.
+    pub fn node_spec(name: &str) -> ServerSpec {
+        ClusterSpec::new(0, 0).spec_for(name)
+    }
+
+    /// Whether the configuration is the default, so that pooled nodes fit.
+    fn is_default(&self) -> bool {
+        self.config.is_empty()
+    }
+
     fn sets(&self, key: &str) -> bool {
         self.config.iter().any(|(k, _)| k.eq_ignore_ascii_case(key))
     }
@@ -135,14 +150,39 @@ impl Cluster {
     pub async fn start(spec: ClusterSpec) -> Result<Cluster> {
         spec.validate()?;
         let names = spec.names();
-        let nodes: Vec<Arc<Server>> =
-            futures::future::join_all(names.iter().map(|n| Server::start(spec.spec_for(n))))
-                .await
-                .into_iter()
-                .collect::<Result<Vec<_>>>()?
-                .into_iter()
-                .map(Arc::new)
-                .collect();
+        // Nodes started ahead of need, when they fit (see `crate::pool`).
+        let pooled = if spec.is_default() {
+            crate::pool::take(names.len())
+        } else {
+            Vec::new()
+        };
+        for (node, name) in pooled.iter().zip(&names) {
+            node.rename(name);
+        }
+        let cold = futures::future::join_all(
+            names[pooled.len()..]
+                .iter()
+                .map(|n| Server::start(spec.spec_for(n))),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+        let from_pool = pooled.len() == names.len();
+        let nodes: Vec<Arc<Server>> = pooled.into_iter().chain(cold).map(Arc::new).collect();
+        // A primary turning `ok` waits min(max(node timeout, 500 ms), 5 s)
+        // after it last saw itself in a minority, which a lone node always
+        // does; a node fresh from start also waits 2 s. Pooled nodes are past
+        // the latter, so they form with the shortest rejoin delay and get the
+        // harness's node timeout back once ready.
+        if from_pool {
+            futures::future::try_join_all(nodes.iter().map(|n| {
+                expect_ok(
+                    n,
+                    format!("CONFIG SET cluster-node-timeout {FORMING_NODE_TIMEOUT_MS}"),
+                )
+            }))
+            .await?;
+        }
         let ids = futures::future::try_join_all(nodes.iter().map(|n| node_id(n))).await?;
         // Distinct config epochs before anyone meets, as `valkey-cli --cluster
         // create` does: left to collide at 0, epochs settle by bumping over
@@ -197,6 +237,15 @@ impl Cluster {
             spec,
         };
         cluster.wait_ready(timeout).await?;
+        if from_pool {
+            futures::future::try_join_all(cluster.nodes().iter().map(|n| {
+                expect_ok(
+                    n,
+                    format!("CONFIG SET cluster-node-timeout {NODE_TIMEOUT_MS}"),
+                )
+            }))
+            .await?;
+        }
         Ok(cluster)
     }
 

@@ -26,6 +26,8 @@
 //! - [`client`], [`command`], [`reply`]: commands as in `valkey-cli`, replies
 //!   as it prints them; [`info`] reads `INFO`.
 //! - [`replication`]: primaries and replicas, exact waits, data comparison.
+//! - [`cluster`]: clusters formed natively, slots, failover, resharding;
+//!   [`pool`]: cluster nodes started ahead of need.
 //! - [`world`]: one scenario's servers and clients; [`shared`]: servers shared
 //!   by the scenarios of a feature.
 //! - [`runner`]: running feature files; [`glossary`]: the registered steps.
@@ -43,6 +45,7 @@ pub mod error;
 pub mod glossary;
 pub mod info;
 pub mod logfile;
+pub mod pool;
 pub mod ports;
 pub mod replication;
 pub mod reply;

@@ -218,7 +218,7 @@ impl ReplicaSet {
             .collect();
         wait_all_caught_up(&all, timeout).await?;
         for server in set.servers() {
-            if !spec.sets(server.name(), "hz") {
+            if !spec.sets(&server.name(), "hz") {
                 server
                     .command(&format!("CONFIG SET hz {DEFAULT_HZ}"))
                     .await?;

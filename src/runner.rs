@@ -162,6 +162,14 @@ impl Runner {
             Err(why) => unmet.push(("mixed-versions".to_string(), why)),
         }
         check_steps(&self.features)?;
+        let pool = match crate::settings::cluster_pool()? {
+            Some(n) => n,
+            None => cluster_nodes_wanted(&self.features).min(32),
+        };
+        if pool > 0 {
+            crate::pool::enable(pool);
+            eprintln!("valkey-bdd: keeping {pool} cluster nodes started ahead of need");
+        }
         tracing::debug!(steps, "steps registered");
 
         let concurrency = match self.concurrency {
@@ -232,6 +240,7 @@ impl Runner {
                 o
             }
         };
+        crate::pool::drain().await;
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
         if !kept.is_empty() {
@@ -400,7 +409,7 @@ async fn after_scenario(
             .map_or("?".into(), |p| relative(p)),
         scenario.position.line
     );
-    if !t.report.is_empty() || t.kept.is_some() {
+    if !t.report.is_empty() || !t.kept.is_empty() {
         let mut msg = format!("\nvalkey-bdd: scenario \"{}\" ({where_})", scenario.name);
         if failed || !t.deaths.is_empty() {
             msg.push_str(" failed");
@@ -408,7 +417,7 @@ async fn after_scenario(
         for r in &t.report {
             msg.push_str(&format!("\n{r}"));
         }
-        if let Some(dir) = &t.kept {
+        for dir in &t.kept {
             msg.push_str(&format!("\n── kept its directory: {} ──", dir.display()));
             kept.lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -545,6 +554,39 @@ fn as_template(text: &str) -> String {
             .into_owned();
     }
     out
+}
+
+/// How many cluster nodes the scenarios under `features` form with the
+/// default configuration (the ones the pool can serve).
+fn cluster_nodes_wanted(features: &Path) -> usize {
+    let re = regex::Regex::new(r"^a cluster of (\d+) shards?(?: with (\d+) replicas? each)?$")
+        .expect("valid regex");
+    let mut total = 0;
+    for file in feature_files(features).unwrap_or_default() {
+        let Ok(feature) = gherkin::Feature::parse_path(&file, gherkin::GherkinEnv::default())
+        else {
+            continue;
+        };
+        let scenarios = feature.scenarios.len();
+        let steps = feature
+            .background
+            .iter()
+            .flat_map(|b| b.steps.iter().map(move |s| (s, scenarios)))
+            .chain(
+                feature
+                    .scenarios
+                    .iter()
+                    .flat_map(|s| s.steps.iter().map(|st| (st, 1))),
+            );
+        for (step, times) in steps {
+            if let Some(c) = re.captures(&step.value) {
+                let shards: usize = c[1].parse().unwrap_or(0);
+                let replicas: usize = c.get(2).map_or(0, |m| m.as_str().parse().unwrap_or(0));
+                total += shards * (1 + replicas) * times;
+            }
+        }
+    }
+    total
 }
 
 fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {

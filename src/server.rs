@@ -176,7 +176,8 @@ pub enum Status {
 
 /// One server process with its port, directory, configuration and log.
 pub struct Server {
-    name: String,
+    /// Its name in the scenario; a node taken from the pool is renamed.
+    name: std::sync::RwLock<String>,
     binary: Arc<ServerBinary>,
     lease: PortLease,
     workdir: std::sync::Mutex<Workdir>,
@@ -196,7 +197,7 @@ pub struct Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("name", &self.name)
+            .field("name", &self.name())
             .field("port", &self.port())
             .field("dir", &self.dir)
             .finish()
@@ -225,7 +226,7 @@ impl Server {
             let workdir = make_dir(&spec)?;
             let dir = workdir.path().to_path_buf();
             let server = Server {
-                name: spec.name.clone(),
+                name: std::sync::RwLock::new(spec.name.clone()),
                 binary: binary.clone(),
                 lease,
                 log: dir.join("server.log"),
@@ -244,7 +245,7 @@ impl Server {
                 Err(e)
                     if pinned.is_none() && attempts < PORT_RETRIES && server.port_was_taken() =>
                 {
-                    tracing::info!(server = %server.name, port = server.port(), "port taken, retrying: {e}");
+                    tracing::info!(server = %server.name(), port = server.port(), "port taken, retrying: {e}");
                     server.discard();
                 }
                 Err(e) => {
@@ -260,8 +261,13 @@ impl Server {
     }
 
     /// The server's name in the scenario.
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(&self) -> String {
+        self.name.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Gives the server another name (a pooled node joining a scenario).
+    pub fn rename(&self, name: impl Into<String>) {
+        *self.name.write().unwrap_or_else(|p| p.into_inner()) = name.into();
     }
 
     /// The binary it runs.
@@ -308,7 +314,7 @@ impl Server {
     pub fn describe(&self) -> String {
         format!(
             "server \"{}\" at {}:{}",
-            self.name,
+            self.name(),
             self.host(),
             self.port()
         )
@@ -404,7 +410,7 @@ impl Server {
                 {
                     c.set_timeout(Duration::from_secs(2));
                     if let Ok(Reply::Error(e)) = c.run(&format!("SHUTDOWN{word}")).await {
-                        tracing::warn!(server = %self.name, "SHUTDOWN{word} refused: {e}");
+                        tracing::warn!(server = %self.name(), "SHUTDOWN{word} refused: {e}");
                     }
                 }
                 if mode != StopMode::NoSave {
@@ -519,7 +525,7 @@ impl Server {
             .collect();
         let mut lines = vec![format!(
             "# Written by valkey-bdd for server \"{}\". Defaults first, then the scenario's directives.",
-            self.name
+            self.name()
         )];
         for (k, v) in self.defaults() {
             if !user_keys.iter().any(|u| u == k) {
@@ -682,7 +688,7 @@ impl Server {
                 }
                 None => {
                     return Err(Error::StopFailed {
-                        name: self.name.clone(),
+                        name: self.name(),
                         pid,
                         waited: grace + TERM_GRACE + KILL_GRACE,
                     });
@@ -730,7 +736,7 @@ impl Server {
 
     fn report(&self, status: String) -> Box<ServerReport> {
         Box::new(ServerReport {
-            name: self.name.clone(),
+            name: self.name(),
             port: self.port(),
             status,
             log: self.log.clone(),

@@ -9,6 +9,7 @@
 //! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 |
 //! | `VALKEY_BDD_COMMAND_TIMEOUT` | seconds a command may take to answer | 10 |
 //! | `VALKEY_BDD_WAIT_TIMEOUT` | seconds a wait for a state may take (replicas caught up, ...) | 10 |
+//! | `VALKEY_BDD_CLUSTER_POOL` | cluster nodes started ahead of need (0: none) | what the features' clusters use, up to 32 |
 //! | `VALKEY_BDD_OTHER_SERVER_PATH` | a second binary, for scenarios mixing versions | the other engine on `PATH` |
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
@@ -101,6 +102,19 @@ pub fn other_server_path() -> Option<PathBuf> {
     std::env::var_os("VALKEY_BDD_OTHER_SERVER_PATH")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// How many cluster nodes to keep started ahead of need
+/// (`VALKEY_BDD_CLUSTER_POOL`; 0 turns the pool off). `None`: as many as the
+/// features' clusters use, up to 32.
+pub fn cluster_pool() -> Result<Option<usize>> {
+    match std::env::var("VALKEY_BDD_CLUSTER_POOL") {
+        Err(_) => Ok(None),
+        Ok(v) => v.parse::<usize>().map(Some).map_err(|_| Error::Config {
+            what: format!("VALKEY_BDD_CLUSTER_POOL={v:?} is not a number of nodes"),
+            hint: "use a number such as 12, or 0 to start every cluster cold".into(),
+        }),
+    }
 }
 
 /// How many scenarios run at once: servers mostly wait, so several per CPU.

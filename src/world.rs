@@ -439,21 +439,21 @@ impl ValkeyWorld {
     /// the next command; named clients stay disconnected, as real ones would.
     pub async fn stop_server(&mut self, name: Option<&str>, mode: StopMode) -> Result<()> {
         let server = self.server(name)?.clone();
-        self.default_clients.remove(server.name());
+        self.default_clients.remove(&server.name());
         server.stop_with(mode).await
     }
 
     /// Restarts a server on the same port and directory.
     pub async fn restart_server(&mut self, name: Option<&str>, mode: StopMode) -> Result<()> {
         let server = self.server(name)?.clone();
-        self.default_clients.remove(server.name());
+        self.default_clients.remove(&server.name());
         server.restart(mode).await
     }
 
     /// Starts a stopped or killed server again on its port and directory.
     pub async fn start_again(&mut self, name: Option<&str>) -> Result<()> {
         let server = self.server(name)?.clone();
-        self.default_clients.remove(server.name());
+        self.default_clients.remove(&server.name());
         server.start_again().await
     }
 
@@ -611,15 +611,28 @@ impl ValkeyWorld {
                 ));
             }
         }
-        drop(owned);
-        drop(servers);
         if failed {
             shared::mark_failed(&self.feature_key());
         }
         let keep = self.keep.keeps(failed);
+        let scenario_dir = self.dir.as_ref().map(|d| d.path().to_path_buf());
+        if keep {
+            // Servers whose directory is not under the scenario's (nodes
+            // taken from the pool) are kept one by one.
+            for server in &owned {
+                if scenario_dir
+                    .as_ref()
+                    .is_none_or(|d| !server.dir().starts_with(d))
+                {
+                    out.kept.push(server.keep_dir());
+                }
+            }
+        }
+        drop(owned);
+        drop(servers);
         if let Some(dir) = self.dir.take() {
             if keep {
-                out.kept = Some(dir.keep());
+                out.kept.insert(0, dir.keep());
             } else if let Err(e) = dir.close() {
                 out.report
                     .push(format!("removing the scenario directory failed: {e}"));
@@ -642,6 +655,7 @@ pub struct Teardown {
     pub deaths: Vec<String>,
     /// Log tails and teardown problems, for a failed scenario.
     pub report: Vec<String>,
-    /// The scenario directory, when it was kept.
-    pub kept: Option<PathBuf>,
+    /// The directories kept: the scenario's, and those of its servers that
+    /// live elsewhere (nodes from the pool).
+    pub kept: Vec<PathBuf>,
 }

@@ -1,5 +1,8 @@
 //! What the benchmarks share: the raw floor and the statistics.
 
+// Each benchmark uses a part of this module.
+#![allow(dead_code)]
+
 use std::time::{Duration, Instant};
 
 /// Spawns the binary by hand and polls until it answers PING, as the
