@@ -123,6 +123,72 @@ pub async fn older_and_newer() -> std::result::Result<(Arc<ServerBinary>, Arc<Se
     }
 }
 
+/// Every binary the harness knows of: the main one, the second one
+/// (`VALKEY_BDD_OTHER_SERVER_PATH` or the other engine on `PATH`), and every
+/// `.build/binaries/<version>/valkey-server`.
+pub async fn known() -> Vec<Arc<ServerBinary>> {
+    let mut paths: Vec<(PathBuf, String)> = Vec::new();
+    if let Ok(main) = locate(None) {
+        paths.push(main);
+    }
+    if let Some(p) = crate::settings::other_server_path() {
+        paths.push((absolute(&p), "VALKEY_BDD_OTHER_SERVER_PATH".into()));
+    }
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["valkey-server", "redis-server"] {
+        if let Some(p) = std::env::split_paths(&path_var)
+            .map(|d| d.join(name))
+            .find(|p| check_executable(p).is_ok())
+        {
+            paths.push((p, "PATH".into()));
+        }
+    }
+    if let Ok(dirs) = std::fs::read_dir(".build/binaries") {
+        let mut built: Vec<PathBuf> = dirs
+            .flatten()
+            .map(|d| d.path().join("valkey-server"))
+            .filter(|p| check_executable(p).is_ok())
+            .collect();
+        built.sort();
+        paths.extend(
+            built
+                .into_iter()
+                .map(|p| (absolute(&p), ".build/binaries".to_string())),
+        );
+    }
+    let mut out: Vec<Arc<ServerBinary>> = Vec::new();
+    for (path, found_by) in paths {
+        if out.iter().any(|b| b.path == path) {
+            continue;
+        }
+        if let Ok(b) = probe(&path, found_by).await {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// The first known binary that has atomic slot migration (Valkey 9.0 and
+/// later), or why there is none.
+pub async fn with_atomic_slot_migration() -> std::result::Result<Arc<ServerBinary>, String> {
+    let known = known().await;
+    known
+        .iter()
+        .find(|b| b.engine == Engine::Valkey && b.version >= (9, 0, 0))
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "it needs a Valkey 9.0 or later binary (atomic slot migration); the known binaries are {}; \
+                 `bash .ci/install-server` puts one in .build/binaries/",
+                known
+                    .iter()
+                    .map(|b| format!("{} {}", b.engine, b.version_string()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
 /// Applies the search order and returns the first usable path and the rule
 /// that found it, or every place looked at.
 pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, String)> {

@@ -35,6 +35,7 @@ pub struct ClusterSpec {
     replicas: usize,
     config: Vec<(String, String)>,
     parent_dir: Option<std::path::PathBuf>,
+    binary: Option<std::path::PathBuf>,
 }
 
 impl ClusterSpec {
@@ -47,7 +48,14 @@ impl ClusterSpec {
             replicas,
             config: Vec::new(),
             parent_dir: None,
+            binary: None,
         }
+    }
+
+    /// Runs every node from this binary.
+    pub fn binary(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
     }
 
     /// A directive for every node.
@@ -79,6 +87,9 @@ impl ClusterSpec {
         if let Some(dir) = &self.parent_dir {
             spec = spec.in_dir(dir);
         }
+        if let Some(b) = &self.binary {
+            spec = spec.binary(b);
+        }
         for (k, v) in &self.config {
             spec = spec.config(k, v);
         }
@@ -93,7 +104,7 @@ impl ClusterSpec {
 
     /// Whether the configuration is the default, so that pooled nodes fit.
     fn is_default(&self) -> bool {
-        self.config.is_empty()
+        self.config.is_empty() && self.binary.is_none()
     }
 
     fn sets(&self, key: &str) -> bool {
@@ -536,6 +547,67 @@ impl Cluster {
         }
         self.wait_ready(crate::settings::wait_timeout()?).await?;
         Ok(moved)
+    }
+
+    /// Moves `first..=last` to `target` with atomic slot migration (Valkey
+    /// 9): one `CLUSTER MIGRATESLOTS` per contiguous range of each current
+    /// owner, then waits until the target serves them all and the cluster is
+    /// ready.
+    pub async fn migrate_slots_atomically(
+        &self,
+        first: u16,
+        last: u16,
+        target: &Server,
+    ) -> Result<()> {
+        let owners = self.slot_owners().await?;
+        let target_id = node_id(target).await?;
+        let mut ranges: Vec<(u16, u16, u16)> = Vec::new();
+        for slot in first..=last {
+            let Some(owner) = owners[usize::from(slot)] else {
+                return Err(Error::Expectation(format!("no node serves slot {slot}")));
+            };
+            if owner == target.port() {
+                continue;
+            }
+            match ranges.last_mut() {
+                Some((port, _, end)) if *port == owner && *end + 1 == slot => *end = slot,
+                _ => ranges.push((owner, slot, slot)),
+            }
+        }
+        for (port, a, b) in &ranges {
+            let source = self.by_port(*port).ok_or_else(|| {
+                Error::Expectation(format!("no node of the cluster has port {port}"))
+            })?;
+            expect_ok(
+                &source,
+                format!("CLUSTER MIGRATESLOTS SLOTSRANGE {a} {b} NODE {target_id}"),
+            )
+            .await?;
+        }
+        let timeout = crate::settings::wait_timeout()?;
+        let started = Instant::now();
+        loop {
+            let view = NodesView::of(target).await?;
+            let mine: Vec<(u16, u16)> = view
+                .nodes
+                .iter()
+                .find(|l| l.port == target.port())
+                .map(|l| l.slots.clone())
+                .unwrap_or_default();
+            let missing = (first..=last).find(|s| !mine.iter().any(|(a, b)| (*a..=*b).contains(s)));
+            let Some(missing) = missing else { break };
+            if started.elapsed() >= timeout {
+                let progress = target.command("CLUSTER GETSLOTMIGRATIONS").await?;
+                return Err(Error::Timeout {
+                    what: format!("{} to own slots {first} to {last}", target.describe()),
+                    waited: started.elapsed(),
+                    last: format!("slot {missing} not yet; CLUSTER GETSLOTMIGRATIONS:\n{progress}"),
+                    hint: "see the source and target nodes' logs".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.wait_ready(timeout).await
     }
 
     /// Starts a new node (configured like the others), makes it meet the

@@ -161,6 +161,14 @@ impl Runner {
             ),
             Err(why) => unmet.push(("mixed-versions".to_string(), why)),
         }
+        match crate::binary::with_atomic_slot_migration().await {
+            Ok(b) => eprintln!(
+                "valkey-bdd: @atomic-slot-migration scenarios run {} {}",
+                b.engine,
+                b.version_string()
+            ),
+            Err(why) => unmet.push(("atomic-slot-migration".to_string(), why)),
+        }
         check_steps(&self.features)?;
         let pool = match crate::settings::cluster_pool()? {
             Some(n) => n,

@@ -219,3 +219,38 @@ async fn remove(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
     let server = w.resolve(&server).await?;
     w.cluster()?.remove_node(&server).await
 }
+
+/// Forms a cluster on the first known binary with atomic slot migration
+/// (Valkey 9.0 or later). Tag the scenario `@atomic-slot-migration`: without
+/// such a binary it is skipped, with the reason.
+#[given(expr = "a cluster of {int} shard(s) on a server with atomic slot migration")]
+async fn cluster_with_asm(w: &mut ValkeyWorld, shards: usize) -> Result<()> {
+    let binary = crate::binary::with_atomic_slot_migration()
+        .await
+        .map_err(|why| Error::Config {
+            what: format!("this scenario cannot run: {why}"),
+            hint: "tag it @atomic-slot-migration so that it is skipped instead".into(),
+        })?;
+    w.start_cluster(ClusterSpec::new(shards, 0).binary(binary.path.clone()))
+        .await
+}
+
+/// Moves slots to a node with atomic slot migration (`CLUSTER
+/// MIGRATESLOTS`), while a client keeps writing; the keys it wrote are kept
+/// for `every write made during the move reads back`.
+#[when(expr = "slots {int} to {int} migrate atomically to {server} while a client keeps writing")]
+async fn migrate_atomically(
+    w: &mut ValkeyWorld,
+    first: u16,
+    last: u16,
+    server: ServerRef,
+) -> Result<()> {
+    let target = w.resolve(&server).await?;
+    let cluster = w.cluster()?.clone();
+    let writer = crate::cluster::BackgroundWriter::start(&cluster).await?;
+    let moved = cluster.migrate_slots_atomically(first, last, &target).await;
+    let written = writer.stop().await?;
+    moved?;
+    w.state::<WrittenDuringMove>().0 = written;
+    Ok(())
+}

@@ -69,3 +69,16 @@ Feature: Resharding
     When node 4 is removed from the cluster
     Then node 4 is not running
     And the cluster is ready
+
+  @atomic-slot-migration
+  Scenario: Atomic slot migration moves slots in one command, under writes
+    Given a cluster of 3 shards on a server with atomic slot migration
+    And I ran the commands:
+      """
+      SET foo 1
+      """
+    When slots 12000 to 12400 migrate atomically to the primary of shard 1 while a client keeps writing
+    Then every write made during the move reads back
+    And the primary of shard 1 owns slot 12182
+    When I run `GET foo` on the primary of shard 1
+    Then the reply is "1"
