@@ -472,12 +472,7 @@ impl Cluster {
             "CLUSTER KEYSLOT {}",
             crate::command::join(&[key.as_bytes().to_vec()])
         );
-        let node = self
-            .running()
-            .await
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+        let node = self.any_running().await?;
         match node.command(&line).await? {
             Reply::Integer(i) => Ok(i as u16),
             other => Err(Error::Expectation(format!("`{line}` answered {other}"))),
@@ -509,14 +504,18 @@ impl Cluster {
         Err(last.unwrap_or_else(|| Error::Expectation("the cluster has no node".into())))
     }
 
-    /// Which node serves each slot now, as a running node sees it.
-    pub async fn slot_owners(&self) -> Result<Vec<Option<u16>>> {
-        let node = self
-            .running()
+    /// A node that runs (and is not frozen), to ask about the cluster.
+    async fn any_running(&self) -> Result<Arc<Server>> {
+        self.running()
             .await
             .into_iter()
             .next()
-            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))
+    }
+
+    /// Which node serves each slot now, as a running node sees it.
+    pub async fn slot_owners(&self) -> Result<Vec<Option<u16>>> {
+        let node = self.any_running().await?;
         let view = NodesView::of(&node).await?;
         let mut owners = vec![None; usize::from(SLOTS)];
         for line in view.nodes.iter().filter(|l| l.primary.is_none()) {
@@ -616,12 +615,7 @@ impl Cluster {
     pub async fn add_empty_shard(&self) -> Result<Arc<Server>> {
         let name = format!("node {}", self.nodes().len() + 1);
         let node = Arc::new(Server::start(self.spec.spec_for(&name)).await?);
-        let anchor = self
-            .running()
-            .await
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+        let anchor = self.any_running().await?;
         expect_ok(
             &anchor,
             format!("CLUSTER MEET {} {}", node.host(), node.port()),
@@ -649,12 +643,7 @@ impl Cluster {
     /// those with too few. Returns how many keys moved.
     pub async fn rebalance(&self) -> Result<usize> {
         let owners = self.slot_owners().await?;
-        let node = self
-            .running()
-            .await
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Expectation("no node of the cluster is running".into()))?;
+        let node = self.any_running().await?;
         let view = NodesView::of(&node).await?;
         let primaries: Vec<u16> = view
             .nodes

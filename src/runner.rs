@@ -172,7 +172,7 @@ impl Runner {
         check_steps(&self.features)?;
         let pool = match crate::settings::cluster_pool()? {
             Some(n) => n,
-            None => cluster_nodes_wanted(&self.features).min(32),
+            None => cluster_nodes_wanted(&self.features, &args.filters).min(32),
         };
         if pool > 0 {
             crate::pool::enable(pool);
@@ -319,18 +319,7 @@ where
     let run = cucumber.with_cli(opts).filter_run(
         features.to_path_buf(),
         move |feature, rule, scenario| {
-            let haystacks = [
-                scenario.name.to_lowercase(),
-                feature.name.to_lowercase(),
-                feature
-                    .path
-                    .as_ref()
-                    .map_or(String::new(), |p| p.display().to_string().to_lowercase()),
-            ];
-            let wanted = filters.is_empty()
-                || filters
-                    .iter()
-                    .any(|f| haystacks.iter().any(|h| h.contains(f)));
+            let wanted = matches_filters(&filters, feature, scenario);
             if !wanted {
                 return false;
             }
@@ -564,9 +553,10 @@ fn as_template(text: &str) -> String {
     out
 }
 
-/// How many cluster nodes the scenarios under `features` form with the
-/// default configuration (the ones the pool can serve).
-fn cluster_nodes_wanted(features: &Path) -> usize {
+/// How many cluster nodes the scenarios under `features` that the name
+/// filters let through form with the default configuration: the ones the
+/// pool can serve.
+fn cluster_nodes_wanted(features: &Path, filters: &[String]) -> usize {
     let re = regex::Regex::new(r"^a cluster of (\d+) shards?(?: with (\d+) replicas? each)?$")
         .expect("valid regex");
     let mut total = 0;
@@ -575,7 +565,8 @@ fn cluster_nodes_wanted(features: &Path) -> usize {
         else {
             continue;
         };
-        let scenarios = feature.scenarios.len();
+        let wanted = |s: &gherkin::Scenario| matches_filters(filters, &feature, s);
+        let scenarios = feature.scenarios.iter().filter(|s| wanted(s)).count();
         let steps = feature
             .background
             .iter()
@@ -584,6 +575,7 @@ fn cluster_nodes_wanted(features: &Path) -> usize {
                 feature
                     .scenarios
                     .iter()
+                    .filter(|s| wanted(s))
                     .flat_map(|s| s.steps.iter().map(|st| (st, 1))),
             );
         for (step, times) in steps {
@@ -595,6 +587,27 @@ fn cluster_nodes_wanted(features: &Path) -> usize {
         }
     }
     total
+}
+
+/// Whether a scenario passes libtest-style name filters: one of them occurs,
+/// ignoring case, in its name, its feature's name or its feature file's path.
+fn matches_filters(
+    filters: &[String],
+    feature: &gherkin::Feature,
+    scenario: &gherkin::Scenario,
+) -> bool {
+    let haystacks = [
+        scenario.name.to_lowercase(),
+        feature.name.to_lowercase(),
+        feature
+            .path
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string().to_lowercase()),
+    ];
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| haystacks.iter().any(|h| h.contains(f)))
 }
 
 fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {

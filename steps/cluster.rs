@@ -172,6 +172,22 @@ async fn move_slots(w: &mut ValkeyWorld, first: u16, last: u16, server: ServerRe
 #[derive(Default)]
 struct WrittenDuringMove(Vec<String>);
 
+/// Runs a change of the cluster while a background client writes, and keeps
+/// the keys it wrote.
+async fn while_writing<F, Fut>(w: &mut ValkeyWorld, change: F) -> Result<()>
+where
+    F: FnOnce(std::sync::Arc<crate::cluster::Cluster>) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let cluster = w.cluster()?.clone();
+    let writer = crate::cluster::BackgroundWriter::start(&cluster).await?;
+    let changed = change(cluster).await;
+    let written = writer.stop().await?;
+    changed?;
+    w.state::<WrittenDuringMove>().0 = written;
+    Ok(())
+}
+
 /// The same, while a client keeps writing keys through the cluster client;
 /// the keys it wrote are kept for the check below.
 #[when(expr = "slots {int} to {int} move to {server} while a client keeps writing")]
@@ -182,13 +198,10 @@ async fn move_slots_writing(
     server: ServerRef,
 ) -> Result<()> {
     let target = w.resolve(&server).await?;
-    let cluster = w.cluster()?.clone();
-    let writer = crate::cluster::BackgroundWriter::start(&cluster).await?;
-    let moved = cluster.move_slots(first, last, &target).await;
-    let written = writer.stop().await?;
-    moved?;
-    w.state::<WrittenDuringMove>().0 = written;
-    Ok(())
+    while_writing(w, |c| async move {
+        c.move_slots(first, last, &target).await.map(drop)
+    })
+    .await
 }
 
 /// Every key the client wrote during the move reads back with its value.
@@ -246,11 +259,8 @@ async fn migrate_atomically(
     server: ServerRef,
 ) -> Result<()> {
     let target = w.resolve(&server).await?;
-    let cluster = w.cluster()?.clone();
-    let writer = crate::cluster::BackgroundWriter::start(&cluster).await?;
-    let moved = cluster.migrate_slots_atomically(first, last, &target).await;
-    let written = writer.stop().await?;
-    moved?;
-    w.state::<WrittenDuringMove>().0 = written;
-    Ok(())
+    while_writing(w, |c| async move {
+        c.migrate_slots_atomically(first, last, &target).await
+    })
+    .await
 }
