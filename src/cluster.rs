@@ -303,6 +303,13 @@ impl Cluster {
             let left = timeout.saturating_sub(started.elapsed());
             crate::replication::wait_caught_up(&replica, &primary, left).await?;
         }
+        // Valkey 8.0 does not save nodes.conf when it learns another node's
+        // shard id, and then refuses to load the stale file after a crash
+        // ("corrupted cluster config file"). Every node saves what it knows
+        // now that everyone agrees.
+        for n in self.running().await {
+            expect_ok(&n, "CLUSTER SAVECONFIG".into()).await?;
+        }
         Ok(())
     }
 
@@ -363,6 +370,26 @@ impl Cluster {
                     n.describe(),
                     f.port
                 ));
+            }
+            // A replica advertises its primary's shard id once gossip has
+            // settled; Valkey 8.0 writes a nodes.conf that it then refuses to
+            // load ("corrupted cluster config file") if a node is killed
+            // before that.
+            for line in view.nodes.iter().filter(|l| l.primary.is_some()) {
+                let primary = view
+                    .nodes
+                    .iter()
+                    .find(|p| Some(&p.id) == line.primary.as_ref());
+                if let Some(p) = primary
+                    && line.shard_id.is_some()
+                    && line.shard_id != p.shard_id
+                {
+                    return Err(format!(
+                        "{} does not see the replica on port {} in its primary's shard yet",
+                        n.describe(),
+                        line.port
+                    ));
+                }
             }
             views.push((n, view));
         }
@@ -1158,6 +1185,8 @@ pub struct NodeLine {
     pub failing: bool,
     /// Its config epoch.
     pub epoch: u64,
+    /// The shard id it advertises (Valkey 8 and later).
+    pub shard_id: Option<String>,
 }
 
 impl NodesView {
@@ -1224,6 +1253,10 @@ impl NodesView {
                     slots,
                     failing: flags.split(',').any(|x| x == "fail" || x == "fail?"),
                     epoch: f[6].parse().unwrap_or(0),
+                    shard_id: f[1]
+                        .split(',')
+                        .find_map(|aux| aux.strip_prefix("shard-id="))
+                        .map(str::to_string),
                 },
             );
         }
