@@ -139,9 +139,6 @@ pub struct Shard {
     pub primary: Arc<Server>,
     /// Its replicas.
     pub replicas: Vec<Arc<Server>>,
-    /// The slots it was formed with, `first..=last`; `None` for a shard
-    /// added empty.
-    pub slots: Option<(u16, u16)>,
 }
 
 /// A running cluster.
@@ -229,11 +226,7 @@ impl Cluster {
             let replicas = (0..spec.replicas)
                 .map(|r| nodes[spec.shards + s * spec.replicas + r].clone())
                 .collect();
-            shards.push(Shard {
-                primary,
-                replicas,
-                slots: Some((first_slot, last_slot)),
-            });
+            shards.push(Shard { primary, replicas });
         }
         let timeout = crate::settings::wait_timeout()?.max(Duration::from_secs(15));
         wait_all_known(&nodes, timeout).await?;
@@ -658,7 +651,6 @@ impl Cluster {
             .push(Shard {
                 primary: node.clone(),
                 replicas: Vec::new(),
-                slots: None,
             });
         self.wait_ready(crate::settings::wait_timeout()?.max(Duration::from_secs(15)))
             .await?;
@@ -821,14 +813,6 @@ impl Cluster {
             format!("CLUSTER SETSLOT {slot} MIGRATING {target_id}"),
         )
         .await
-    }
-
-    /// The shard (1-based) whose primary, as formed, is `server`.
-    pub fn shard_of(&self, server: &Server) -> Option<usize> {
-        self.shards()
-            .iter()
-            .position(|s| s.primary.port() == server.port())
-            .map(|i| i + 1)
     }
 
     /// A cluster-aware client: it follows redirects and routes each command
