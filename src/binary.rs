@@ -345,6 +345,112 @@ async fn probe(path: &Path, found_by: String) -> Result<Arc<ServerBinary>> {
     Ok(binary)
 }
 
+/// Capabilities found by running a binary, cached per binary and question.
+type CapabilityCache = Mutex<HashMap<(PathBuf, String), bool>>;
+
+fn capability_cache() -> &'static CapabilityCache {
+    static CACHE: OnceLock<CapabilityCache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+impl ServerBinary {
+    /// Whether the binary was built with TLS. Asked once per binary: it is
+    /// started on certificate files that do not exist, which a TLS build
+    /// refuses ("Failed to load certificate") and a build without TLS
+    /// cannot even try ("Failed finding TLS support").
+    pub async fn supports_tls(&self) -> bool {
+        let port = match crate::ports::lease() {
+            Ok(l) => l,
+            Err(_) => return false,
+        };
+        let missing = "/nonexistent/valkey-bdd-probe";
+        let args = [
+            "--port".to_string(),
+            "0".into(),
+            "--tls-port".into(),
+            port.port().to_string(),
+            "--tls-cert-file".into(),
+            missing.into(),
+            "--tls-key-file".into(),
+            missing.into(),
+            "--tls-ca-cert-file".into(),
+            missing.into(),
+        ];
+        self.ask("tls", &args, |out| {
+            out.contains("Failed to load certificate") || out.contains("Failed to configure TLS")
+        })
+        .await
+    }
+
+    /// Whether the binary knows a configuration directive (such as
+    /// `tls-auth-clients-user`). Asked once per binary and name, without
+    /// starting a server: the directive is followed by one that no server
+    /// knows, and the configuration error names the first unknown one.
+    pub async fn knows_directive(&self, name: &str) -> bool {
+        let sentinel = "valkey-bdd-no-such-directive";
+        let args = [
+            format!("--{name}"),
+            // A value most directives take; a wrong one also stops at this
+            // line, which counts as unknown, so pick names with care.
+            directive_probe_value(name).to_string(),
+            format!("--{sentinel}"),
+            "yes".into(),
+        ];
+        self.ask(&format!("directive {name}"), &args, |out| {
+            out.contains(sentinel)
+        })
+        .await
+    }
+
+    /// Runs the binary with `args` (at most 10 s) and caches `judge` of what
+    /// it printed.
+    async fn ask(&self, question: &str, args: &[String], judge: impl Fn(&str) -> bool) -> bool {
+        let key = (self.path.clone(), question.to_string());
+        if let Some(hit) = capability_cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return *hit;
+        }
+        let out = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::process::Command::new(&self.path)
+                .args(args)
+                .current_dir(std::env::temp_dir())
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await;
+        let answer = match out {
+            Ok(Ok(out)) => {
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                judge(&text)
+            }
+            _ => false,
+        };
+        tracing::debug!(binary = %self.path.display(), question, answer, "capability probed");
+        capability_cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, answer);
+        answer
+    }
+}
+
+/// A value a directive accepts, for [`ServerBinary::knows_directive`].
+fn directive_probe_value(name: &str) -> &'static str {
+    match name {
+        "tls-auth-clients-user" => "off",
+        _ => "no",
+    }
+}
+
 /// Parses `Valkey server v=8.0.1 sha=...` (or `Redis server v=7.0.15 ...`).
 pub fn parse_version(text: &str) -> Option<(Engine, (u32, u32, u32))> {
     let engine = if text.starts_with("Valkey") {

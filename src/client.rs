@@ -1,5 +1,6 @@
 //! A connection to one server, speaking commands as typed in `valkey-cli`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use redis::AsyncConnectionConfig;
@@ -8,6 +9,7 @@ use redis::aio::MultiplexedConnection;
 use crate::command;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::tls::Identity;
 
 /// One connection to one server.
 ///
@@ -30,32 +32,121 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Where and how a client reaches a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// Plain TCP.
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// TLS over TCP, trusting the run's certificate authority
+    /// ([`crate::tls`]) and presenting `identity`.
+    Tls {
+        /// Host name or address; the server's certificate must name it.
+        host: String,
+        /// The server's `tls-port`.
+        port: u16,
+        /// The client certificate presented, if any.
+        identity: Identity,
+        /// Whether the server's certificate is checked (only the harness's
+        /// own connections to a server with an expired certificate skip it).
+        verify: bool,
+    },
+    /// A unix socket.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Tcp { host, port } => write!(f, "{host}:{port}"),
+            Address::Tls { host, port, .. } => write!(f, "{host}:{port} (TLS)"),
+            Address::Unix(path) => write!(f, "unix socket {}", path.display()),
+        }
+    }
+}
+
+/// A user name (none: `default`) and password sent with `AUTH` on connect.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The ACL user; `None` authenticates the default user (`AUTH <password>`).
+    pub user: Option<String>,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 impl Client {
-    /// Connects to `host:port`. `target` names the server in messages.
+    /// Connects to `host:port` over plain TCP. `target` names the server in
+    /// messages.
     pub async fn connect(target: impl Into<String>, host: &str, port: u16) -> Result<Client> {
+        let address = Address::Tcp {
+            host: host.to_string(),
+            port,
+        };
+        Client::open(target, &address, None).await
+    }
+
+    /// Connects to `address`, authenticating with `auth` when given.
+    /// `target` names the server in messages.
+    pub async fn open(
+        target: impl Into<String>,
+        address: &Address,
+        auth: Option<&Credentials>,
+    ) -> Result<Client> {
         let target = target.into();
         let timeout = crate::settings::command_timeout()?;
-        use redis::IntoConnectionInfo as _;
-        let info = redis::ConnectionAddr::Tcp(host.to_string(), port)
-            .into_connection_info()
+        let conn = open_address(address, timeout)
+            .await
             .map_err(|e| Error::Connection {
                 target: target.clone(),
-                action: "reading the address".into(),
+                action: "connecting".into(),
                 detail: e.to_string(),
-                hint: "this is a bug of valkey-bdd".into(),
-            })?
-            .set_redis_settings(redis::RedisConnectionInfo::default().set_skip_set_lib_name());
-        let conn = open(info, timeout).await.map_err(|e| Error::Connection {
-            target: target.clone(),
-            action: "connecting".into(),
-            detail: e.to_string(),
-            hint: "is the server running and listening on that port? see its log".into(),
-        })?;
-        Ok(Client {
+                hint: connect_hint(address, &e),
+            })?;
+        let mut client = Client {
             target,
             conn,
             timeout,
-        })
+        };
+        if let Some(c) = auth {
+            // Sent here rather than by the `redis` crate, so that a refusal
+            // shows the server's own words (WRONGPASS ...).
+            let mut args = vec!["AUTH"];
+            args.extend(c.user.as_deref());
+            args.push(&c.password);
+            match client.run_args(&args).await? {
+                Reply::Status(s) if s == "OK" => {}
+                other => {
+                    return Err(Error::Connection {
+                        target: client.target.clone(),
+                        action: match &c.user {
+                            Some(u) => format!("authenticating as {u:?}"),
+                            None => "authenticating with the password".into(),
+                        },
+                        detail: format!("AUTH answered {other}"),
+                        hint: match &c.user {
+                            Some(u) => format!(
+                                "check user {u:?}'s ACL rules: is it `on`, with that `>password`?"
+                            ),
+                            None => "check the server's `requirepass`".into(),
+                        },
+                    });
+                }
+            }
+        }
+        Ok(client)
     }
 
     /// Who this client talks to.
@@ -97,8 +188,14 @@ impl Client {
                 _ => Err(Error::Connection {
                     target: self.target.clone(),
                     action: format!("running `{}`", line()),
+                    hint: if e.to_string().contains("alert") {
+                        // TLS 1.3: a refused client certificate shows at the
+                        // first read, not at connect.
+                        "the server ended the TLS session: does it require a client certificate (tls-auth-clients) of an authority it trusts?".into()
+                    } else {
+                        "the connection broke: did the server stop, crash or close this client (CLIENT KILL, timeout)?".into()
+                    },
                     detail: e.to_string(),
-                    hint: "the connection broke: did the server stop, crash or close this client (CLIENT KILL, timeout)?".into(),
                 }),
             },
         }
@@ -110,13 +207,80 @@ impl Client {
     }
 }
 
-/// Opens a connection with no response timeout of the library's own: the
-/// harness puts its own deadline around each command.
-pub(crate) async fn open(
-    info: redis::ConnectionInfo,
+/// What to check when a connection could not be made.
+fn connect_hint(address: &Address, e: &redis::RedisError) -> String {
+    let text = e.to_string();
+    match address {
+        Address::Tls { .. } if text.contains("Expired") || text.contains("expired") => {
+            "the server's certificate has expired; clients refuse it".into()
+        }
+        Address::Tls { .. } if text.contains("certificate") || text.contains("alert") => {
+            "the TLS handshake failed: does the server require a client certificate (tls-auth-clients) and trust its authority?".into()
+        }
+        Address::Tls { .. } => {
+            "is the server running with TLS on that port? see its log".into()
+        }
+        Address::Unix(path) => format!(
+            "is the server listening on {} (unixsocket), and may this process open it (unixsocketperm)?",
+            path.display()
+        ),
+        Address::Tcp { .. } => {
+            "is the server running and listening on that port? see its log".into()
+        }
+    }
+}
+
+/// The `redis` crate's description of where to connect.
+fn connection_info(address: &Address) -> redis::ConnectionInfo {
+    use redis::IntoConnectionInfo as _;
+    let addr = match address {
+        Address::Tcp { host, port } => redis::ConnectionAddr::Tcp(host.clone(), *port),
+        Address::Tls {
+            host, port, verify, ..
+        } => redis::ConnectionAddr::TcpTls {
+            host: host.clone(),
+            port: *port,
+            insecure: !verify,
+            tls_params: None,
+        },
+        Address::Unix(path) => redis::ConnectionAddr::Unix(path.clone()),
+    };
+    let settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+    addr.into_connection_info()
+        .expect("a ConnectionAddr always converts")
+        .set_redis_settings(settings)
+}
+
+/// Opens a connection to `address` with the harness's own deadline only.
+async fn open_address(
+    address: &Address,
     connect_timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
-    let client = redis::Client::open(info)?;
+    let info = connection_info(address);
+    let client = match address {
+        Address::Tls { identity, .. } => {
+            let certs = crate::tls::material()
+                .and_then(|m| m.certificates(identity))
+                .map_err(|e| {
+                    redis::RedisError::from((
+                        redis::ErrorKind::InvalidClientConfig,
+                        "no TLS certificates",
+                        e.to_string(),
+                    ))
+                })?;
+            redis::Client::build_with_tls(info, certs)?
+        }
+        _ => redis::Client::open(info)?,
+    };
+    open_client(client, connect_timeout).await
+}
+
+/// Opens a connection with no response timeout of the library's own: the
+/// harness puts its own deadline around each command.
+async fn open_client(
+    client: redis::Client,
+    connect_timeout: Duration,
+) -> redis::RedisResult<MultiplexedConnection> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(connect_timeout))
         .set_response_timeout(None);

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::info::Info;
 use crate::reply::Reply;
 use crate::server::{Server, ServerSpec};
+use crate::tls::ServerTls;
 
 /// The number of hash slots.
 pub const SLOTS: u16 = 16384;
@@ -36,6 +37,7 @@ pub struct ClusterSpec {
     config: Vec<(String, String)>,
     parent_dir: Option<std::path::PathBuf>,
     binary: Option<std::path::PathBuf>,
+    tls: Option<ServerTls>,
 }
 
 impl ClusterSpec {
@@ -49,7 +51,20 @@ impl ClusterSpec {
             config: Vec::new(),
             parent_dir: None,
             binary: None,
+            tls: None,
         }
+    }
+
+    /// Every node speaks TLS only; the cluster bus and replication too
+    /// (`tls-cluster yes`, `tls-replication yes`: with the plaintext port
+    /// off there is no other way). Such a cluster does not use pooled nodes.
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(ServerTls {
+            replication: true,
+            cluster: true,
+            ..tls
+        });
+        self
     }
 
     /// Runs every node from this binary.
@@ -90,6 +105,9 @@ impl ClusterSpec {
         if let Some(b) = &self.binary {
             spec = spec.binary(b);
         }
+        if let Some(tls) = &self.tls {
+            spec = spec.tls(tls.clone());
+        }
         for (k, v) in &self.config {
             spec = spec.config(k, v);
         }
@@ -104,7 +122,7 @@ impl ClusterSpec {
 
     /// Whether the configuration is the default, so that pooled nodes fit.
     fn is_default(&self) -> bool {
-        self.config.is_empty() && self.binary.is_none()
+        self.config.is_empty() && self.binary.is_none() && self.tls.is_none()
     }
 
     fn sets(&self, key: &str) -> bool {
@@ -837,9 +855,11 @@ impl std::fmt::Debug for ClusterClient {
 impl ClusterClient {
     async fn connect(nodes: &[Arc<Server>]) -> Result<ClusterClient> {
         let timeout = crate::settings::command_timeout()?;
+        let tls = nodes.first().is_some_and(|n| n.tls().is_some());
+        let scheme = if tls { "rediss" } else { "redis" };
         let urls: Vec<String> = nodes
             .iter()
-            .map(|n| format!("redis://{}:{}", n.host(), n.port()))
+            .map(|n| format!("{scheme}://{}:{}", n.host(), n.port()))
             .collect();
         let fail = |e: redis::RedisError| Error::Connection {
             target: "the cluster".into(),
@@ -847,11 +867,14 @@ impl ClusterClient {
             detail: e.to_string(),
             hint: "is every node running? see their logs".into(),
         };
-        let client = redis::cluster::ClusterClient::builder(urls)
+        let mut builder = redis::cluster::ClusterClient::builder(urls)
             .connection_timeout(Duration::from_secs(2))
-            .response_timeout(timeout)
-            .build()
-            .map_err(fail)?;
+            .response_timeout(timeout);
+        if tls {
+            let m = crate::tls::material()?;
+            builder = builder.certs(m.certificates(&crate::tls::Identity::default())?);
+        }
+        let client = builder.build().map_err(fail)?;
         let conn = client.get_async_connection().await.map_err(fail)?;
         Ok(ClusterClient { conn, timeout })
     }

@@ -30,6 +30,8 @@
 //!   [`pool`]: cluster nodes started ahead of need.
 //! - [`world`]: one scenario's servers and clients; [`shared`]: servers shared
 //!   by the scenarios of a feature.
+//! - [`tls`]: certificates made once per run; ACL credentials live in
+//!   [`client::Credentials`].
 //! - [`runner`]: running feature files; [`glossary`]: the registered steps.
 //! - [`settings`]: the environment switches.
 //! - [`steps`]: the Gherkin vocabulary (see `STEPS.md`).
@@ -37,6 +39,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acl;
 pub mod binary;
 pub mod client;
 pub mod cluster;
@@ -54,13 +57,14 @@ pub mod server;
 pub mod settings;
 pub mod shared;
 pub mod spawn;
+pub mod tls;
 pub mod world;
 
 #[path = "../steps/mod.rs"]
 pub mod steps;
 
 pub use binary::{Engine, ServerBinary};
-pub use client::Client;
+pub use client::{Address, Client, Credentials};
 pub use error::{Error, Result};
 pub use reply::Reply;
 pub use runner::{Outcome, Runner, run};

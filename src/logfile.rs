@@ -55,6 +55,27 @@ pub fn bug_report(path: &Path) -> Option<String> {
     Some(shown.join("\n"))
 }
 
+/// The log's size in bytes now (0 when it cannot be read), to read what
+/// comes after with [`since`].
+pub fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// What the log gained after `offset` (at most the last [`TAIL_BYTES`]).
+pub fn since(path: &Path, offset: u64) -> String {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let from = offset.max(len.saturating_sub(TAIL_BYTES));
+    if from >= len || f.seek(SeekFrom::Start(from)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 /// Whether the whole log contains `needle`.
 pub fn contains(path: &Path, needle: &str) -> bool {
     std::fs::read(path)

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::info::Info;
 use crate::reply::Reply;
 use crate::server::{Server, ServerSpec};
+use crate::tls::ServerTls;
 
 /// A primary notices that a sync's fork has ended only at its next cron
 /// tick — every 100 ms at the default `hz` of 10 — and a replica that came
@@ -40,6 +41,7 @@ pub struct ReplicaSetSpec {
     primary_binary: Option<std::path::PathBuf>,
     replica_binary: Option<std::path::PathBuf>,
     parent_dir: Option<std::path::PathBuf>,
+    tls: Option<ServerTls>,
 }
 
 impl ReplicaSetSpec {
@@ -54,7 +56,19 @@ impl ReplicaSetSpec {
             primary_binary: None,
             replica_binary: None,
             parent_dir: None,
+            tls: None,
         }
+    }
+
+    /// Every node speaks TLS only, and replicas reach their primary over TLS
+    /// (`tls-replication yes` is set whatever `tls` says: with the plaintext
+    /// port off there is no other way).
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(ServerTls {
+            replication: true,
+            ..tls
+        });
+        self
     }
 
     /// Makes a chain instead: replica 1 replicates the primary, replica 2
@@ -146,6 +160,9 @@ impl ReplicaSetSpec {
         }
         if let Some(dir) = &self.parent_dir {
             spec = spec.in_dir(dir);
+        }
+        if let Some(tls) = &self.tls {
+            spec = spec.tls(tls.clone());
         }
         for (k, v) in &self.all {
             spec = spec.config(k, v);

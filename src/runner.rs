@@ -170,6 +170,34 @@ impl Runner {
             Err(why) => unmet.push(("atomic-slot-migration".to_string(), why)),
         }
         check_steps(&self.features)?;
+        let used = scenario_tags(&self.features, &args.filters);
+        for tag in &used {
+            if let Some(Err(why)) = requirement(tag, &binary).await {
+                unmet.push((tag.clone(), why));
+            }
+        }
+        for (tag, why) in &unmet {
+            if used.contains(tag) {
+                eprintln!("valkey-bdd: @{tag} is not met: {why}");
+            }
+        }
+        if crate::settings::strict()? {
+            let failing: Vec<String> = unmet
+                .iter()
+                .filter(|(tag, _)| used.contains(tag))
+                .map(|(tag, why)| format!("@{tag}: {why}"))
+                .collect();
+            if !failing.is_empty() {
+                return Err(Error::Config {
+                    what: format!(
+                        "VALKEY_BDD_STRICT is set and scenarios ask for what {} cannot give:\n  {}",
+                        binary.path.display(),
+                        failing.join("\n  ")
+                    ),
+                    hint: "use a server binary that has it (VALKEY_SERVER_PATH), or unset VALKEY_BDD_STRICT to skip those scenarios".into(),
+                });
+            }
+        }
         let pool = match crate::settings::cluster_pool()? {
             Some(n) => n,
             None => cluster_nodes_wanted(&self.features, &args.filters).min(32),
@@ -556,6 +584,109 @@ fn as_template(text: &str) -> String {
 /// How many cluster nodes the scenarios under `features` that the name
 /// filters let through form with the default configuration: the ones the
 /// pool can serve.
+/// Checks one tag against the server binary: `None` when the tag asks for
+/// nothing, else whether the binary has it (`Err` says why not).
+///
+/// - `@requires(tls)`: built with TLS;
+/// - `@requires(<directive>)`: knows a configuration directive, such as
+///   `@requires(tls-auth-clients-user)`;
+/// - `@min-version(8.1)`: at least that version;
+/// - `@engine(valkey)` or `@engine(redis)`.
+pub async fn requirement(
+    tag: &str,
+    binary: &ServerBinary,
+) -> Option<std::result::Result<(), String>> {
+    let arg = |prefix: &str| {
+        tag.strip_prefix(prefix)
+            .and_then(|r| r.strip_suffix(')'))
+            .map(str::trim)
+    };
+    let what = format!(
+        "{} is {} {}",
+        binary.path.display(),
+        binary.engine,
+        binary.version_string()
+    );
+    if let Some(cap) = arg("requires(") {
+        let ok = match cap {
+            "tls" => binary.supports_tls().await,
+            directive => binary.knows_directive(directive).await,
+        };
+        return Some(if ok {
+            Ok(())
+        } else if cap == "tls" {
+            Err(format!(
+                "{what}, built without TLS; set VALKEY_SERVER_PATH to a binary built with TLS"
+            ))
+        } else {
+            Err(format!(
+                "{what}, which does not know the directive `{cap}`; set VALKEY_SERVER_PATH to a newer binary"
+            ))
+        });
+    }
+    if let Some(v) = arg("min-version(") {
+        let mut parts = v.split('.').map(|p| p.parse::<u32>());
+        let wanted = match (parts.next(), parts.next(), parts.next()) {
+            (Some(Ok(a)), b, c) => (
+                a,
+                b.and_then(|x| x.ok()).unwrap_or(0),
+                c.and_then(|x| x.ok()).unwrap_or(0),
+            ),
+            _ => {
+                return Some(Err(format!(
+                    "@min-version({v}) is not a version such as 8.1"
+                )));
+            }
+        };
+        return Some(if binary.version >= wanted {
+            Ok(())
+        } else {
+            Err(format!("{what}, older than {v}"))
+        });
+    }
+    if let Some(engine) = arg("engine(") {
+        return Some(
+            if binary.engine.to_string() == engine.to_ascii_lowercase() {
+                Ok(())
+            } else {
+                Err(format!("{what}, not {engine}"))
+            },
+        );
+    }
+    None
+}
+
+/// The tags of the scenarios the filters select, with those of their
+/// features and rules.
+fn scenario_tags(features: &Path, filters: &[String]) -> std::collections::BTreeSet<String> {
+    let mut tags = std::collections::BTreeSet::new();
+    for file in feature_files(features).unwrap_or_default() {
+        let Ok(feature) = gherkin::Feature::parse_path(&file, gherkin::GherkinEnv::default())
+        else {
+            continue;
+        };
+        let plain = feature.scenarios.iter().map(|s| (None, s));
+        let ruled = feature
+            .rules
+            .iter()
+            .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s)));
+        for (rule, scenario) in plain.chain(ruled) {
+            if !matches_filters(filters, &feature, scenario) {
+                continue;
+            }
+            tags.extend(
+                scenario
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                    .chain(feature.tags.iter())
+                    .cloned(),
+            );
+        }
+    }
+    tags
+}
+
 fn cluster_nodes_wanted(features: &Path, filters: &[String]) -> usize {
     let re = regex::Regex::new(r"^a cluster of (\d+) shards?(?: with (\d+) replicas? each)?$")
         .expect("valid regex");

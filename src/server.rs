@@ -26,12 +26,13 @@ use nix::sys::signal::Signal;
 use tokio::sync::Mutex;
 
 use crate::binary::{Engine, ServerBinary};
-use crate::client::Client;
+use crate::client::{Address, Client, Credentials};
 use crate::error::{Error, Result, ServerReport, indent};
 use crate::logfile;
 use crate::ports::{self, PortLease};
 use crate::reply::Reply;
 use crate::spawn;
+use crate::tls::ServerTls;
 
 /// How many log lines an error shows.
 pub const LOG_TAIL_LINES: usize = 30;
@@ -49,7 +50,28 @@ pub struct ServerSpec {
     binary: Option<PathBuf>,
     config: Vec<(String, String)>,
     parent_dir: Option<PathBuf>,
+    transport: Transport,
+    admin: Option<Credentials>,
 }
+
+/// How clients reach a server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP on 127.0.0.1.
+    #[default]
+    Tcp,
+    /// TLS only: the leased port is the `tls-port`, `port` is 0.
+    Tls(ServerTls),
+    /// A unix socket only (`unixsocket` in the server's directory, `port 0`),
+    /// with this `unixsocketperm`.
+    Unix {
+        /// The socket file's mode, such as `0o700`.
+        perm: u32,
+    },
+}
+
+/// The longest unix socket path the kernel takes (`sun_path` less its NUL).
+const MAX_SOCKET_PATH: usize = 107;
 
 impl Default for ServerSpec {
     fn default() -> Self {
@@ -66,7 +88,44 @@ impl ServerSpec {
             binary: None,
             config: Vec::new(),
             parent_dir: None,
+            transport: Transport::Tcp,
+            admin: None,
         }
+    }
+
+    /// Speaks TLS only, with certificates of the run ([`crate::tls`]).
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.transport = Transport::Tls(tls);
+        self
+    }
+
+    /// Listens on a unix socket only, with this `unixsocketperm` (`0o700`).
+    pub fn unix_socket(mut self, perm: u32) -> Self {
+        self.transport = Transport::Unix { perm };
+        self
+    }
+
+    /// How clients will reach the server.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Sets `requirepass`; the harness's own connections authenticate with it.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        let password = password.into();
+        self.admin = Some(Credentials {
+            user: None,
+            password: password.clone(),
+        });
+        self.config("requirepass", password)
+    }
+
+    /// Has the harness's own connections (readiness, `SHUTDOWN`, waits)
+    /// authenticate as this user: for configurations where the default user
+    /// cannot run everything.
+    pub fn admin(mut self, credentials: Credentials) -> Self {
+        self.admin = Some(credentials);
+        self
     }
 
     /// Uses this binary instead of searching for one.
@@ -178,6 +237,9 @@ pub enum Status {
 pub struct Server {
     /// Its name in the scenario; a node taken from the pool is renamed.
     name: std::sync::RwLock<String>,
+    transport: Transport,
+    /// Who the harness's own connections authenticate as.
+    admin: std::sync::RwLock<Option<Credentials>>,
     binary: Arc<ServerBinary>,
     lease: PortLease,
     workdir: std::sync::Mutex<Workdir>,
@@ -209,6 +271,28 @@ impl Server {
     pub async fn start(spec: ServerSpec) -> Result<Server> {
         spec.validate()?;
         let binary = ServerBinary::resolve(spec.binary.as_deref()).await?;
+        if matches!(spec.transport, Transport::Tls(_)) && !binary.supports_tls().await {
+            return Err(Error::BinaryUnusable {
+                path: binary.path.clone(),
+                why: format!(
+                    "was built without TLS, and server \"{}\" needs it",
+                    spec.name
+                ),
+                hint: "tag the scenario @requires(tls) so that it is skipped on such a binary, \
+                       or use a binary built with TLS (BUILD_TLS=yes; Debian's valkey-server has it)"
+                    .into(),
+            });
+        }
+        let admin = spec.admin.clone().or_else(|| {
+            spec.config
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case("requirepass"))
+                .map(|(_, v)| Credentials {
+                    user: None,
+                    password: v.trim_matches('"').to_string(),
+                })
+        });
         let start_timeout = crate::settings::start_timeout()?;
         let pinned = spec
             .config
@@ -227,6 +311,8 @@ impl Server {
             let dir = workdir.path().to_path_buf();
             let server = Server {
                 name: std::sync::RwLock::new(spec.name.clone()),
+                transport: spec.transport.clone(),
+                admin: std::sync::RwLock::new(admin.clone()),
                 binary: binary.clone(),
                 lease,
                 log: dir.join("server.log"),
@@ -312,20 +398,186 @@ impl Server {
 
     /// A short description for messages: `server "cache" at 127.0.0.1:16001`.
     pub fn describe(&self) -> String {
-        format!(
-            "server \"{}\" at {}:{}",
-            self.name(),
-            self.host(),
-            self.port()
-        )
+        match &self.transport {
+            Transport::Tcp => format!(
+                "server \"{}\" at {}:{}",
+                self.name(),
+                self.host(),
+                self.port()
+            ),
+            Transport::Tls(_) => format!(
+                "server \"{}\" at {}:{} (TLS)",
+                self.name(),
+                self.host(),
+                self.port()
+            ),
+            Transport::Unix { .. } => format!(
+                "server \"{}\" at {}",
+                self.name(),
+                self.socket_path().display()
+            ),
+        }
     }
 
-    /// Opens a new client connection to this server.
+    /// How clients reach it.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Its TLS settings, when it speaks TLS.
+    pub fn tls(&self) -> Option<&ServerTls> {
+        match &self.transport {
+            Transport::Tls(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Where its unix socket is (or would be): `valkey.sock` in its directory.
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.join("valkey.sock")
+    }
+
+    /// How a client reaches it the ordinary way: over its transport,
+    /// presenting the default client certificate when it speaks TLS.
+    pub fn address(&self) -> Address {
+        self.address_as(crate::tls::Identity::default())
+    }
+
+    /// How a client presenting `identity` reaches it (the identity matters
+    /// only when it speaks TLS).
+    pub fn address_as(&self, identity: crate::tls::Identity) -> Address {
+        match &self.transport {
+            Transport::Tcp => self.plaintext_address(),
+            Transport::Tls(_) => Address::Tls {
+                host: self.host().to_string(),
+                port: self.port(),
+                identity,
+                verify: true,
+            },
+            Transport::Unix { .. } => Address::Unix(self.socket_path()),
+        }
+    }
+
+    /// Plain TCP to its port, whatever it speaks there.
+    pub fn plaintext_address(&self) -> Address {
+        Address::Tcp {
+            host: self.host().to_string(),
+            port: self.port(),
+        }
+    }
+
+    /// The harness's own way in: the ordinary address, except that a server
+    /// serving an expired certificate (on purpose) is not checked.
+    fn admin_address(&self) -> Address {
+        match self.address() {
+            Address::Tls {
+                host,
+                port,
+                identity,
+                ..
+            } => Address::Tls {
+                host,
+                port,
+                identity,
+                verify: !self.tls().is_some_and(|t| t.expired_certificate),
+            },
+            other => other,
+        }
+    }
+
+    /// Who the harness's own connections authenticate as, if anyone.
+    pub fn admin_credentials(&self) -> Option<Credentials> {
+        self.admin.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Changes who the harness's own connections authenticate as: after a
+    /// scenario changed the password or disabled the default user.
+    pub fn set_admin_credentials(&self, credentials: Option<Credentials>) {
+        *self.admin.write().unwrap_or_else(|p| p.into_inner()) = credentials;
+    }
+
+    /// Opens a new client connection of the harness's own: over the server's
+    /// transport, authenticated when the harness knows credentials.
     pub async fn client(&self) -> Result<Client> {
-        match Client::connect(self.describe(), self.host(), self.port()).await {
+        match self.admin_client().await {
             Ok(c) => Ok(c),
             Err(e) => Err(self.explain(e, "connecting a client").await),
         }
+    }
+
+    /// Opens a connection to `address` as a user would: authenticated only
+    /// with `auth`. A refused connection is an error that says why.
+    ///
+    /// A refused TLS client often sees no more than a broken pipe: the
+    /// server's alert races with the client's first command. So when a
+    /// connection fails, the server's own account of it (its `Error
+    /// accepting a client connection` line, waited for up to half a second)
+    /// is added to the error.
+    pub async fn connect(&self, address: &Address, auth: Option<&Credentials>) -> Result<Client> {
+        let offset = logfile::size(&self.log);
+        let attempt = async {
+            let mut c = Client::open(self.describe(), address, auth).await?;
+            if self.tls().is_some() {
+                // TLS 1.3 settles a client certificate after the handshake,
+                // and a plaintext client learns nothing at connect: a
+                // refusal shows at the first command.
+                c.run("PING").await?;
+            }
+            Ok(c)
+        };
+        match attempt.await {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                let e = self.explain(e, "connecting a client").await;
+                let logged = match self.tls() {
+                    Some(_) => self.refusal_logged_since(offset).await,
+                    None => None,
+                };
+                match (e, logged) {
+                    (
+                        Error::Connection {
+                            target,
+                            action,
+                            detail,
+                            hint,
+                        },
+                        Some(line),
+                    ) => Err(Error::Connection {
+                        target,
+                        action,
+                        detail: format!("{detail}\n  the server logged: {line}"),
+                        hint,
+                    }),
+                    (e, _) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// The server's log line about a refused connection, written after
+    /// `offset`, if one appears within half a second.
+    async fn refusal_logged_since(&self, offset: u64) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_millis(500);
+        loop {
+            let text = logfile::since(&self.log, offset);
+            if let Some(line) = text
+                .lines()
+                .find(|l| l.contains("Error accepting a client connection"))
+            {
+                // `12:M 23 Nov 2026 17:41:35.194 # Error accepting ...`
+                let line = line.split_once(" # ").map_or(line, |(_, rest)| rest);
+                return Some(line.trim().to_string());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn admin_client(&self) -> Result<Client> {
+        let auth = self.admin_credentials();
+        Client::open(self.describe(), &self.admin_address(), auth.as_ref()).await
     }
 
     /// What the process is doing.
@@ -406,8 +658,7 @@ impl Server {
                 // The server closes the connection when it exits: no reply is
                 // the expected outcome. A refusal (an error reply) is logged
                 // and the signals below take over.
-                if let Ok(mut c) = Client::connect(self.describe(), self.host(), self.port()).await
-                {
+                if let Ok(mut c) = self.admin_client().await {
                     c.set_timeout(Duration::from_secs(2));
                     if let Ok(Reply::Error(e)) = c.run(&format!("SHUTDOWN{word}")).await {
                         tracing::warn!(server = %self.name(), "SHUTDOWN{word} refused: {e}");
@@ -527,7 +778,33 @@ impl Server {
             "# Written by valkey-bdd for server \"{}\". Defaults first, then the scenario's directives.",
             self.name()
         )];
-        for (k, v) in self.defaults() {
+        let mut defaults = self.defaults();
+        match &self.transport {
+            Transport::Tcp => {}
+            Transport::Tls(tls) => {
+                let files = crate::tls::write_server_files(&self.dir, tls.expired_certificate)?;
+                defaults.retain(|(k, _)| *k != "port");
+                defaults.extend(tls.directives(self.port(), &files));
+            }
+            Transport::Unix { perm } => {
+                let path = self.socket_path();
+                let len = path.as_os_str().len();
+                if len > MAX_SOCKET_PATH {
+                    return Err(Error::Config {
+                        what: format!(
+                            "the unix socket path {} is {len} bytes long; the kernel takes at most {MAX_SOCKET_PATH}",
+                            path.display()
+                        ),
+                        hint: "set VALKEY_BDD_TMPDIR to a shorter directory, such as /tmp".into(),
+                    });
+                }
+                defaults.retain(|(k, _)| *k != "port");
+                defaults.push(("port", "0".into()));
+                defaults.push(("unixsocket", quote_path(&path)));
+                defaults.push(("unixsocketperm", format!("{perm:o}")));
+            }
+        }
+        for (k, v) in defaults {
             if !user_keys.iter().any(|u| u == k) {
                 lines.push(format!("{k} {v}"));
             }
@@ -613,7 +890,7 @@ impl Server {
                     return Err(self.start_failed(status));
                 }
             }
-            match Client::connect(self.describe(), self.host(), self.port()).await {
+            match self.admin_client().await {
                 Err(e) => last = format!("no connection ({})", first_line(&e.to_string())),
                 Ok(mut c) => match c.run("PING").await {
                     Ok(Reply::Status(s)) if s == "PONG" => match c.run("INFO persistence").await {

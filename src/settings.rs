@@ -14,6 +14,7 @@
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | the system temp dir |
+//! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires(tls)`, ...) fails the run instead of being skipped | unset |
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -148,4 +149,20 @@ pub fn junit_path() -> Option<PathBuf> {
     std::env::var_os("VALKEY_BDD_JUNIT")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// Whether unmet capability tags fail the run (`VALKEY_BDD_STRICT=1`)
+/// instead of skipping their scenarios.
+pub fn strict() -> Result<bool> {
+    match std::env::var("VALKEY_BDD_STRICT") {
+        Err(_) => Ok(false),
+        Ok(v) => match v.as_str() {
+            "" | "0" | "no" | "false" => Ok(false),
+            "1" | "yes" | "true" => Ok(true),
+            _ => Err(Error::Config {
+                what: format!("VALKEY_BDD_STRICT={v:?} is neither 1 nor 0"),
+                hint: "use VALKEY_BDD_STRICT=1 to fail on unmet tags, or leave it unset".into(),
+            }),
+        },
+    }
 }

@@ -74,6 +74,9 @@ pub struct ValkeyWorld {
     cluster_client: Option<ClusterClient>,
     /// Where the scenario's directory is made.
     tmp_root: PathBuf,
+    /// How the last connection attempt that was allowed to fail ended:
+    /// `Err` holds what the client saw.
+    attempt: Option<std::result::Result<String, String>>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -116,6 +119,7 @@ impl ValkeyWorld {
             cluster: None,
             cluster_client: None,
             tmp_root: crate::settings::tmp_root(),
+            attempt: None,
         }
     }
 
@@ -500,8 +504,26 @@ impl ValkeyWorld {
         Ok(&self.last.as_ref().expect("just set").reply)
     }
 
-    /// Connects a named client to a server (the default one for `None`).
+    /// Connects a named client to a server (the default one for `None`) the
+    /// ordinary way: over the server's transport (with the default client
+    /// certificate when it speaks TLS) and not authenticated, as a user's
+    /// program would. The default client of `I run ...` is the harness's
+    /// own and authenticates when the harness knows a password.
     pub async fn connect_client(&mut self, client: &str, server: Option<&str>) -> Result<()> {
+        let address = self.server(server)?.address();
+        self.connect_client_to(client, server, &address, None).await
+    }
+
+    /// Connects a named client to a server at `address`, authenticating
+    /// with `auth`, and checks the connection with `PING` (a TLS server that
+    /// refuses a client certificate says so only at the first command).
+    pub async fn connect_client_to(
+        &mut self,
+        client: &str,
+        server: Option<&str>,
+        address: &crate::client::Address,
+        auth: Option<&crate::client::Credentials>,
+    ) -> Result<()> {
         if self.clients.contains_key(client) {
             return Err(Error::Config {
                 what: format!("this scenario already has a client called \"{client}\""),
@@ -509,10 +531,56 @@ impl ValkeyWorld {
             });
         }
         let server = self.server(server)?.clone();
-        let connection = server.client().await?;
+        let mut connection = server.connect(address, auth).await?;
+        // Any reply, NOAUTH included, proves the connection; only a broken
+        // one fails.
+        connection.run("PING").await?;
         self.clients
             .insert(client.to_string(), (server.name().to_string(), connection));
         Ok(())
+    }
+
+    /// Like [`ValkeyWorld::connect_client_to`], but a refusal is recorded for
+    /// [`ValkeyWorld::connection_attempt`] instead of failing.
+    pub async fn try_connect_client_to(
+        &mut self,
+        client: &str,
+        server: Option<&str>,
+        address: &crate::client::Address,
+        auth: Option<&crate::client::Credentials>,
+    ) -> Result<()> {
+        let described = self.server(server)?.describe();
+        self.attempt = Some(
+            match self.connect_client_to(client, server, address, auth).await {
+                Ok(()) => Ok(format!(
+                    "client \"{client}\" connected to {described} ({address}) and PING was answered"
+                )),
+                Err(e @ Error::Config { .. }) => return Err(e),
+                Err(e) => Err(e.to_string()),
+            },
+        );
+        Ok(())
+    }
+
+    /// How the last connection attempt ended: `Ok` with what happened when
+    /// it connected, `Err` with the error the client saw.
+    pub fn connection_attempt(&self) -> Result<std::result::Result<&str, &str>> {
+        match &self.attempt {
+            None => Err(Error::Unknown {
+                what: "no client has tried to connect yet in this scenario".into(),
+                hint: "try first: When client \"c\" tries to connect to the server in plaintext"
+                    .into(),
+            }),
+            Some(Ok(s)) => Ok(Ok(s)),
+            Some(Err(e)) => Ok(Err(e)),
+        }
+    }
+
+    /// Forgets the connection of sentences without a client to `server`, so
+    /// that the next one connects again with the harness's current
+    /// credentials.
+    pub fn reconnect_default_client(&mut self, server: &str) {
+        self.default_clients.remove(server);
     }
 
     /// Runs a command through a named client. A client that does not exist

@@ -16,6 +16,7 @@ pub mod command;
 pub mod introspection;
 pub mod replication;
 pub mod reply;
+pub mod security;
 pub mod server;
 
 /// An optional name captured by a sentence: empty means "the default one".
@@ -98,22 +99,39 @@ impl FromStr for CommandLine {
 /// Reads a `| directive | value |` table. A header row `| directive | value |`
 /// is allowed and skipped.
 pub fn config_table(step: &Step) -> Result<Vec<(String, String)>> {
+    pair_table(
+        step,
+        ["directive", "value"],
+        "| maxmemory | 1kb |",
+        "a directive with several arguments keeps them in one cell: | save | 900 1 |",
+    )
+}
+
+/// Reads a two-column table whose optional header row is `header`.
+/// `example` shows a row; `more` says what else to know about a row.
+pub fn pair_table(
+    step: &Step,
+    header: [&str; 2],
+    example: &str,
+    more: &str,
+) -> Result<Vec<(String, String)>> {
+    let [first, second] = header;
     let table = step.table.as_ref().ok_or_else(|| Error::Config {
         what: format!(
-            "the step `{}` needs a table of directives below it",
+            "the step `{}` needs a table of {first}s below it",
             step.value
         ),
-        hint: "add rows such as | maxmemory | 1kb |".into(),
+        hint: format!("add rows such as {example}"),
     })?;
     let mut out = Vec::new();
     for (i, row) in table.rows.iter().enumerate() {
-        if i == 0 && row.len() == 2 && row[0] == "directive" && row[1] == "value" {
+        if i == 0 && row.len() == 2 && row[0] == first && row[1] == second {
             continue;
         }
         if row.len() != 2 {
             return Err(Error::Config {
                 what: format!(
-                    "row {} of the config table has {} cell(s) ({}), not 2",
+                    "row {} of the table has {} cell(s) ({}), not 2",
                     i + 1,
                     row.len(),
                     row.iter()
@@ -121,15 +139,13 @@ pub fn config_table(step: &Step) -> Result<Vec<(String, String)>> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                hint: "each row is | directive | value |; a directive with several arguments \
-                       keeps them in one cell: | save | 900 1 |"
-                    .into(),
+                hint: format!("each row is | {first} | {second} |; {more}"),
             });
         }
         if row[0].trim().is_empty() {
             return Err(Error::Config {
-                what: format!("row {} of the config table has no directive name", i + 1),
-                hint: "each row is | directive | value |".into(),
+                what: format!("row {} of the table has no {first}", i + 1),
+                hint: format!("each row is | {first} | {second} |"),
             });
         }
         out.push((row[0].trim().to_string(), row[1].trim().to_string()));

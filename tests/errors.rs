@@ -203,7 +203,7 @@ fn a_malformed_config_table_names_the_row() {
         .to_string();
     assert_eq!(
         err,
-        "bad configuration: row 1 of the config table has 3 cell(s) (\"maxmemory\", \"1kb\", \"extra\"), not 2\n  \
+        "bad configuration: row 1 of the table has 3 cell(s) (\"maxmemory\", \"1kb\", \"extra\"), not 2\n  \
          hint: each row is | directive | value |; a directive with several arguments keeps them in one cell: | save | 900 1 |"
     );
     let missing = step_of("Feature: f\n  Scenario: s\n    Given a server with the config:\n");
