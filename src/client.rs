@@ -17,6 +17,10 @@ use crate::tls::Identity;
 /// `SELECT` and `MULTI` state live on it. Each command has a deadline; a
 /// command that does not answer in time is an error that says so, never a
 /// hang.
+///
+/// A clone shares the connection (commands are pipelined on it), not a new
+/// one.
+#[derive(Clone)]
 pub struct Client {
     /// Who this client talks to, for messages: `server "cache" at 127.0.0.1:16001`.
     target: String,

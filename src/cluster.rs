@@ -385,7 +385,21 @@ impl Cluster {
             // A replica advertises its primary's shard id once gossip has
             // settled; Valkey 8.0 writes a nodes.conf that it then refuses to
             // load ("corrupted cluster config file") if a node is killed
-            // before that.
+            // before that. Its CLUSTER NODES does not show shard ids, but
+            // CLUSTER SHARDS groups by them: a replica whose shard id has
+            // not settled shows up as a shard without a primary.
+            if let Some(shards) = shard_roles(n).await
+                && let Some(lonely) = shards
+                    .iter()
+                    .find(|roles| !roles.iter().any(|r| r == "master" || r == "primary"))
+            {
+                return Err(format!(
+                    "{} sees a shard without a primary ({} node(s): {}); a replica's shard id has not settled yet",
+                    n.describe(),
+                    lonely.len(),
+                    lonely.join(", ")
+                ));
+            }
             for line in view.nodes.iter().filter(|l| l.primary.is_some()) {
                 let primary = view
                     .nodes
@@ -1165,6 +1179,39 @@ async fn wait_all_known(nodes: &[Arc<Server>], timeout: Duration) -> Result<()> 
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(50));
     }
+}
+
+/// The roles of the nodes of each shard `server` knows (`CLUSTER SHARDS`),
+/// or `None` when it cannot tell (an older server without the command).
+async fn shard_roles(server: &Server) -> Option<Vec<Vec<String>>> {
+    fn field<'a>(pairs: &'a Reply, key: &str) -> Option<&'a Reply> {
+        match pairs {
+            Reply::Array(items) => items
+                .chunks(2)
+                .find(|kv| kv[0].text().as_deref() == Some(key))
+                .map(|kv| &kv[1]),
+            Reply::Map(kvs) => kvs
+                .iter()
+                .find(|(k, _)| k.text().as_deref() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    let Ok(Reply::Array(shards)) = server.command("CLUSTER SHARDS").await else {
+        return None;
+    };
+    Some(
+        shards
+            .iter()
+            .map(|shard| match field(shard, "nodes") {
+                Some(Reply::Array(nodes)) => nodes
+                    .iter()
+                    .filter_map(|node| field(node, "role").and_then(|r| r.text()))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
+    )
 }
 
 /// One node's view of the cluster (`CLUSTER NODES`), without what changes

@@ -254,6 +254,10 @@ pub struct Server {
     attempts: u32,
     /// Whether the harness has stopped the process with SIGSTOP.
     frozen: std::sync::atomic::AtomicBool,
+    /// The harness's connection for [`Server::command`], kept between
+    /// commands (a TLS handshake per check adds up); dropped whenever the
+    /// process stops or an error leaves it in doubt.
+    kept: std::sync::Mutex<Option<Client>>,
 }
 
 impl fmt::Debug for Server {
@@ -324,6 +328,7 @@ impl Server {
                 proc: Mutex::new(Proc::default()),
                 attempts,
                 frozen: Default::default(),
+                kept: Default::default(),
             };
             server.write_config(&spec)?;
             match server.launch().await {
@@ -494,6 +499,7 @@ impl Server {
     /// scenario changed the password or disabled the default user.
     pub fn set_admin_credentials(&self, credentials: Option<Credentials>) {
         *self.admin.write().unwrap_or_else(|p| p.into_inner()) = credentials;
+        self.forget_connection();
     }
 
     /// Opens a new client connection of the harness's own: over the server's
@@ -619,13 +625,31 @@ impl Server {
         }
     }
 
-    /// Sends one command on a short-lived connection of the harness's own.
+    /// Sends one command on the harness's own connection (kept between
+    /// commands; do not change its state with `SELECT`, `MULTI` or
+    /// `CLIENT REPLY`: use [`Server::client`] for that).
     pub async fn command(&self, line: &str) -> Result<Reply> {
-        let mut c = self.client().await?;
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut c = match kept {
+            Some(c) => c,
+            None => {
+                let c = self.client().await?;
+                *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+                c
+            }
+        };
         match c.run(line).await {
             Ok(r) => Ok(r),
-            Err(e) => Err(self.explain(e, &format!("running `{line}`")).await),
+            Err(e) => {
+                self.forget_connection();
+                Err(self.explain(e, &format!("running `{line}`")).await)
+            }
         }
+    }
+
+    /// Drops the connection kept for [`Server::command`].
+    fn forget_connection(&self) {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Stops the server without saving: `SHUTDOWN NOSAVE` → SIGTERM → SIGKILL.
@@ -635,6 +659,10 @@ impl Server {
 
     /// Stops the server the given way.
     pub async fn stop_with(&self, mode: StopMode) -> Result<()> {
+        // A fresh connection says SHUTDOWN: the kept one may have been
+        // closed by the scenario (CLIENT KILL, `timeout`), and a lost
+        // SHUTDOWN costs the whole grace period.
+        self.forget_connection();
         let mut p = self.proc.lock().await;
         self.poll(&mut p);
         if p.child.is_none() {
@@ -846,6 +874,7 @@ impl Server {
 
     /// Spawns the process on the written configuration and waits for ready.
     async fn launch(&self) -> Result<()> {
+        self.forget_connection();
         let mut cmd = std::process::Command::new(&self.binary.path);
         cmd.arg(&self.conf)
             .current_dir(&self.dir)
@@ -897,6 +926,7 @@ impl Server {
                         Ok(Reply::Bulk(info))
                             if !String::from_utf8_lossy(&info).contains("loading:1") =>
                         {
+                            *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(c);
                             return Ok(());
                         }
                         Ok(other) => {
