@@ -215,3 +215,46 @@ fn a_malformed_config_table_names_the_row() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_tls_server_on_a_binary_without_tls_says_so_and_what_to_do() {
+    // .ci/install-server puts a Valkey 9 binary built without TLS here.
+    let binary = std::fs::read_dir(".build/binaries")
+        .expect("run `bash .ci/install-server` first")
+        .flatten()
+        .map(|e| e.path().join("valkey-server"))
+        .find(|p| p.exists())
+        .expect("a binary in .build/binaries");
+    let binary = std::path::absolute(binary).unwrap();
+    let err = Server::start(
+        ServerSpec::new("secure")
+            .binary(&binary)
+            .tls(valkey_bdd::tls::ServerTls::new()),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&format!(
+            "{} cannot be used: was built without TLS, and server \"secure\" needs it",
+            binary.display()
+        )) && err.contains("hint: tag the scenario @requires(tls)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_unix_socket_path_too_long_for_the_kernel_is_refused_with_a_fix() {
+    let root = tempfile::tempdir().unwrap();
+    let deep = root.path().join("d".repeat(100));
+    std::fs::create_dir_all(&deep).unwrap();
+    let err = Server::start(ServerSpec::new("sock").unix_socket(0o700).in_dir(&deep))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("bytes long; the kernel takes at most 107")
+            && err.contains("hint: set VALKEY_BDD_TMPDIR to a shorter directory"),
+        "{err}"
+    );
+}
