@@ -260,8 +260,13 @@ async fn open_address(
     address: &Address,
     connect_timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
+    open_client(redis_client(address)?, connect_timeout).await
+}
+
+/// A `redis` crate client for `address` (TLS material included).
+pub(crate) fn redis_client(address: &Address) -> redis::RedisResult<redis::Client> {
     let info = connection_info(address);
-    let client = match address {
+    Ok(match address {
         Address::Tls { identity, .. } => {
             let certs = crate::tls::material()
                 .and_then(|m| m.certificates(identity))
@@ -275,8 +280,7 @@ async fn open_address(
             redis::Client::build_with_tls(info, certs)?
         }
         _ => redis::Client::open(info)?,
-    };
-    open_client(client, connect_timeout).await
+    })
 }
 
 /// Opens a connection with no response timeout of the library's own: the

@@ -30,6 +30,8 @@
 //!   [`pool`]: cluster nodes started ahead of need.
 //! - [`world`]: one scenario's servers and clients; [`shared`]: servers shared
 //!   by the scenarios of a feature.
+//! - [`actors`]: named clients with background commands and checkpoints;
+//!   [`process`]: the user's own programs; [`streams`]: stream consumers.
 //! - [`tls`]: certificates made once per run; ACL credentials live in
 //!   [`client::Credentials`].
 //! - [`runner`]: running feature files; [`glossary`]: the registered steps.
@@ -40,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod acl;
+pub mod actors;
 pub mod binary;
 pub mod client;
 pub mod cluster;

@@ -647,6 +647,34 @@ impl Server {
         }
     }
 
+    /// Waits until the server is busy: a `PING` of the harness gets no reply
+    /// within `probe`, or a `BUSY` error (a long script, `DEBUG SLEEP`, a
+    /// frozen process). `Err` after `timeout` says what it answered.
+    pub async fn wait_busy(&self, probe: Duration, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let last = match tokio::time::timeout(probe, self.command("PING")).await {
+                Err(_) => {
+                    // Its late PONG would sit in the kept connection.
+                    self.forget_connection();
+                    return Ok(());
+                }
+                Ok(Ok(Reply::Error(e))) if e.starts_with("BUSY") => return Ok(()),
+                Ok(Ok(r)) => format!("PING answered {r}"),
+                Ok(Err(e)) => return Err(e),
+            };
+            if started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    what: format!("{} to be busy", self.describe()),
+                    waited: started.elapsed(),
+                    last,
+                    hint: "start what keeps it busy (DEBUG SLEEP, a long script) in the background first".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     /// Drops the connection kept for [`Server::command`].
     fn forget_connection(&self) {
         self.kept.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::actors::{Actor, Subscriber};
 use crate::client::Client;
 use crate::cluster::{Cluster, ClusterClient, ClusterSpec};
 use crate::error::{Error, Result};
@@ -61,7 +62,9 @@ pub struct ValkeyWorld {
     /// The connection each server's sentences without a client use.
     default_clients: HashMap<String, Client>,
     /// Named clients and the server each one is connected to.
-    clients: BTreeMap<String, (String, Client)>,
+    clients: BTreeMap<String, Actor>,
+    /// Named subscribers (pub/sub connections).
+    subscribers: BTreeMap<String, Subscriber>,
     last: Option<LastReply>,
     /// The error of the last start that was expected to fail.
     start_error: Option<Error>,
@@ -112,6 +115,7 @@ impl ValkeyWorld {
             expected_deaths: HashSet::new(),
             default_clients: HashMap::new(),
             clients: BTreeMap::new(),
+            subscribers: BTreeMap::new(),
             last: None,
             start_error: None,
             user: HashMap::new(),
@@ -533,10 +537,17 @@ impl ValkeyWorld {
         let server = self.server(server)?.clone();
         let mut connection = server.connect(address, auth).await?;
         // Any reply, NOAUTH included, proves the connection; only a broken
-        // one fails.
-        connection.run("PING").await?;
-        self.clients
-            .insert(client.to_string(), (server.name().to_string(), connection));
+        // one fails. The id is learnt now, while the connection is idle:
+        // checkpoints look the client up in CLIENT LIST by it.
+        let id = match connection.run("CLIENT ID").await? {
+            Reply::Integer(id) => Some(id),
+            _ => None,
+        };
+        let mut actor = Actor::new(client, server.name(), connection);
+        if let Some(id) = id {
+            actor.set_id(id);
+        }
+        self.clients.insert(client.to_string(), actor);
         Ok(())
     }
 
@@ -589,15 +600,94 @@ impl ValkeyWorld {
         if !self.clients.contains_key(client) {
             self.connect_client(client, None).await?;
         }
-        let (server_name, connection) = self.clients.get_mut(client).expect("connected above");
+        let actor = self.clients.get_mut(client).expect("connected above");
         let server = self
             .servers
-            .get(server_name.as_str())
+            .get(actor.server())
             .cloned()
             .expect("a client's server stays in the scenario");
-        let result = connection.run(line).await;
+        let result = actor.run(line).await;
         self.record(line, format!("client \"{client}\""), &server, result)
             .await
+    }
+
+    /// A named client, connected to the default server on first use.
+    pub async fn actor(&mut self, client: &str) -> Result<&mut Actor> {
+        if !self.clients.contains_key(client) {
+            self.connect_client(client, None).await?;
+        }
+        Ok(self.clients.get_mut(client).expect("connected above"))
+    }
+
+    /// The server a named client is connected to.
+    fn server_of(&self, client: &str) -> Result<Arc<Server>> {
+        let actor = self.clients.get(client).ok_or_else(|| Error::Unknown {
+            what: format!("this scenario has no client called \"{client}\""),
+            hint: format!("connect it first: Given client \"{client}\" is connected to the server"),
+        })?;
+        Ok(self
+            .servers
+            .get(actor.server())
+            .cloned()
+            .expect("a client's server stays in the scenario"))
+    }
+
+    /// Starts a command through a named client in the background.
+    pub async fn client_start(&mut self, client: &str, line: &str) -> Result<()> {
+        self.actor(client).await?.start(line).await
+    }
+
+    /// Waits for the reply of a named client's background command and keeps
+    /// it for the reply sentences.
+    pub async fn client_finish(&mut self, client: &str) -> Result<&Reply> {
+        let timeout = crate::settings::wait_timeout()?;
+        let server = self.server_of(client)?;
+        let actor = self.clients.get_mut(client).expect("checked above");
+        let line = actor.pending().unwrap_or_default().to_string();
+        let result = actor.finish(timeout).await;
+        self.record(&line, format!("client \"{client}\""), &server, result)
+            .await
+    }
+
+    /// Waits until the server shows a named client with `flag`.
+    pub async fn client_wait_for(&mut self, client: &str, flag: crate::actors::Flag) -> Result<()> {
+        let timeout = crate::settings::wait_timeout()?;
+        let server = self.server_of(client)?;
+        let actor = self.clients.get_mut(client).expect("checked above");
+        actor.wait_for(&server, flag, timeout).await
+    }
+
+    /// Closes a named client's connection (and abandons its background
+    /// command), as a crashing program would.
+    pub fn disconnect_client(&mut self, client: &str) -> Result<()> {
+        self.clients
+            .remove(client)
+            .map(drop)
+            .ok_or_else(|| Error::Unknown {
+                what: format!("this scenario has no client called \"{client}\""),
+                hint: "only a connected client can disconnect".into(),
+            })
+    }
+
+    /// Subscribes a named subscriber to channels of a server.
+    pub async fn subscribe(
+        &mut self,
+        client: &str,
+        server: &str,
+        channels: &[String],
+    ) -> Result<()> {
+        let server = self.server(Some(server))?.clone();
+        let sub = Subscriber::subscribe(client, &server.address(), channels).await?;
+        self.subscribers.insert(client.to_string(), sub);
+        Ok(())
+    }
+
+    /// A named subscriber.
+    pub fn subscriber(&self, client: &str) -> Result<&Subscriber> {
+        self.subscribers.get(client).ok_or_else(|| Error::Unknown {
+            what: format!("this scenario has no subscriber called \"{client}\""),
+            hint: format!("subscribe it first: When client \"{client}\" subscribes to \"news\""),
+        })
     }
 
     async fn record(
@@ -641,6 +731,7 @@ impl ValkeyWorld {
         let mut out = Teardown::default();
         self.default_clients.clear();
         self.clients.clear();
+        self.subscribers.clear();
         self.cluster_client = None;
         self.cluster = None;
         let servers = std::mem::take(&mut self.servers);

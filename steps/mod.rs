@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 pub mod cluster;
 pub mod command;
+pub mod concurrency;
 pub mod introspection;
 pub mod replication;
 pub mod reply;

@@ -1,0 +1,391 @@
+//! Clients as actors: a command left running in the background, and
+//! checkpoints that wait for what the server says about a client — blocked,
+//! inside a transaction — instead of sleeping.
+//!
+//! ```no_run
+//! # async fn demo(server: &valkey_bdd::Server) -> valkey_bdd::Result<()> {
+//! use std::time::Duration;
+//! use valkey_bdd::actors::{Actor, Flag};
+//! let mut alice = Actor::connect("alice", server).await?;
+//! alice.start("BLPOP queue 0").await?;                     // alice blocks ...
+//! alice.wait_for(server, Flag::Blocked, Duration::from_secs(5)).await?;
+//! server.command("RPUSH queue job").await?;                // ... then bob writes ...
+//! let reply = alice.finish(Duration::from_secs(5)).await?; // ... and alice wakes.
+//! # Ok(()) }
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+
+use crate::client::{Address, Client};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::server::Server;
+
+/// How long a background command may take at most: it is bounded by the
+/// step that waits for it, and aborted when its client goes.
+const BACKGROUND_LIMIT: Duration = Duration::from_secs(3600);
+
+/// What `CLIENT LIST` says of a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// `b`: blocked (a blocking command, `WAIT`, `CLIENT PAUSE`).
+    Blocked,
+    /// `x`: inside `MULTI`.
+    InTransaction,
+}
+
+impl Flag {
+    fn letter(self) -> char {
+        match self {
+            Flag::Blocked => 'b',
+            Flag::InTransaction => 'x',
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Flag::Blocked => "blocked (flag b)",
+            Flag::InTransaction => "inside a transaction (flag x)",
+        }
+    }
+}
+
+/// A command running in the background.
+struct Background {
+    line: String,
+    started: Instant,
+    task: tokio::task::JoinHandle<Result<Reply>>,
+}
+
+/// One named client: its own connection, at most one command in the
+/// background, and its server-side id for checkpoints.
+pub struct Actor {
+    name: String,
+    server: String,
+    client: Client,
+    id: Option<i64>,
+    background: Option<Background>,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("name", &self.name)
+            .field("server", &self.server)
+            .field("id", &self.id)
+            .field("background", &self.background.as_ref().map(|b| &b.line))
+            .finish()
+    }
+}
+
+impl Drop for Actor {
+    fn drop(&mut self) {
+        if let Some(b) = self.background.take() {
+            b.task.abort();
+        }
+    }
+}
+
+impl Actor {
+    /// Connects a client called `name` to `server` the ordinary way.
+    pub async fn connect(name: impl Into<String>, server: &Server) -> Result<Actor> {
+        let mut client = server.connect(&server.address(), None).await?;
+        let mut actor = Actor::new(name, server.name(), client.clone());
+        // Learnt while the connection is idle: a blocked or transacting
+        // client cannot tell it any more.
+        if let Reply::Integer(id) = client.run("CLIENT ID").await? {
+            actor.set_id(id);
+        }
+        Ok(actor)
+    }
+
+    /// Makes an actor of a connected client of the server called `server`.
+    pub fn new(name: impl Into<String>, server: impl Into<String>, client: Client) -> Actor {
+        Actor {
+            name: name.into(),
+            server: server.into(),
+            client,
+            id: None,
+            background: None,
+        }
+    }
+
+    /// Records its server-side id (`CLIENT ID`), when known.
+    pub fn set_id(&mut self, id: i64) {
+        self.id = Some(id);
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The name of the server it is connected to.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The line of the command running in the background, if any.
+    pub fn pending(&self) -> Option<&str> {
+        self.background.as_ref().map(|b| b.line.as_str())
+    }
+
+    /// Whether the background command has answered (or failed).
+    pub fn is_done(&self) -> bool {
+        self.background
+            .as_ref()
+            .is_none_or(|b| b.task.is_finished())
+    }
+
+    /// Runs a command and waits for its reply. Refused while a background
+    /// command is still running: the reply would queue behind it.
+    pub async fn run(&mut self, line: &str) -> Result<Reply> {
+        self.check_idle(line)?;
+        self.client.run(line).await
+    }
+
+    /// Starts a command in the background; [`Actor::finish`] collects its
+    /// reply.
+    pub async fn start(&mut self, line: &str) -> Result<()> {
+        self.check_idle(line)?;
+        let mut client = self.client.clone();
+        client.set_timeout(BACKGROUND_LIMIT);
+        let owned = line.to_string();
+        self.background = Some(Background {
+            line: line.to_string(),
+            started: Instant::now(),
+            task: tokio::spawn(async move { client.run(&owned).await }),
+        });
+        Ok(())
+    }
+
+    /// Waits at most `timeout` for the background command's reply.
+    pub async fn finish(&mut self, timeout: Duration) -> Result<Reply> {
+        let Some(mut b) = self.background.take() else {
+            return Err(Error::Unknown {
+                what: format!(
+                    "client \"{}\" has no command running in the background",
+                    self.name
+                ),
+                hint: format!(
+                    "start one first: When client \"{}\" runs `BLPOP q 0` in the background",
+                    self.name
+                ),
+            });
+        };
+        match tokio::time::timeout(timeout, &mut b.task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(Error::Expectation(format!(
+                "the background command `{}` of client \"{}\" did not finish: {join}",
+                b.line, self.name
+            ))),
+            Err(_) => {
+                let line = b.line.clone();
+                let waited = b.started.elapsed();
+                self.background = Some(b);
+                Err(Error::Timeout {
+                    what: format!("client \"{}\" to get the reply of `{line}`", self.name),
+                    waited,
+                    last: "no reply yet".into(),
+                    hint: "is the client still blocked? a checkpoint such as `client \"…\" is blocked` \
+                           shows what it waits for; VALKEY_BDD_WAIT_TIMEOUT sets the deadline"
+                        .into(),
+                })
+            }
+        }
+    }
+
+    /// Waits until `CLIENT LIST` shows this client with `flag`.
+    pub async fn wait_for(&mut self, server: &Server, flag: Flag, timeout: Duration) -> Result<()> {
+        let id = match self.id {
+            Some(id) => id,
+            None => {
+                self.check_idle("CLIENT ID")?;
+                let Reply::Integer(id) = self.client.run("CLIENT ID").await? else {
+                    return Err(Error::Expectation(format!(
+                        "client \"{}\" could not learn its id (CLIENT ID): is it authenticated?",
+                        self.name
+                    )));
+                };
+                self.id = Some(id);
+                id
+            }
+        };
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let line = match server.command(&format!("CLIENT LIST ID {id}")).await? {
+                Reply::Bulk(b) => String::from_utf8_lossy(&b).trim().to_string(),
+                other => other.to_string(),
+            };
+            let flags = line
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix("flags="))
+                .unwrap_or("");
+            if flags.contains(flag.letter()) {
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    what: format!("client \"{}\" to be {}", self.name, flag.describe()),
+                    waited: started.elapsed(),
+                    last: if line.is_empty() {
+                        format!("CLIENT LIST has no client with id {id}: it disconnected")
+                    } else {
+                        format!("CLIENT LIST: {line}")
+                    },
+                    hint: match &self.background {
+                        Some(b) if b.task.is_finished() => format!(
+                            "its background command `{}` has already answered",
+                            b.line
+                        ),
+                        Some(b) => format!("it is running `{}` in the background", b.line),
+                        None => "it runs nothing in the background: start the command that should block it with `... in the background`".into(),
+                    },
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    fn check_idle(&self, line: &str) -> Result<()> {
+        match &self.background {
+            Some(b) if !b.task.is_finished() => Err(Error::Config {
+                what: format!(
+                    "client \"{}\" cannot run `{line}`: it is still waiting for `{}`",
+                    self.name, b.line
+                ),
+                hint: format!(
+                    "collect that reply first (`client \"{}\" gets its reply`), or use another client",
+                    self.name
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The messages a subscriber received, as `(channel, payload)`.
+type Inbox = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A subscriber: its own pub/sub connection and the messages it received.
+pub struct Subscriber {
+    name: String,
+    received: Inbox,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Subscriber {
+    /// Connects `name` to `address` (unauthenticated) and subscribes to
+    /// `channels`; returns once the server has confirmed every subscription.
+    pub async fn subscribe(
+        name: impl Into<String>,
+        address: &Address,
+        channels: &[String],
+    ) -> Result<Subscriber> {
+        let name = name.into();
+        let fail = |e: redis::RedisError| Error::Connection {
+            target: address.to_string(),
+            action: format!("subscribing client \"{name}\""),
+            detail: e.to_string(),
+            hint: "is the server running? see its log".into(),
+        };
+        let client = crate::client::redis_client(address).map_err(fail)?;
+        let timeout = crate::settings::command_timeout()?;
+        let mut pubsub = tokio::time::timeout(timeout, client.get_async_pubsub())
+            .await
+            .map_err(|_| Error::CommandTimeout {
+                target: address.to_string(),
+                command: "SUBSCRIBE".into(),
+                timeout,
+            })?
+            .map_err(fail)?;
+        for ch in channels {
+            pubsub.subscribe(ch).await.map_err(fail)?;
+        }
+        let received: Inbox = Arc::default();
+        let sink = received.clone();
+        let task = tokio::spawn(async move {
+            let mut stream = pubsub.into_on_message();
+            while let Some(msg) = stream.next().await {
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push((
+                    msg.get_channel_name().to_string(),
+                    msg.get_payload_bytes().to_vec(),
+                ));
+            }
+        });
+        Ok(Subscriber {
+            name,
+            received,
+            task,
+        })
+    }
+
+    /// The messages received so far, as `(channel, payload)`.
+    pub fn received(&self) -> Vec<(String, Vec<u8>)> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits at most `timeout` until a message `payload` arrived on `channel`.
+    pub async fn wait_message(
+        &self,
+        channel: &str,
+        payload: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let got = self.received();
+            if got
+                .iter()
+                .any(|(c, p)| c == channel && p.as_slice() == payload.as_bytes())
+            {
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    what: format!(
+                        "client \"{}\" to receive {payload:?} on {channel:?}",
+                        self.name
+                    ),
+                    waited: started.elapsed(),
+                    last: if got.is_empty() {
+                        "no message at all".into()
+                    } else {
+                        format!(
+                            "received: {}",
+                            got.iter()
+                                .map(|(c, p)| format!("{:?} on {c:?}", String::from_utf8_lossy(p)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                    hint: "was the message published on that channel after the subscription?"
+                        .into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
