@@ -205,6 +205,43 @@ impl Client {
         }
     }
 
+    /// Sends several commands at once (pipelined) and returns their replies
+    /// in order; the whole batch has the client's deadline.
+    pub async fn run_pipeline<A: AsRef<[u8]>>(
+        &mut self,
+        commands: &[Vec<A>],
+    ) -> Result<Vec<Reply>> {
+        let mut pipe = redis::Pipeline::new();
+        for args in commands {
+            let mut cmd = redis::Cmd::new();
+            for a in args {
+                cmd.arg(a.as_ref());
+            }
+            pipe.add_command(cmd);
+        }
+        let what = || format!("a pipeline of {} commands", commands.len());
+        match tokio::time::timeout(
+            self.timeout,
+            self.conn.send_packed_commands(&pipe, 0, commands.len()),
+        )
+        .await
+        {
+            Err(_) => Err(Error::CommandTimeout {
+                target: self.target.clone(),
+                command: what(),
+                timeout: self.timeout,
+            }),
+            Ok(Ok(values)) => Ok(values.into_iter().map(Reply::from).collect()),
+            Ok(Err(e)) => Err(Error::Connection {
+                target: self.target.clone(),
+                action: format!("sending {}", what()),
+                detail: e.to_string(),
+                hint: "the connection broke, or a command of the batch failed: run it alone to see"
+                    .into(),
+            }),
+        }
+    }
+
     /// Sets how long commands of this client may take to answer.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;

@@ -53,6 +53,7 @@ pub mod info;
 pub mod logfile;
 pub mod pool;
 pub mod ports;
+pub mod process;
 pub mod replication;
 pub mod reply;
 pub mod runner;
@@ -60,6 +61,7 @@ pub mod server;
 pub mod settings;
 pub mod shared;
 pub mod spawn;
+pub mod streams;
 pub mod tls;
 pub mod world;
 

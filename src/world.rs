@@ -65,6 +65,8 @@ pub struct ValkeyWorld {
     clients: BTreeMap<String, Actor>,
     /// Named subscribers (pub/sub connections).
     subscribers: BTreeMap<String, Subscriber>,
+    /// The user's own programs, by name.
+    processes: BTreeMap<String, crate::process::UserProcess>,
     last: Option<LastReply>,
     /// The error of the last start that was expected to fail.
     start_error: Option<Error>,
@@ -116,6 +118,7 @@ impl ValkeyWorld {
             default_clients: HashMap::new(),
             clients: BTreeMap::new(),
             subscribers: BTreeMap::new(),
+            processes: BTreeMap::new(),
             last: None,
             start_error: None,
             user: HashMap::new(),
@@ -669,6 +672,36 @@ impl ValkeyWorld {
             })
     }
 
+    /// Starts one of the user's programs under a name of the scenario.
+    pub async fn start_process(
+        &mut self,
+        spec: crate::process::ProcessSpec,
+        name: &str,
+    ) -> Result<()> {
+        if self.processes.contains_key(name) {
+            return Err(Error::Config {
+                what: format!("this scenario already has a process called \"{name}\""),
+                hint: "give the new process another name".into(),
+            });
+        }
+        let p = crate::process::UserProcess::start(spec).await?;
+        self.processes.insert(name.to_string(), p);
+        Ok(())
+    }
+
+    /// One of the user's programs, by name.
+    pub fn process(&mut self, name: &str) -> Result<&mut crate::process::UserProcess> {
+        let known: Vec<String> = self.processes.keys().cloned().collect();
+        self.processes.get_mut(name).ok_or_else(|| Error::Unknown {
+            what: format!("this scenario has no process called \"{name}\""),
+            hint: if known.is_empty() {
+                format!("start it first: When process \"{name}\" runs `...`")
+            } else {
+                format!("its processes are: {}", known.join(", "))
+            },
+        })
+    }
+
     /// Subscribes a named subscriber to channels of a server.
     pub async fn subscribe(
         &mut self,
@@ -732,6 +765,22 @@ impl ValkeyWorld {
         self.default_clients.clear();
         self.clients.clear();
         self.subscribers.clear();
+        for (name, mut p) in std::mem::take(&mut self.processes) {
+            if failed {
+                out.report.push(format!(
+                    "── process \"{name}\": output ──\n{}",
+                    p.output()
+                        .iter()
+                        .rev()
+                        .take(30)
+                        .rev()
+                        .map(|l| format!("    {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+            }
+            let _ = p.kill().await;
+        }
         self.cluster_client = None;
         self.cluster = None;
         let servers = std::mem::take(&mut self.servers);

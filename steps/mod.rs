@@ -15,10 +15,12 @@ pub mod cluster;
 pub mod command;
 pub mod concurrency;
 pub mod introspection;
+pub mod processes;
 pub mod replication;
 pub mod reply;
 pub mod security;
 pub mod server;
+pub mod streams;
 
 /// An optional name captured by a sentence: empty means "the default one".
 fn name(captured: &str) -> Option<&str> {

@@ -1,0 +1,355 @@
+//! The user's own programs, run beside the servers: an application, a
+//! worker, a script. Started through `sh -c` in a process group of their
+//! own (they cannot outlive the harness, see [`crate::spawn`]), with their
+//! output captured line by line, readiness by an output line or a port, and
+//! a bounded stop.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+use crate::error::{Error, Result};
+use crate::ports::PortLease;
+
+/// How long SIGTERM has before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How many output lines an error shows.
+const TAIL: usize = 20;
+
+/// How to start a program.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    name: String,
+    command: String,
+    env: Vec<(String, String)>,
+    dir: Option<std::path::PathBuf>,
+    port: bool,
+}
+
+impl ProcessSpec {
+    /// A program called `name` running `command` through `sh -c`.
+    pub fn new(name: impl Into<String>, command: impl Into<String>) -> Self {
+        ProcessSpec {
+            name: name.into(),
+            command: command.into(),
+            env: Vec::new(),
+            dir: None,
+            port: false,
+        }
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs it in this directory (default: the current one).
+    pub fn current_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Leases a free port for it: `{free_port}` in the command and
+    /// `FREE_PORT` in its environment; [`UserProcess::wait_port`] waits for
+    /// it to listen there.
+    pub fn with_port(mut self) -> Self {
+        self.port = true;
+        self
+    }
+
+    /// The command, as given.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+}
+
+/// Its output so far, one entry per line.
+type Lines = Arc<Mutex<Vec<String>>>;
+
+/// A running (or finished) program of the user's.
+pub struct UserProcess {
+    name: String,
+    command: String,
+    child: Option<tokio::process::Child>,
+    pid: u32,
+    exit: Option<ExitStatus>,
+    lines: Lines,
+    port: Option<PortLease>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for UserProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserProcess")
+            .field("name", &self.name)
+            .field("pid", &self.pid)
+            .field("exit", &self.exit)
+            .finish()
+    }
+}
+
+impl Drop for UserProcess {
+    fn drop(&mut self) {
+        if self.child.is_some() && self.pid != 0 {
+            let _ = crate::spawn::signal_group(self.pid, Signal::SIGKILL);
+            crate::spawn::forget_group(self.pid);
+        }
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+}
+
+impl UserProcess {
+    /// Starts the program.
+    pub async fn start(spec: ProcessSpec) -> Result<UserProcess> {
+        let port = if spec.port {
+            Some(crate::ports::lease()?)
+        } else {
+            None
+        };
+        let command = match &port {
+            Some(p) => spec.command.replace("{free_port}", &p.port().to_string()),
+            None => spec.command.clone(),
+        };
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(&command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        if let Some(p) = &port {
+            cmd.env("FREE_PORT", p.port().to_string());
+        }
+        if let Some(d) = &spec.dir {
+            cmd.current_dir(d);
+        }
+        let mut child = crate::spawn::spawn(cmd).await.map_err(|e| Error::Config {
+            what: format!("process \"{}\" could not start `{command}`: {e}", spec.name),
+            hint: "`sh` must be on PATH".into(),
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let lines: Lines = Arc::default();
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push(tokio::spawn(collect(BufReader::new(out), lines.clone())));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(tokio::spawn(collect(BufReader::new(err), lines.clone())));
+        }
+        Ok(UserProcess {
+            name: spec.name,
+            command,
+            child: Some(child),
+            pid,
+            exit: None,
+            lines,
+            port,
+            readers,
+        })
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The port leased for it, if it asked for one.
+    pub fn port(&self) -> Option<u16> {
+        self.port.as_ref().map(PortLease::port)
+    }
+
+    /// Everything it printed so far (standard output and error, by line).
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn tail(&self) -> String {
+        let lines = self.output();
+        if lines.is_empty() {
+            return "(it printed nothing)".into();
+        }
+        let start = lines.len().saturating_sub(TAIL);
+        lines[start..]
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// How it ended, if it has.
+    pub fn poll_exit(&mut self) -> Option<ExitStatus> {
+        if self.exit.is_none()
+            && let Some(child) = self.child.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            self.ended(status);
+        }
+        self.exit
+    }
+
+    fn ended(&mut self, status: ExitStatus) {
+        self.exit = Some(status);
+        self.child = None;
+        if self.pid != 0 {
+            // What it forked goes with it.
+            let _ = crate::spawn::signal_group(self.pid, Signal::SIGKILL);
+            crate::spawn::forget_group(self.pid);
+        }
+    }
+
+    /// Waits until a line of its output contains `text`.
+    pub async fn wait_line(&mut self, text: &str, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            if self.output().iter().any(|l| l.contains(text)) {
+                return Ok(());
+            }
+            let exited = self.poll_exit();
+            if exited.is_some() || started.elapsed() >= timeout {
+                // A line printed just before the exit may still be in flight.
+                if exited.is_some() {
+                    self.drain_output().await;
+                    if self.output().iter().any(|l| l.contains(text)) {
+                        return Ok(());
+                    }
+                }
+                return Err(Error::Timeout {
+                    what: format!("process \"{}\" to print {text:?}", self.name),
+                    waited: started.elapsed(),
+                    last: match exited {
+                        Some(s) => format!("it {} after printing:\n{}", describe(s), self.tail()),
+                        None => format!("its output so far:\n{}", self.tail()),
+                    },
+                    hint: format!("it runs `{}`", self.command),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits until something accepts connections on its leased port.
+    pub async fn wait_port(&mut self, timeout: Duration) -> Result<()> {
+        let Some(port) = self.port() else {
+            return Err(Error::Config {
+                what: format!("process \"{}\" has no port of its own", self.name),
+                hint: "put {free_port} in its command line so that the harness leases one".into(),
+            });
+        };
+        let started = Instant::now();
+        loop {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            let exited = self.poll_exit();
+            if exited.is_some() || started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    what: format!("process \"{}\" to listen on port {port}", self.name),
+                    waited: started.elapsed(),
+                    last: match exited {
+                        Some(s) => format!("it {}; its output:\n{}", describe(s), self.tail()),
+                        None => format!(
+                            "nothing accepts connections there; its output so far:\n{}",
+                            self.tail()
+                        ),
+                    },
+                    hint: format!("it runs `{}`", self.command),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits until it exits, and returns how.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        if let Some(s) = self.exit {
+            return Ok(s);
+        }
+        let started = Instant::now();
+        let waited = match self.child.as_mut() {
+            Some(child) => tokio::time::timeout(timeout, child.wait()).await,
+            None => unreachable!("a process without a child has exited"),
+        };
+        match waited {
+            Ok(Ok(status)) => {
+                self.ended(status);
+                self.drain_output().await;
+                Ok(status)
+            }
+            Ok(Err(e)) => Err(Error::io(
+                format!("waiting for process \"{}\"", self.name),
+                e,
+            )),
+            Err(_) => Err(Error::Timeout {
+                what: format!("process \"{}\" to exit", self.name),
+                waited: started.elapsed(),
+                last: format!("still running; its output so far:\n{}", self.tail()),
+                hint: format!(
+                    "it runs `{}`; stop it with `I stop process \"{}\"`",
+                    self.command, self.name
+                ),
+            }),
+        }
+    }
+
+    /// Stops it: SIGTERM to its group, then SIGKILL after 5 s.
+    pub async fn stop(&mut self) -> Result<ExitStatus> {
+        self.signal_and_wait(Signal::SIGTERM).await
+    }
+
+    /// Kills it with SIGKILL.
+    pub async fn kill(&mut self) -> Result<ExitStatus> {
+        self.signal_and_wait(Signal::SIGKILL).await
+    }
+
+    async fn signal_and_wait(&mut self, signal: Signal) -> Result<ExitStatus> {
+        if let Some(s) = self.poll_exit() {
+            return Ok(s);
+        }
+        let _ = crate::spawn::signal_group(self.pid, signal);
+        match self.wait_exit(STOP_GRACE).await {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                let _ = crate::spawn::signal_group(self.pid, Signal::SIGKILL);
+                self.wait_exit(STOP_GRACE).await
+            }
+        }
+    }
+
+    /// Lets the output readers take what the pipes still hold.
+    async fn drain_output(&mut self) {
+        for r in self.readers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_millis(500), r).await;
+        }
+    }
+}
+
+async fn collect<R: tokio::io::AsyncRead + Unpin>(reader: BufReader<R>, lines: Lines) {
+    let mut it = reader.lines();
+    while let Ok(Some(line)) = it.next_line().await {
+        lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+    }
+}
+
+/// `exited with code 3`, `was killed by signal 9 (SIGKILL)`.
+pub fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with code {c}"),
+        (None, Some(s)) => format!(
+            "was killed by signal {s} ({})",
+            Signal::try_from(s).map_or("?", |s| s.as_str())
+        ),
+        _ => "ended".into(),
+    }
+}

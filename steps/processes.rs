@@ -1,0 +1,156 @@
+//! The user's own programs: an application or worker started beside the
+//! servers, told where they are, checked by what it prints, the port it
+//! opens and how it exits.
+//!
+//! In a command line, `{host}`, `{port}` and `{url}` name the default
+//! server (`{port:cache}` names server "cache"; `{url}` is `redis://…`,
+//! `rediss://…` for TLS or `unix://…`), `{dir}` the scenario's directory and
+//! `{free_port}` a port leased for the program. Its environment has
+//! `VALKEY_HOST`, `VALKEY_PORT` and `VALKEY_URL` of the default server, and
+//! `FREE_PORT` when the command asks for one.
+
+use cucumber::{given, then, when};
+
+use super::CommandLine;
+use crate::error::{Error, Result};
+use crate::process::ProcessSpec;
+use crate::server::{Server, Transport};
+use crate::world::{DEFAULT_SERVER, ValkeyWorld};
+
+fn url_of(server: &Server) -> String {
+    match server.transport() {
+        Transport::Tcp => format!("redis://{}:{}", server.host(), server.port()),
+        Transport::Tls(_) => format!("rediss://{}:{}", server.host(), server.port()),
+        Transport::Unix { .. } => format!("unix://{}", server.socket_path().display()),
+    }
+}
+
+/// Replaces the `{...}` placeholders of a command line.
+fn expand(w: &mut ValkeyWorld, line: &str) -> Result<String> {
+    let re = regex::Regex::new(r"\{(host|port|url)(?::([^}]+))?\}").expect("valid regex");
+    let mut out = String::new();
+    let mut last = 0;
+    for c in re.captures_iter(line) {
+        let whole = c.get(0).expect("group 0");
+        let server = w.server(Some(c.get(2).map_or(DEFAULT_SERVER, |m| m.as_str())))?;
+        let value = match &c[1] {
+            "host" => server.host().to_string(),
+            "port" => server.port().to_string(),
+            _ => url_of(server),
+        };
+        out.push_str(&line[last..whole.start()]);
+        out.push_str(&value);
+        last = whole.end();
+    }
+    out.push_str(&line[last..]);
+    if out.contains("{dir}") {
+        let dir = w.dir()?;
+        out = out.replace("{dir}", &dir.display().to_string());
+    }
+    Ok(out)
+}
+
+/// Starts one of your programs (through `sh -c`), with the placeholders of
+/// the command line filled in (see above). It runs until it exits, is
+/// stopped, or the scenario ends.
+#[given(expr = "process {string} runs {command}")]
+#[when(expr = "process {string} runs {command}")]
+async fn runs(w: &mut ValkeyWorld, name: String, command: CommandLine) -> Result<()> {
+    let line = expand(w, command.line())?;
+    let mut spec = ProcessSpec::new(&name, line.clone());
+    if line.contains("{free_port}") {
+        spec = spec.with_port();
+    }
+    if let Ok(server) = w.server(None) {
+        spec = spec
+            .env("VALKEY_HOST", server.host())
+            .env("VALKEY_PORT", server.port().to_string())
+            .env("VALKEY_URL", url_of(server));
+    }
+    w.start_process(spec, &name).await
+}
+
+/// Checkpoint: waits until the program has printed a line containing the
+/// text (standard output or error).
+#[given(expr = "process {string} prints {string}")]
+#[when(expr = "process {string} prints {string}")]
+#[then(expr = "process {string} prints {string}")]
+async fn prints(w: &mut ValkeyWorld, name: String, text: String) -> Result<()> {
+    let timeout = crate::settings::wait_timeout()?;
+    w.process(&name)?.wait_line(&text, timeout).await
+}
+
+/// Checkpoint: waits until the program accepts connections on its
+/// `{free_port}`.
+#[given(expr = "process {string} listens on its port")]
+#[when(expr = "process {string} listens on its port")]
+async fn listens(w: &mut ValkeyWorld, name: String) -> Result<()> {
+    let timeout = crate::settings::wait_timeout()?;
+    w.process(&name)?.wait_port(timeout).await
+}
+
+/// Waits for the program to exit and checks its exit code.
+#[then(expr = "process {string} exits with code {int}")]
+async fn exits_with(w: &mut ValkeyWorld, name: String, code: i32) -> Result<()> {
+    let timeout = crate::settings::wait_timeout()?;
+    let p = w.process(&name)?;
+    let status = p.wait_exit(timeout).await?;
+    if status.code() == Some(code) {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "process \"{name}\" {}, expected exit code {code}; its output:\n{}",
+        crate::process::describe(status),
+        p.output()
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
+}
+
+/// Checks what the program printed so far (any line containing the text).
+#[then(expr = "the output of process {string} contains {string}")]
+async fn output_contains(w: &mut ValkeyWorld, name: String, text: String) -> Result<()> {
+    let p = w.process(&name)?;
+    if p.output().iter().any(|l| l.contains(&text)) {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "the output of process \"{name}\" does not contain {text:?}; it is:\n{}",
+        p.output()
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
+}
+
+/// Stops the program: SIGTERM to its process group, SIGKILL after 5 s.
+#[when(expr = "I stop process {string}")]
+async fn stop(w: &mut ValkeyWorld, name: String) -> Result<()> {
+    w.process(&name)?.stop().await.map(drop)
+}
+
+/// Kills the program (SIGKILL to its process group).
+#[when(expr = "I kill process {string}")]
+async fn kill(w: &mut ValkeyWorld, name: String) -> Result<()> {
+    w.process(&name)?.kill().await.map(drop)
+}
+
+/// Checks that the program has ended, and how (`was killed by signal 15
+/// (SIGTERM)`, `exited with code 0`).
+#[then(expr = "process {string} has ended: {string}")]
+async fn has_ended(w: &mut ValkeyWorld, name: String, how: String) -> Result<()> {
+    let p = w.process(&name)?;
+    match p.poll_exit() {
+        Some(s) if crate::process::describe(s).contains(&how) => Ok(()),
+        Some(s) => Err(Error::Expectation(format!(
+            "process \"{name}\" {}, expected {how:?}",
+            crate::process::describe(s)
+        ))),
+        None => Err(Error::Expectation(format!(
+            "process \"{name}\" is still running"
+        ))),
+    }
+}
