@@ -16,7 +16,9 @@ const CONSUMERS: usize = 5;
 const BATCH: usize = 100;
 
 async fn fill(server: &Server, key: &str) -> Vec<String> {
-    let ids = streams::add_numbered(server, key, ENTRIES).await.expect("XADD");
+    let ids = streams::add_numbered(server, key, ENTRIES)
+        .await
+        .expect("XADD");
     server
         .command(&format!("XGROUP CREATE {key} g 0"))
         .await
@@ -86,7 +88,17 @@ async fn valkey_benchmark(server: &Server) -> Option<f64> {
     let out = tokio::process::Command::new("valkey-benchmark")
         .args(["-p", &server.port().to_string(), "-c", "5", "-P", "16"])
         .args(["-n", &ENTRIES.to_string(), "--csv"])
-        .args(["XREADGROUP", "GROUP", "g", "bench", "COUNT", "1", "STREAMS", "bench-stream", ">"])
+        .args([
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "bench",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "bench-stream",
+            ">",
+        ])
         .output()
         .await
         .ok()?;
@@ -105,8 +117,12 @@ async fn main() {
     let runs = common::runs(10);
     let binary = ServerBinary::resolve(None).await.expect("a server binary");
     println!("binary: {binary}");
-    println!("drain of {ENTRIES} entries by {CONSUMERS} consumers (COUNT {BATCH} + XACK), {runs} runs each");
-    let server = Server::start(ServerSpec::new("bench")).await.expect("start");
+    println!(
+        "drain of {ENTRIES} entries by {CONSUMERS} consumers (COUNT {BATCH} + XACK), {runs} runs each"
+    );
+    let server = Server::start(ServerSpec::new("bench"))
+        .await
+        .expect("start");
     let (mut h, mut r) = (Vec::new(), Vec::new());
     for i in 0..runs {
         h.push(harness(&server, &format!("h{i}")).await);
@@ -116,7 +132,10 @@ async fn main() {
     let r = common::describe("bare redis crate drain", r);
     println!("harness: {:>9.0} entries/s", rate(h));
     println!("bare:    {:>9.0} entries/s", rate(r));
-    println!("harness / bare time: {:.2}×", h.as_secs_f64() / r.as_secs_f64());
+    println!(
+        "harness / bare time: {:.2}×",
+        h.as_secs_f64() / r.as_secs_f64()
+    );
     match valkey_benchmark(&server).await {
         Some(rps) => println!(
             "valkey-benchmark, XREADGROUP COUNT 1, -c 5 -P 16: {rps:>9.0} entries/s (no XACK)"

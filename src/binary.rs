@@ -189,9 +189,38 @@ pub async fn with_atomic_slot_migration() -> std::result::Result<Arc<ServerBinar
         })
 }
 
+/// The binary a run was told to use ([`crate::Runner::server_binary`], a
+/// matrix column), ahead of the search order.
+fn main_override() -> &'static std::sync::RwLock<Option<(PathBuf, String)>> {
+    static OVERRIDE: OnceLock<std::sync::RwLock<Option<(PathBuf, String)>>> = OnceLock::new();
+    OVERRIDE.get_or_init(Default::default)
+}
+
+/// Makes `path` the main binary of this process until it is set again
+/// (`None`: back to the search order). `label` says who chose it.
+pub fn set_main(path: Option<(PathBuf, String)>) {
+    *main_override().write().unwrap_or_else(|p| p.into_inner()) =
+        path.map(|(p, label)| (absolute(&p), label));
+}
+
 /// Applies the search order and returns the first usable path and the rule
 /// that found it, or every place looked at.
 pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, String)> {
+    if explicit.is_none()
+        && let Some((path, label)) = main_override()
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    {
+        return match check_executable(&path) {
+            Ok(()) => Ok((path, label)),
+            Err(why) => Err(Error::BinaryUnusable {
+                path,
+                why,
+                hint: "give the path of a valkey-server (or redis-server) executable".into(),
+            }),
+        };
+    }
     locate_with(explicit, |key| std::env::var_os(key))
 }
 

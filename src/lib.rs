@@ -34,6 +34,7 @@
 //!   [`process`]: the user's own programs; [`streams`]: stream consumers.
 //! - [`tls`]: certificates made once per run; ACL credentials live in
 //!   [`client::Credentials`].
+//! - [`matrix`]: one suite against several binaries.
 //! - [`runner`]: running feature files; [`glossary`]: the registered steps.
 //! - [`settings`]: the environment switches.
 //! - [`steps`]: the Gherkin vocabulary (see `STEPS.md`).
@@ -51,6 +52,7 @@ pub mod error;
 pub mod glossary;
 pub mod info;
 pub mod logfile;
+pub mod matrix;
 pub mod pool;
 pub mod ports;
 pub mod process;

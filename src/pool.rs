@@ -57,8 +57,14 @@ pub fn enabled() -> bool {
 /// Takes up to `n` idle nodes, oldest first, and starts their replacements.
 /// Fewer than `n` come back when the pool is short.
 pub fn take(n: usize) -> Vec<Server> {
+    // A node started for another binary (the previous column of a matrix
+    // run) is of no use: dropping it kills it.
+    let want = crate::binary::locate(None).ok().map(|(path, _)| path);
     let taken: Vec<Server> = {
         let mut p = pool();
+        if let Some(want) = &want {
+            p.idle.retain(|n| &n.binary().path == want);
+        }
         let k = n.min(p.idle.len());
         p.idle.drain(..k).collect()
     };

@@ -44,6 +44,31 @@ pub struct Runner {
     keep: Option<KeepPolicy>,
     quiet: bool,
     tmp_root: Option<PathBuf>,
+    binary: Option<(PathBuf, String)>,
+}
+
+/// How one scenario ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every step passed and no server died.
+    Passed,
+    /// A step failed, or a server died unexpectedly.
+    Failed,
+    /// Not run: the server cannot do what its tags ask, for this reason.
+    Skipped(String),
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioResult {
+    /// The feature's name.
+    pub feature: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// `features/x.feature:12`.
+    pub place: String,
+    /// How it ended.
+    pub verdict: Verdict,
 }
 
 /// What a run did.
@@ -63,6 +88,8 @@ pub struct Outcome {
     pub failed: bool,
     /// Scenario and shared-server directories kept on disk, per the keep policy.
     pub kept: Vec<PathBuf>,
+    /// Every scenario selected, with how it ended, in no particular order.
+    pub scenarios: Vec<ScenarioResult>,
 }
 
 impl Runner {
@@ -76,6 +103,7 @@ impl Runner {
             keep: None,
             quiet: false,
             tmp_root: None,
+            binary: None,
         }
     }
 
@@ -105,6 +133,13 @@ impl Runner {
         self
     }
 
+    /// Runs every server from this binary instead of the search order's
+    /// (a column of a matrix run); `label` names it in the run's banner.
+    pub fn server_binary(mut self, path: impl Into<PathBuf>, label: impl Into<String>) -> Self {
+        self.binary = Some((path.into(), label.into()));
+        self
+    }
+
     /// Prints no scenario output (for runs inside tests of the harness).
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
@@ -118,8 +153,29 @@ impl Runner {
         self
     }
 
-    /// Runs and exits the process with the outcome's status.
+    /// Runs and exits the process with the outcome's status. With
+    /// `VALKEY_BDD_MATRIX` set, runs once per binary it lists and prints
+    /// the table of scenario × server ([`crate::matrix`]).
     pub async fn run_and_exit(self) -> ! {
+        if let Some(spec) = std::env::var(crate::matrix::ENV_MATRIX)
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            let result = match crate::matrix::parse_columns(&spec) {
+                Ok(columns) => crate::matrix::run(&self, &columns).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(m) => {
+                    println!("\n{}", m.render());
+                    std::process::exit(if m.failed() { 1 } else { 0 })
+                }
+                Err(e) => {
+                    eprintln!("valkey-bdd: {e}");
+                    std::process::exit(2)
+                }
+            }
+        }
         match self.run().await {
             Ok(o) if !o.failed => std::process::exit(0),
             Ok(_) => std::process::exit(1),
@@ -148,6 +204,17 @@ impl Runner {
             // scenarios are not libtest tests, so there is nothing to list.
             return Ok(Outcome::default());
         }
+        /// Puts the search order back however the run ends.
+        struct MainBinary;
+        impl Drop for MainBinary {
+            fn drop(&mut self) {
+                crate::binary::set_main(None);
+            }
+        }
+        let _main = self.binary.clone().map(|b| {
+            crate::binary::set_main(Some(b));
+            MainBinary
+        });
         let binary = ServerBinary::resolve(None).await?;
         eprintln!("valkey-bdd: server {binary}");
         let mut unmet = Vec::new();
@@ -214,6 +281,7 @@ impl Runner {
         };
         let junit = self.junit.clone().or_else(crate::settings::junit_path);
         let kept: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+        let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
         let tmp_root = self
             .tmp_root
             .clone()
@@ -237,11 +305,33 @@ impl Runner {
             })
             .after({
                 let kept = kept.clone();
-                move |_feature, _rule, scenario, finished, world| {
+                let results = results.clone();
+                move |feature, _rule, scenario, finished, world| {
                     let kept = kept.clone();
+                    let results = results.clone();
                     async move {
                         if let Some(world) = world {
-                            after_scenario(scenario, finished, world, &kept).await;
+                            let (failed, death) =
+                                after_scenario(scenario, finished, world, &kept).await;
+                            results.lock().unwrap_or_else(|p| p.into_inner()).push(
+                                ScenarioResult {
+                                    feature: feature.name.clone(),
+                                    scenario: scenario.name.clone(),
+                                    place: format!(
+                                        "{}:{}",
+                                        feature.path.as_ref().map_or("?".into(), |p| relative(p)),
+                                        scenario.position.line
+                                    ),
+                                    verdict: if failed {
+                                        Verdict::Failed
+                                    } else {
+                                        Verdict::Passed
+                                    },
+                                },
+                            );
+                            if let Some(death) = death {
+                                panic!("{death}");
+                            }
                         }
                     }
                     .boxed_local()
@@ -259,7 +349,7 @@ impl Runner {
                         .summarized(),
                     )
                     .fail_on_skipped();
-                execute(cucumber, &self.features, args, unmet).await
+                execute(cucumber, &self.features, args, unmet, results.clone()).await
             }
             Some(path) => {
                 let file = create_report(&path)?;
@@ -271,7 +361,7 @@ impl Runner {
                             .normalized(),
                     )
                     .fail_on_skipped();
-                let o = execute(cucumber, &self.features, args, unmet).await;
+                let o = execute(cucumber, &self.features, args, unmet, results.clone()).await;
                 eprintln!("valkey-bdd: JUnit report written to {}", path.display());
                 o
             }
@@ -292,6 +382,7 @@ impl Runner {
         }
         if let Ok(o) = outcome.as_mut() {
             o.kept = kept;
+            o.scenarios = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
         }
         outcome
     }
@@ -321,6 +412,7 @@ async fn execute<W>(
     features: &Path,
     args: LibtestArgs,
     unmet: Vec<(String, String)>,
+    results: Arc<Mutex<Vec<ScenarioResult>>>,
 ) -> Result<Outcome>
 where
     W: cucumber::Writer<ValkeyWorld>
@@ -369,6 +461,15 @@ where
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(place.clone())
                     {
+                        results
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(ScenarioResult {
+                                feature: feature.name.clone(),
+                                scenario: scenario.name.clone(),
+                                place: place.clone(),
+                                verdict: Verdict::Skipped(format!("@{tag}: {why}")),
+                            });
                         eprintln!(
                             "valkey-bdd: skipped \"{}\" ({place}): @{tag}: {why}",
                             scenario.name
@@ -399,6 +500,7 @@ where
         hook_errors: writer.hook_errors(),
         failed: writer.execution_has_failed(),
         kept: Vec::new(),
+        scenarios: Vec::new(),
     })
 }
 
@@ -419,7 +521,7 @@ async fn after_scenario(
     finished: &event::ScenarioFinished,
     world: &mut ValkeyWorld,
     kept: &Mutex<Vec<PathBuf>>,
-) {
+) -> (bool, Option<String>) {
     let failed = matches!(
         finished,
         event::ScenarioFinished::StepFailed(..) | event::ScenarioFinished::BeforeHookFailed(_)
@@ -450,10 +552,10 @@ async fn after_scenario(
         }
         eprintln!("{msg}");
     }
-    if !t.deaths.is_empty() && !failed {
-        // A server that crashed during a passing scenario fails it.
-        panic!("{}", t.deaths.join("\n"));
-    }
+    // A server that crashed during a passing scenario fails it: the caller
+    // panics with this, once it has recorded the result.
+    let death = (!t.deaths.is_empty() && !failed).then(|| t.deaths.join("\n"));
+    (failed || !t.deaths.is_empty(), death)
 }
 
 fn create_report(path: &Path) -> Result<std::fs::File> {

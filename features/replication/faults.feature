@@ -38,7 +38,7 @@ Feature: Faults: failover, resyncs, frozen replicas, sync modes
     And the replicas have caught up
     And the INFO field "sync_full" of the primary is "2"
     And the INFO field "sync_partial_ok" of the primary is "0"
-    And the log of replica 1 contains "Full resync from primary"
+    And the log of replica 1 contains "Full resync from"
 
   Scenario: A frozen replica acknowledges nothing until thawed
     Given a primary with 1 replica
