@@ -54,7 +54,14 @@ pub struct ServerBinary {
 impl ServerBinary {
     /// Finds the binary to use: `explicit` when given, else the search order
     /// described in the module documentation, then probes it (once per path).
+    ///
+    /// When `SERVER_VERSION` names a version that is not built (and nothing
+    /// earlier in the search order applies), it is built from source first
+    /// ([`crate::build`]); concurrent callers wait for that one build.
     pub async fn resolve(explicit: Option<&Path>) -> Result<Arc<ServerBinary>> {
+        if let Some(version) = version_to_build(explicit) {
+            crate::build::Build::new(version).run().await?;
+        }
         let (path, found_by) = locate(explicit)?;
         probe(&path, found_by).await
     }
@@ -187,6 +194,27 @@ pub async fn with_atomic_slot_migration() -> std::result::Result<Arc<ServerBinar
                     .join(", ")
             )
         })
+}
+
+/// The `SERVER_VERSION` to build before the search, if the search would
+/// otherwise come to it and not find it built.
+fn version_to_build(explicit: Option<&Path>) -> Option<String> {
+    if explicit.is_some()
+        || main_override()
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        || std::env::var_os(ENV_SERVER_PATH).is_some_and(|v| !v.is_empty())
+    {
+        return None;
+    }
+    let version = std::env::var(ENV_SERVER_VERSION)
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    let target = Path::new(".build/binaries")
+        .join(&version)
+        .join("valkey-server");
+    (!target.exists()).then_some(version)
 }
 
 /// The binary a run was told to use ([`crate::Runner::server_binary`], a
@@ -411,6 +439,14 @@ impl ServerBinary {
         .await
     }
 
+    /// Whether `DEBUG` is available to scenarios: servers older than 7.0
+    /// always have it; newer ones when they know `enable-debug-command`,
+    /// which the harness sets to `local`.
+    pub async fn supports_debug(&self) -> bool {
+        (self.engine == Engine::Redis && self.version < (7, 0, 0))
+            || self.knows_directive("enable-debug-command").await
+    }
+
     /// Whether the binary knows a configuration directive (such as
     /// `tls-auth-clients-user`). Asked once per binary and name, without
     /// starting a server: the directive is followed by one that no server
@@ -476,6 +512,7 @@ impl ServerBinary {
 fn directive_probe_value(name: &str) -> &'static str {
     match name {
         "tls-auth-clients-user" => "off",
+        "enable-debug-command" => "local",
         _ => "no",
     }
 }

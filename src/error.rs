@@ -143,6 +143,19 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// Building a server from source failed.
+    #[error("building valkey {version} failed: {what}\n{tail}\n  hint: {hint}")]
+    Build {
+        /// The version being built.
+        version: String,
+        /// Which step failed, and how.
+        what: String,
+        /// The last lines of the build log, indented.
+        tail: String,
+        /// What to do.
+        hint: String,
+    },
+
     /// A wait reached its deadline.
     #[error("timed out after {waited:?} waiting for {what}\n  last seen: {last}\n  hint: {hint}")]
     Timeout {

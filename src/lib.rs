@@ -19,7 +19,8 @@
 //!
 //! ## Layout
 //!
-//! - [`binary`]: finding `valkey-server` and what it is.
+//! - [`binary`]: finding `valkey-server` and what it is; [`build`]: building
+//!   it from source.
 //! - [`ports`]: ports unique across test processes.
 //! - [`spawn`]: child processes that cannot outlive the harness.
 //! - [`server`]: one server's lifecycle; [`logfile`] reads its log.
@@ -45,6 +46,7 @@
 pub mod acl;
 pub mod actors;
 pub mod binary;
+pub mod build;
 pub mod client;
 pub mod cluster;
 pub mod command;

@@ -689,7 +689,7 @@ fn as_template(text: &str) -> String {
 /// Checks one tag against the server binary: `None` when the tag asks for
 /// nothing, else whether the binary has it (`Err` says why not).
 ///
-/// - `@requires(tls)`: built with TLS;
+/// - `@requires(tls)`: built with TLS; `@requires(debug)`: `DEBUG` available;
 /// - `@requires(<directive>)`: knows a configuration directive, such as
 ///   `@requires(tls-auth-clients-user)`;
 /// - `@min-version(8.1)`: at least that version;
@@ -712,6 +712,7 @@ pub async fn requirement(
     if let Some(cap) = arg("requires(") {
         let ok = match cap {
             "tls" => binary.supports_tls().await,
+            "debug" => binary.supports_debug().await,
             directive => binary.knows_directive(directive).await,
         };
         return Some(if ok {

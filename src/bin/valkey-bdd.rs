@@ -1,0 +1,136 @@
+//! `valkey-bdd`: build a server from source, show what a binary can do, or
+//! run the features against several binaries at once.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use valkey_bdd::build::{Build, ENV_GIT_URL, Source};
+use valkey_bdd::{Runner, ServerBinary};
+
+/// Acceptance specs for Valkey: the command-line helper.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Builds valkey-server <version> with TLS into <dest>/<version>/, the
+    /// layout SERVER_VERSION reads; does nothing when it is built already.
+    Build {
+        /// The version, a tag of valkey-io's repository (8.1.1).
+        version: String,
+        /// A source tree or tarball instead of cloning (default: VALKEY_SOURCE).
+        #[arg(long)]
+        source: Option<PathBuf>,
+        /// The repository to clone (default: VALKEY_BDD_GIT_URL, else valkey-io's).
+        #[arg(long)]
+        git_url: Option<String>,
+        /// The root of the binaries.
+        #[arg(long, default_value = ".build/binaries")]
+        dest: PathBuf,
+        /// make -j jobs (default: the number of CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Shows what binaries are and can do, as the tags see it.
+    Capabilities {
+        /// Binaries (default: every one the harness knows of).
+        paths: Vec<PathBuf>,
+    },
+    /// Runs the features against several binaries and prints the table of
+    /// scenario x server.
+    Matrix {
+        /// name=path pairs, comma-separated (default: VALKEY_BDD_MATRIX).
+        #[arg(long)]
+        servers: Option<String>,
+        /// The features to run.
+        #[arg(long, default_value = "features")]
+        features: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build {
+            version,
+            source,
+            git_url,
+            dest,
+            jobs,
+        } => {
+            let mut build = Build::new(&version);
+            build.dest = dest;
+            if let Some(j) = jobs {
+                build.jobs = j.max(1);
+            }
+            build.source = match (source, git_url) {
+                (Some(p), _) => Source::local(p),
+                (None, Some(url)) => Source::Git { url, tag: version },
+                (None, None) => build.source,
+            };
+            build.run().await.map(|p| println!("{}", p.display()))
+        }
+        Command::Capabilities { paths } => capabilities(paths).await,
+        Command::Matrix { servers, features } => {
+            let spec = servers
+                .or_else(|| std::env::var(valkey_bdd::matrix::ENV_MATRIX).ok())
+                .unwrap_or_default();
+            match valkey_bdd::matrix::parse_columns(&spec) {
+                Err(e) => Err(e),
+                Ok(columns) => {
+                    let base = Runner::new(features).args(["valkey-bdd"]);
+                    match valkey_bdd::matrix::run(&base, &columns).await {
+                        Ok(m) => {
+                            println!("\n{}", m.render());
+                            if m.failed() {
+                                std::process::exit(1);
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("valkey-bdd: {e}");
+        if matches!(e, valkey_bdd::Error::Build { .. }) {
+            eprintln!("  ({ENV_GIT_URL} and --source choose where the source comes from)");
+        }
+        std::process::exit(1);
+    }
+}
+
+async fn capabilities(paths: Vec<PathBuf>) -> valkey_bdd::Result<()> {
+    let binaries = if paths.is_empty() {
+        valkey_bdd::binary::known().await
+    } else {
+        let mut out = Vec::new();
+        for p in paths {
+            out.push(ServerBinary::resolve(Some(&p)).await?);
+        }
+        out
+    };
+    for b in binaries {
+        println!(
+            "{}\n  engine {}, version {}, TLS {}, DEBUG {}, tls-auth-clients-user {}",
+            b.path.display(),
+            b.engine,
+            b.version_string(),
+            yes(b.supports_tls().await),
+            yes(b.supports_debug().await),
+            yes(b.knows_directive("tls-auth-clients-user").await),
+        );
+    }
+    Ok(())
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
