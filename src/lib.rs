@@ -55,6 +55,7 @@ pub mod glossary;
 pub mod info;
 pub mod logfile;
 pub mod matrix;
+pub mod modules;
 pub mod pool;
 pub mod ports;
 pub mod process;

@@ -675,6 +675,52 @@ impl Server {
         }
     }
 
+    /// What the memory checker (`VALKEY_BDD_WRAPPER`) reported against the
+    /// server's processes that have ended: `Some` with the report when it
+    /// found memory errors or definite leaks.
+    pub fn checker_report(&self) -> Option<String> {
+        let mut bad = Vec::new();
+        let entries = std::fs::read_dir(&self.dir).ok()?;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with("valgrind.") && name.ends_with(".log")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            let errors = text
+                .lines()
+                .rev()
+                .find_map(|l| l.split("ERROR SUMMARY: ").nth(1))
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            if errors > 0 {
+                // The report without valgrind's `==pid==` prefixes, capped.
+                let lines: Vec<String> = text
+                    .lines()
+                    .map(|l| l.split_once("== ").map_or(l, |(_, rest)| rest).to_string())
+                    .collect();
+                let shown = if lines.len() > 80 {
+                    [
+                        &lines[..70],
+                        &["[...]".to_string()],
+                        &lines[lines.len() - 8..],
+                    ]
+                    .concat()
+                } else {
+                    lines
+                };
+                bad.push(format!(
+                    "valgrind found {errors} error(s) in {} ({}):\n{}",
+                    self.describe(),
+                    e.path().display(),
+                    crate::error::indent(&shown.join("\n"))
+                ));
+            }
+        }
+        (!bad.is_empty()).then(|| bad.join("\n"))
+    }
+
     /// Drops the connection kept for [`Server::command`].
     fn forget_connection(&self) {
         self.kept.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -903,7 +949,25 @@ impl Server {
     /// Spawns the process on the written configuration and waits for ready.
     async fn launch(&self) -> Result<()> {
         self.forget_connection();
-        let mut cmd = std::process::Command::new(&self.binary.path);
+        let mut cmd = match crate::settings::wrapper()? {
+            None => std::process::Command::new(&self.binary.path),
+            Some(crate::settings::Wrapper::Valgrind) => {
+                let mut c = std::process::Command::new("valgrind");
+                c.args([
+                    "--tool=memcheck",
+                    "--leak-check=full",
+                    "--show-leak-kinds=definite",
+                    "--errors-for-leak-kinds=definite",
+                    "--num-callers=30",
+                ])
+                .arg(format!(
+                    "--log-file={}",
+                    self.dir.join("valgrind.%p.log").display()
+                ))
+                .arg(&self.binary.path);
+                c
+            }
+        };
         cmd.arg(&self.conf)
             .current_dir(&self.dir)
             .stdin(Stdio::null());

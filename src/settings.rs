@@ -14,6 +14,7 @@
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | the system temp dir |
+//! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires(tls)`, ...) fails the run instead of being skipped | unset |
 
 use std::path::PathBuf;
@@ -162,6 +163,28 @@ pub fn strict() -> Result<bool> {
             _ => Err(Error::Config {
                 what: format!("VALKEY_BDD_STRICT={v:?} is neither 1 nor 0"),
                 hint: "use VALKEY_BDD_STRICT=1 to fail on unmet tags, or leave it unset".into(),
+            }),
+        },
+    }
+}
+
+/// A program every server runs under, to check its memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrapper {
+    /// `valgrind --tool=memcheck`: memory errors and definite leaks.
+    Valgrind,
+}
+
+/// Reads `VALKEY_BDD_WRAPPER`.
+pub fn wrapper() -> Result<Option<Wrapper>> {
+    match std::env::var("VALKEY_BDD_WRAPPER") {
+        Err(_) => Ok(None),
+        Ok(v) => match v.as_str() {
+            "" => Ok(None),
+            "valgrind" => Ok(Some(Wrapper::Valgrind)),
+            _ => Err(Error::Config {
+                what: format!("VALKEY_BDD_WRAPPER={v:?} is not a memory checker valkey-bdd knows"),
+                hint: "use VALKEY_BDD_WRAPPER=valgrind, or a server built with a sanitizer (VALKEY_SERVER_PATH)".into(),
             }),
         },
     }

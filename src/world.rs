@@ -800,6 +800,9 @@ impl ValkeyWorld {
         }
         // After the stop, so that a crash during shutdown counts too.
         for (name, server) in &servers {
+            if let Some(report) = server.checker_report() {
+                out.deaths.push(report);
+            }
             if self.expected_deaths.contains(name) {
                 continue;
             }

@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod command;
 pub mod concurrency;
 pub mod introspection;
+pub mod modules;
 pub mod processes;
 pub mod replication;
 pub mod reply;

@@ -1,0 +1,159 @@
+//! Modules built from a crate of the workspace, and what module authors
+//! check: commands counted on replicas, values copied with DUMP/RESTORE,
+//! background rewrites finished.
+
+use cucumber::gherkin::Step;
+use cucumber::{given, then, when};
+
+use super::{ServerRef, config_table, name};
+use crate::error::{Error, Result};
+use crate::replication::ReplicaSetSpec;
+use crate::reply::Reply;
+use crate::server::ServerSpec;
+use crate::world::{DEFAULT_SERVER, ValkeyWorld};
+
+/// A server spec loading the module of a crate, built by cargo first.
+async fn spec_with(server: &str, krate: &str, args: &str) -> Result<ServerSpec> {
+    let path = crate::modules::cdylib(krate).await?;
+    Ok(ServerSpec::new(name(server).unwrap_or(DEFAULT_SERVER)).module(path, args))
+}
+
+/// Starts a server loading the module of a `cdylib` crate of the
+/// workspace, which the harness builds with `cargo build -p` first (once per
+/// run), with its arguments.
+#[given(
+    regex = r#"^a server(?: "([^"]+)")? with the module of the crate "([^"]+)"(?: and the arguments "([^"]*)")?$"#
+)]
+async fn server_with_crate_module(
+    w: &mut ValkeyWorld,
+    server: String,
+    krate: String,
+    args: String,
+) -> Result<()> {
+    let spec = spec_with(&server, &krate, &args).await?;
+    w.start_server(spec).await.map(drop)
+}
+
+/// The same, with directives from a table (`| appendonly | yes |`).
+#[given(
+    regex = r#"^a server(?: "([^"]+)")? with the module of the crate "([^"]+)" and the config:$"#
+)]
+async fn server_with_crate_module_config(
+    w: &mut ValkeyWorld,
+    server: String,
+    krate: String,
+    #[step] s: &Step,
+) -> Result<()> {
+    let mut spec = spec_with(&server, &krate, "").await?;
+    for (k, v) in config_table(s)? {
+        spec = spec.config(k, v);
+    }
+    w.start_server(spec).await.map(drop)
+}
+
+/// Starts a server loading the crate's module with arguments it should
+/// refuse; `the server fails to start and its log contains ...` checks why.
+#[when(
+    regex = r#"^I try to start a server with the module of the crate "([^"]+)" and the arguments "([^"]*)"$"#
+)]
+async fn try_server_with_crate_module(
+    w: &mut ValkeyWorld,
+    krate: String,
+    args: String,
+) -> Result<()> {
+    let spec = spec_with("", &krate, &args).await?;
+    w.start_server_expecting_failure(spec).await
+}
+
+/// Starts a primary and replicas that all load the crate's module.
+#[given(regex = r#"^a primary with (\d+) replicas? loading the module of the crate "([^"]+)"$"#)]
+async fn replicas_with_crate_module(
+    w: &mut ValkeyWorld,
+    replicas: usize,
+    krate: String,
+) -> Result<()> {
+    let path = crate::modules::cdylib(&krate).await?;
+    let path = std::path::absolute(&path).unwrap_or(path);
+    w.start_replica_set(
+        ReplicaSetSpec::new(replicas).config("loadmodule", path.display().to_string()),
+    )
+    .await
+}
+
+/// Checks how many times the server has run a command (`INFO
+/// commandstats`, `calls=`): on a replica, the writes that reached it.
+#[then(regex = r#"^(.+) has executed "([^"]+)" (\d+) times?$"#)]
+async fn executed(w: &mut ValkeyWorld, server: String, command: String, times: u64) -> Result<()> {
+    let server_ref: ServerRef = server.parse().map_err(|e: String| Error::Config {
+        what: e,
+        hint: "name a server: the replica, server \"x\", node 2".into(),
+    })?;
+    let server = w.resolve(&server_ref).await?;
+    let field = format!("cmdstat_{}", command.to_ascii_lowercase());
+    let info = crate::info::Info::fetch(&server, "commandstats").await?;
+    let calls = info
+        .get(&field)
+        .and_then(|v| v.split(',').find_map(|p| p.strip_prefix("calls=")))
+        .and_then(|c| c.parse::<u64>().ok())
+        .unwrap_or(0);
+    if calls == times {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "{} has executed {command:?} {calls} time(s), expected {times} ({field}: {})",
+        server.describe(),
+        info.get(&field).unwrap_or("absent")
+    )))
+}
+
+/// Copies a key's value to a new key the way a migration would: `DUMP`,
+/// then `RESTORE` of its payload (a module type goes through its RDB
+/// save and load).
+#[when(expr = "I copy {string} to {string} with DUMP and RESTORE")]
+async fn dump_restore(w: &mut ValkeyWorld, from: String, to: String) -> Result<()> {
+    let server = w.server(None)?.clone();
+    let mut c = server.client().await?;
+    let payload = match c.run_args(&[b"DUMP".as_slice(), from.as_bytes()]).await? {
+        Reply::Bulk(p) => p,
+        other => {
+            return Err(Error::Expectation(format!(
+                "DUMP {from} answered {other}, not a payload"
+            )));
+        }
+    };
+    match c
+        .run_args(&[b"RESTORE".as_slice(), to.as_bytes(), b"0", &payload])
+        .await?
+    {
+        Reply::Status(s) if s == "OK" => Ok(()),
+        other => Err(Error::Expectation(format!("RESTORE {to} answered {other}"))),
+    }
+}
+
+/// Waits until an `INFO` field of the default server has this value (a
+/// background rewrite or save finishing: `aof_rewrite_in_progress` → `0`).
+#[when(expr = "the INFO field {string} becomes {string}")]
+async fn info_becomes(w: &mut ValkeyWorld, field: String, value: String) -> Result<()> {
+    let server = w.server(None)?.clone();
+    let timeout = crate::settings::wait_timeout()?;
+    let started = std::time::Instant::now();
+    loop {
+        let info = crate::info::Info::fetch(&server, "everything").await?;
+        let now = info.get(&field).map(str::to_string);
+        if now.as_deref() == Some(value.as_str()) {
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: format!(
+                    "the INFO field {field:?} of {} to become {value:?}",
+                    server.describe()
+                ),
+                waited: started.elapsed(),
+                last: format!("{field}: {}", now.as_deref().unwrap_or("absent")),
+                hint: "is the field spelled as INFO prints it?".into(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
