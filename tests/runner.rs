@@ -157,3 +157,41 @@ fn a_mixed_versions_scenario_without_two_versions_is_skipped_with_the_reason() {
     );
     assert!(stderr.contains("are the same version"), "{stderr}");
 }
+
+#[tokio::test]
+async fn capability_tags_are_checked_against_the_binary() {
+    use valkey_bdd::ServerBinary;
+    use valkey_bdd::runner::requirement;
+    let valkey = ServerBinary::resolve(Some(std::path::Path::new("/usr/bin/valkey-server")))
+        .await
+        .unwrap();
+    let redis = ServerBinary::resolve(Some(std::path::Path::new("/usr/bin/redis-server")))
+        .await
+        .unwrap();
+    assert_eq!(requirement("mixed-versions", &valkey).await, None);
+    assert_eq!(requirement("min-version(8.0)", &valkey).await, Some(Ok(())));
+    let older = requirement("min-version(8.1)", &valkey)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        older.ends_with("is valkey 8.0.1, older than 8.1"),
+        "{older}"
+    );
+    assert_eq!(requirement("engine(valkey)", &valkey).await, Some(Ok(())));
+    let engine = requirement("engine(valkey)", &redis)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(engine.ends_with("is redis 7.0.15, not valkey"), "{engine}");
+    assert_eq!(requirement("requires(tls)", &valkey).await, Some(Ok(())));
+    assert_eq!(requirement("requires(debug)", &redis).await, Some(Ok(())));
+    let directive = requirement("requires(no-such-directive)", &valkey)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        directive.contains("does not know the directive `no-such-directive`"),
+        "{directive}"
+    );
+}
