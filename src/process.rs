@@ -172,17 +172,22 @@ impl UserProcess {
         self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn tail(&self) -> String {
-        let lines = self.output();
-        if lines.is_empty() {
-            return "(it printed nothing)".into();
+    /// Its last `lines` lines of output, indented for a message.
+    pub fn output_tail(&self, lines: usize) -> String {
+        let all = self.output();
+        if all.is_empty() {
+            return "    (it printed nothing)".into();
         }
-        let start = lines.len().saturating_sub(TAIL);
-        lines[start..]
+        let start = all.len().saturating_sub(lines);
+        all[start..]
             .iter()
             .map(|l| format!("    {l}"))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    fn tail(&self) -> String {
+        self.output_tail(TAIL)
     }
 
     /// How it ended, if it has.

@@ -768,15 +768,8 @@ impl ValkeyWorld {
         for (name, mut p) in std::mem::take(&mut self.processes) {
             if failed {
                 out.report.push(format!(
-                    "── process \"{name}\": output ──\n{}",
-                    p.output()
-                        .iter()
-                        .rev()
-                        .take(30)
-                        .rev()
-                        .map(|l| format!("    {l}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                    "── process \"{name}\": last 30 lines of output ──\n{}",
+                    p.output_tail(30)
                 ));
             }
             let _ = p.kill().await;

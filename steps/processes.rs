@@ -101,11 +101,7 @@ async fn exits_with(w: &mut ValkeyWorld, name: String, code: i32) -> Result<()> 
     Err(Error::Expectation(format!(
         "process \"{name}\" {}, expected exit code {code}; its output:\n{}",
         crate::process::describe(status),
-        p.output()
-            .iter()
-            .map(|l| format!("    {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        p.output_tail(usize::MAX)
     )))
 }
 
@@ -118,11 +114,7 @@ async fn output_contains(w: &mut ValkeyWorld, name: String, text: String) -> Res
     }
     Err(Error::Expectation(format!(
         "the output of process \"{name}\" does not contain {text:?}; it is:\n{}",
-        p.output()
-            .iter()
-            .map(|l| format!("    {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        p.output_tail(usize::MAX)
     )))
 }
 
