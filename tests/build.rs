@@ -135,3 +135,49 @@ fn a_missing_server_version_is_built_from_valkey_source() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_build_clones_the_repository_at_the_version_tag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    tree(&repo, &copying_makefile(&tmp.path().join("runs")));
+    std::fs::write(repo.join("src/.keep"), "").unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "."]);
+    git(&["commit", "--quiet", "-m", "source"]);
+    git(&["tag", "8.0.1"]);
+    let mut b = Build::new("8.0.1");
+    b.source = Source::Git {
+        url: format!("file://{}", repo.display()),
+        tag: "8.0.1".into(),
+    };
+    b.dest = tmp.path().join("binaries");
+    b.progress = false;
+    assert_eq!(
+        b.run().await.unwrap(),
+        tmp.path().join("binaries/8.0.1/valkey-server")
+    );
+    // A tag that does not exist fails with git's words and what to do.
+    let mut missing = Build::new("9.9.9");
+    missing.source = Source::Git {
+        url: format!("file://{}", repo.display()),
+        tag: "9.9.9".into(),
+    };
+    missing.dest = tmp.path().join("binaries");
+    missing.progress = false;
+    let err = missing.run().await.unwrap_err().to_string();
+    assert!(
+        err.contains("cloning file://") && err.contains("9.9.9"),
+        "{err}"
+    );
+    assert!(err.contains("hint: no network, or no such tag?"), "{err}");
+}
