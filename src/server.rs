@@ -628,16 +628,24 @@ impl Server {
     /// Sends one command on the harness's own connection (kept between
     /// commands; do not change its state with `SELECT`, `MULTI` or
     /// `CLIENT REPLY`: use [`Server::client`] for that).
+    ///
+    /// A kept connection that turns out closed (a scenario's `CLIENT KILL`,
+    /// a `timeout` directive, a restart behind the harness's back) is
+    /// replaced once by a fresh one.
     pub async fn command(&self, line: &str) -> Result<Reply> {
         let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut c = match kept {
-            Some(c) => c,
-            None => {
-                let c = self.client().await?;
-                *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-                c
+        if let Some(mut c) = kept {
+            match c.run(line).await {
+                Ok(r) => return Ok(r),
+                Err(Error::Connection { .. }) => self.forget_connection(),
+                Err(e) => {
+                    self.forget_connection();
+                    return Err(self.explain(e, &format!("running `{line}`")).await);
+                }
             }
-        };
+        }
+        let mut c = self.client().await?;
+        *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
         match c.run(line).await {
             Ok(r) => Ok(r),
             Err(e) => {

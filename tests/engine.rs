@@ -200,3 +200,23 @@ async fn sigstop_and_sigcont_reach_the_server() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_harness_survives_its_connection_being_killed() {
+    let server = Server::start(ServerSpec::new("kill-me")).await.unwrap();
+    assert_eq!(
+        server.command("SET k v").await.unwrap(),
+        Reply::Status("OK".into())
+    );
+    // A scenario that kills every normal client kills the harness's too.
+    let mut other = server.client().await.unwrap();
+    other
+        .run("CLIENT KILL TYPE normal SKIPME yes")
+        .await
+        .unwrap();
+    assert_eq!(
+        server.command("GET k").await.unwrap(),
+        Reply::Bulk(b"v".to_vec())
+    );
+    server.stop().await.unwrap();
+}
