@@ -637,10 +637,17 @@ impl Server {
         if let Some(mut c) = kept {
             match c.run(line).await {
                 Ok(r) => return Ok(r),
-                Err(Error::Connection { .. }) => self.forget_connection(),
                 Err(e) => {
                     self.forget_connection();
-                    return Err(self.explain(e, &format!("running `{line}`")).await);
+                    let e = self.explain(e, &format!("running `{line}`")).await;
+                    // A server that died (the command crashed it) is
+                    // reported as such; only a closed connection to a
+                    // running server is worth another one.
+                    if !matches!(e, Error::Connection { .. })
+                        || !matches!(self.status().await, Status::Running { .. })
+                    {
+                        return Err(e);
+                    }
                 }
             }
         }
