@@ -14,7 +14,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -92,30 +92,30 @@ impl Drop for Actor {
 impl Actor {
     /// Connects a client called `name` to `server` the ordinary way.
     pub async fn connect(name: impl Into<String>, server: &Server) -> Result<Actor> {
-        let mut client = server.connect(&server.address(), None).await?;
-        let mut actor = Actor::new(name, server.name(), client.clone());
-        // Learnt while the connection is idle: a blocked or transacting
-        // client cannot tell it any more.
-        if let Reply::Integer(id) = client.run("CLIENT ID").await? {
-            actor.set_id(id);
-        }
-        Ok(actor)
+        let client = server.connect(&server.address(), None).await?;
+        Actor::attach(name, server.name(), client).await
     }
 
-    /// Makes an actor of a connected client of the server called `server`.
-    pub fn new(name: impl Into<String>, server: impl Into<String>, client: Client) -> Actor {
-        Actor {
+    /// Makes an actor of a connected, idle client of the server called
+    /// `server`. Its id is asked now (`CLIENT ID`): a blocked or transacting
+    /// client cannot tell it any more. Any reply, NOAUTH included, proves
+    /// the connection; only a broken one is an error.
+    pub async fn attach(
+        name: impl Into<String>,
+        server: impl Into<String>,
+        mut client: Client,
+    ) -> Result<Actor> {
+        let id = match client.run("CLIENT ID").await? {
+            Reply::Integer(id) => Some(id),
+            _ => None,
+        };
+        Ok(Actor {
             name: name.into(),
             server: server.into(),
             client,
-            id: None,
+            id,
             background: None,
-        }
-    }
-
-    /// Records its server-side id (`CLIENT ID`), when known.
-    pub fn set_id(&mut self, id: i64) {
-        self.id = Some(id);
+        })
     }
 
     /// Its name.
@@ -270,7 +270,7 @@ impl Actor {
 }
 
 /// The messages a subscriber received, as `(channel, payload)`.
-type Inbox = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+type Inbox = Arc<crate::feed::Feed<(String, Vec<u8>)>>;
 
 /// A subscriber: its own pub/sub connection and the messages it received.
 pub struct Subscriber {
@@ -326,11 +326,12 @@ impl Subscriber {
         let task = tokio::spawn(async move {
             let mut stream = pubsub.into_on_message();
             while let Some(msg) = stream.next().await {
-                sink.lock().unwrap_or_else(|p| p.into_inner()).push((
+                sink.push((
                     msg.get_channel_name().to_string(),
                     msg.get_payload_bytes().to_vec(),
                 ));
             }
+            sink.close();
         });
         Ok(Subscriber {
             name,
@@ -341,10 +342,7 @@ impl Subscriber {
 
     /// The messages received so far, as `(channel, payload)`.
     pub fn received(&self) -> Vec<(String, Vec<u8>)> {
-        self.received
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.received.snapshot()
     }
 
     /// Waits at most `timeout` until a message `payload` arrived on `channel`.
@@ -355,37 +353,35 @@ impl Subscriber {
         timeout: Duration,
     ) -> Result<()> {
         let started = Instant::now();
-        loop {
-            let got = self.received();
-            if got
-                .iter()
-                .any(|(c, p)| c == channel && p.as_slice() == payload.as_bytes())
-            {
-                return Ok(());
-            }
-            if started.elapsed() >= timeout {
-                return Err(Error::Timeout {
-                    what: format!(
-                        "client \"{}\" to receive {payload:?} on {channel:?}",
-                        self.name
-                    ),
-                    waited: started.elapsed(),
-                    last: if got.is_empty() {
-                        "no message at all".into()
-                    } else {
-                        format!(
-                            "received: {}",
-                            got.iter()
-                                .map(|(c, p)| format!("{:?} on {c:?}", String::from_utf8_lossy(p)))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    },
-                    hint: "was the message published on that channel after the subscription?"
-                        .into(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        let arrived = self
+            .received
+            .wait_until(started + timeout, None, |got| {
+                got.iter()
+                    .any(|(c, p)| c == channel && p.as_slice() == payload.as_bytes())
+            })
+            .await;
+        if arrived {
+            return Ok(());
         }
+        let got = self.received();
+        Err(Error::Timeout {
+            what: format!(
+                "client \"{}\" to receive {payload:?} on {channel:?}",
+                self.name
+            ),
+            waited: started.elapsed(),
+            last: if got.is_empty() {
+                "no message at all".into()
+            } else {
+                format!(
+                    "received: {}",
+                    got.iter()
+                        .map(|(c, p)| format!("{:?} on {c:?}", String::from_utf8_lossy(p)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            hint: "was the message published on that channel after the subscription?".into(),
+        })
     }
 }

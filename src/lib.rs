@@ -51,6 +51,7 @@ pub mod client;
 pub mod cluster;
 pub mod command;
 pub mod error;
+mod feed;
 pub mod glossary;
 pub mod info;
 pub mod logfile;

@@ -6,7 +6,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -69,7 +69,7 @@ impl ProcessSpec {
 }
 
 /// Its output so far, one entry per line.
-type Lines = Arc<Mutex<Vec<String>>>;
+type Lines = Arc<crate::feed::Feed<String>>;
 
 /// A running (or finished) program of the user's.
 pub struct UserProcess {
@@ -169,7 +169,7 @@ impl UserProcess {
 
     /// Everything it printed so far (standard output and error, by line).
     pub fn output(&self) -> Vec<String> {
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.lines.snapshot()
     }
 
     /// Its last `lines` lines of output, indented for a message.
@@ -214,31 +214,34 @@ impl UserProcess {
     /// Waits until a line of its output contains `text`.
     pub async fn wait_line(&mut self, text: &str, timeout: Duration) -> Result<()> {
         let started = Instant::now();
-        loop {
-            if self.output().iter().any(|l| l.contains(text)) {
+        let lines = self.lines.clone();
+        let printed = |lines: &[String]| lines.iter().any(|l| l.contains(text));
+        // Woken by each new line; an exit is looked for every 50 ms too.
+        lines
+            .wait_until(started + timeout, Some(Duration::from_millis(50)), |l| {
+                printed(l) || self.poll_exit().is_some()
+            })
+            .await;
+        if printed(&lines.snapshot()) {
+            return Ok(());
+        }
+        let exited = self.poll_exit();
+        if exited.is_some() {
+            // A line printed just before the exit may still be in flight.
+            self.drain_output().await;
+            if printed(&lines.snapshot()) {
                 return Ok(());
             }
-            let exited = self.poll_exit();
-            if exited.is_some() || started.elapsed() >= timeout {
-                // A line printed just before the exit may still be in flight.
-                if exited.is_some() {
-                    self.drain_output().await;
-                    if self.output().iter().any(|l| l.contains(text)) {
-                        return Ok(());
-                    }
-                }
-                return Err(Error::Timeout {
-                    what: format!("process \"{}\" to print {text:?}", self.name),
-                    waited: started.elapsed(),
-                    last: match exited {
-                        Some(s) => format!("it {} after printing:\n{}", describe(s), self.tail()),
-                        None => format!("its output so far:\n{}", self.tail()),
-                    },
-                    hint: format!("it runs `{}`", self.command),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        Err(Error::Timeout {
+            what: format!("process \"{}\" to print {text:?}", self.name),
+            waited: started.elapsed(),
+            last: match exited {
+                Some(s) => format!("it {} after printing:\n{}", describe(s), self.tail()),
+                None => format!("its output so far:\n{}", self.tail()),
+            },
+            hint: format!("it runs `{}`", self.command),
+        })
     }
 
     /// Waits until something accepts connections on its leased port.
@@ -343,8 +346,9 @@ impl UserProcess {
 async fn collect<R: tokio::io::AsyncRead + Unpin>(reader: BufReader<R>, lines: Lines) {
     let mut it = reader.lines();
     while let Ok(Some(line)) = it.next_line().await {
-        lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+        lines.push(line);
     }
+    lines.close();
 }
 
 /// `exited with code 3`, `was killed by signal 9 (SIGKILL)`.

@@ -437,6 +437,16 @@ impl Server {
         }
     }
 
+    /// The URL a program is given to reach it: `redis://127.0.0.1:16001`,
+    /// `rediss://…` when it speaks TLS, `unix:///…/valkey.sock`.
+    pub fn url(&self) -> String {
+        match &self.transport {
+            Transport::Tcp => format!("redis://{}:{}", self.host(), self.port()),
+            Transport::Tls(_) => format!("rediss://{}:{}", self.host(), self.port()),
+            Transport::Unix { .. } => format!("unix://{}", self.socket_path().display()),
+        }
+    }
+
     /// Where its unix socket is (or would be): `valkey.sock` in its directory.
     pub fn socket_path(&self) -> PathBuf {
         self.dir.join("valkey.sock")

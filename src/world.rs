@@ -522,8 +522,8 @@ impl ValkeyWorld {
     }
 
     /// Connects a named client to a server at `address`, authenticating
-    /// with `auth`, and checks the connection with `PING` (a TLS server that
-    /// refuses a client certificate says so only at the first command).
+    /// with `auth`, and checks the connection with a first command (a TLS
+    /// server that refuses a client certificate says so only then).
     pub async fn connect_client_to(
         &mut self,
         client: &str,
@@ -538,18 +538,8 @@ impl ValkeyWorld {
             });
         }
         let server = self.server(server)?.clone();
-        let mut connection = server.connect(address, auth).await?;
-        // Any reply, NOAUTH included, proves the connection; only a broken
-        // one fails. The id is learnt now, while the connection is idle:
-        // checkpoints look the client up in CLIENT LIST by it.
-        let id = match connection.run("CLIENT ID").await? {
-            Reply::Integer(id) => Some(id),
-            _ => None,
-        };
-        let mut actor = Actor::new(client, server.name(), connection);
-        if let Some(id) = id {
-            actor.set_id(id);
-        }
+        let connection = server.connect(address, auth).await?;
+        let actor = Actor::attach(client, server.name(), connection).await?;
         self.clients.insert(client.to_string(), actor);
         Ok(())
     }
@@ -567,7 +557,7 @@ impl ValkeyWorld {
         self.attempt = Some(
             match self.connect_client_to(client, server, address, auth).await {
                 Ok(()) => Ok(format!(
-                    "client \"{client}\" connected to {described} ({address}) and PING was answered"
+                    "client \"{client}\" connected to {described} ({address}) and its first command was answered"
                 )),
                 Err(e @ Error::Config { .. }) => return Err(e),
                 Err(e) => Err(e.to_string()),

@@ -1,6 +1,6 @@
 //! What a server says about itself: `CONFIG GET` and `INFO`.
 
-use cucumber::then;
+use cucumber::{then, when};
 
 use super::ServerRef;
 use crate::error::{Error, Result};
@@ -69,4 +69,32 @@ async fn info_field_of(
 ) -> Result<()> {
     let server = w.resolve_name(&server).await?;
     info_is(w, &server, &field, &value).await
+}
+
+/// Waits until an `INFO` field of the default server has this value (a
+/// background rewrite or save finishing: `aof_rewrite_in_progress` → `0`).
+#[when(expr = "the INFO field {string} becomes {string}")]
+async fn info_becomes(w: &mut ValkeyWorld, field: String, value: String) -> Result<()> {
+    let server = w.server(None)?.clone();
+    let timeout = crate::settings::wait_timeout()?;
+    let started = std::time::Instant::now();
+    loop {
+        let info = crate::info::Info::fetch(&server, "everything").await?;
+        let now = info.get(&field).map(str::to_string);
+        if now.as_deref() == Some(value.as_str()) {
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: format!(
+                    "the INFO field {field:?} of {} to become {value:?}",
+                    server.describe()
+                ),
+                waited: started.elapsed(),
+                last: format!("{field}: {}", now.as_deref().unwrap_or("absent")),
+                hint: "is the field spelled as INFO prints it?".into(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }

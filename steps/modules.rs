@@ -82,13 +82,14 @@ async fn replicas_with_crate_module(
 
 /// Checks how many times the server has run a command (`INFO
 /// commandstats`, `calls=`): on a replica, the writes that reached it.
-#[then(regex = r#"^(.+) has executed "([^"]+)" (\d+) times?$"#)]
-async fn executed(w: &mut ValkeyWorld, server: String, command: String, times: u64) -> Result<()> {
-    let server_ref: ServerRef = server.parse().map_err(|e: String| Error::Config {
-        what: e,
-        hint: "name a server: the replica, server \"x\", node 2".into(),
-    })?;
-    let server = w.resolve(&server_ref).await?;
+#[then(expr = "{server} has executed {string} {int} time(s)")]
+async fn executed(
+    w: &mut ValkeyWorld,
+    server: ServerRef,
+    command: String,
+    times: u64,
+) -> Result<()> {
+    let server = w.resolve(&server).await?;
     let field = format!("cmdstat_{}", command.to_ascii_lowercase());
     let info = crate::info::Info::fetch(&server, "commandstats").await?;
     let calls = info
@@ -127,33 +128,5 @@ async fn dump_restore(w: &mut ValkeyWorld, from: String, to: String) -> Result<(
     {
         Reply::Status(s) if s == "OK" => Ok(()),
         other => Err(Error::Expectation(format!("RESTORE {to} answered {other}"))),
-    }
-}
-
-/// Waits until an `INFO` field of the default server has this value (a
-/// background rewrite or save finishing: `aof_rewrite_in_progress` → `0`).
-#[when(expr = "the INFO field {string} becomes {string}")]
-async fn info_becomes(w: &mut ValkeyWorld, field: String, value: String) -> Result<()> {
-    let server = w.server(None)?.clone();
-    let timeout = crate::settings::wait_timeout()?;
-    let started = std::time::Instant::now();
-    loop {
-        let info = crate::info::Info::fetch(&server, "everything").await?;
-        let now = info.get(&field).map(str::to_string);
-        if now.as_deref() == Some(value.as_str()) {
-            return Ok(());
-        }
-        if started.elapsed() >= timeout {
-            return Err(Error::Timeout {
-                what: format!(
-                    "the INFO field {field:?} of {} to become {value:?}",
-                    server.describe()
-                ),
-                waited: started.elapsed(),
-                last: format!("{field}: {}", now.as_deref().unwrap_or("absent")),
-                hint: "is the field spelled as INFO prints it?".into(),
-            });
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }

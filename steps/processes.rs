@@ -9,21 +9,14 @@
 //! `VALKEY_HOST`, `VALKEY_PORT` and `VALKEY_URL` of the default server, and
 //! `FREE_PORT` when the command asks for one.
 
+use std::os::unix::process::ExitStatusExt as _;
+
 use cucumber::{given, then, when};
 
 use super::CommandLine;
 use crate::error::{Error, Result};
 use crate::process::ProcessSpec;
-use crate::server::{Server, Transport};
 use crate::world::{DEFAULT_SERVER, ValkeyWorld};
-
-fn url_of(server: &Server) -> String {
-    match server.transport() {
-        Transport::Tcp => format!("redis://{}:{}", server.host(), server.port()),
-        Transport::Tls(_) => format!("rediss://{}:{}", server.host(), server.port()),
-        Transport::Unix { .. } => format!("unix://{}", server.socket_path().display()),
-    }
-}
 
 /// Replaces the `{...}` placeholders of a command line.
 fn expand(w: &mut ValkeyWorld, line: &str) -> Result<String> {
@@ -36,7 +29,7 @@ fn expand(w: &mut ValkeyWorld, line: &str) -> Result<String> {
         let value = match &c[1] {
             "host" => server.host().to_string(),
             "port" => server.port().to_string(),
-            _ => url_of(server),
+            _ => server.url(),
         };
         out.push_str(&line[last..whole.start()]);
         out.push_str(&value);
@@ -65,7 +58,7 @@ async fn runs(w: &mut ValkeyWorld, name: String, command: CommandLine) -> Result
         spec = spec
             .env("VALKEY_HOST", server.host())
             .env("VALKEY_PORT", server.port().to_string())
-            .env("VALKEY_URL", url_of(server));
+            .env("VALKEY_URL", server.url());
     }
     w.start_process(spec, &name).await
 }
@@ -130,15 +123,20 @@ async fn kill(w: &mut ValkeyWorld, name: String) -> Result<()> {
     w.process(&name)?.kill().await.map(drop)
 }
 
-/// Checks that the program has ended, and how (`was killed by signal 15
-/// (SIGTERM)`, `exited with code 0`).
-#[then(expr = "process {string} has ended: {string}")]
-async fn has_ended(w: &mut ValkeyWorld, name: String, how: String) -> Result<()> {
+/// Checks that the program has ended by a signal (`SIGTERM`, `SIGKILL`).
+#[then(expr = "process {string} was killed by {word}")]
+async fn killed_by(w: &mut ValkeyWorld, name: String, signal: String) -> Result<()> {
     let p = w.process(&name)?;
     match p.poll_exit() {
-        Some(s) if crate::process::describe(s).contains(&how) => Ok(()),
+        Some(s)
+            if s.signal().is_some_and(|n| {
+                nix::sys::signal::Signal::try_from(n).is_ok_and(|sig| sig.as_str() == signal)
+            }) =>
+        {
+            Ok(())
+        }
         Some(s) => Err(Error::Expectation(format!(
-            "process \"{name}\" {}, expected {how:?}",
+            "process \"{name}\" {}, expected it to be killed by {signal}",
             crate::process::describe(s)
         ))),
         None => Err(Error::Expectation(format!(

@@ -199,7 +199,7 @@ async fn default_user_disabled(w: &mut ValkeyWorld, server: ServerRef) -> Result
 }
 
 /// Connects a named client in a given way (see `{way}`) and checks the
-/// connection with `PING`; a refusal fails the step with the error.
+/// connection with a first command; a refusal fails the step with the error.
 #[given(expr = "client {string} connects to {server} {way}")]
 #[when(expr = "client {string} connects to {server} {way}")]
 async fn client_connects(

@@ -25,7 +25,7 @@ Feature: Your own programs beside the servers
     When process "web" runs `exec python3 -m http.server {free_port} --bind 127.0.0.1`
     And process "web" listens on its port
     And I stop process "web"
-    Then process "web" has ended: "SIGTERM"
+    Then process "web" was killed by SIGTERM
 
   Scenario: A failing program's exit code and output are checked
     Given a server
@@ -38,4 +38,4 @@ Feature: Your own programs beside the servers
     When process "daemon" runs `echo started; exec sleep 600`
     And process "daemon" prints "started"
     And I kill process "daemon"
-    Then process "daemon" has ended: "SIGKILL"
+    Then process "daemon" was killed by SIGKILL
