@@ -225,6 +225,15 @@ pub enum Error {
         hint: String,
     },
 
+    /// A feature file cannot be parsed.
+    #[error("feature files cannot be parsed:\n{what}\n  hint: {hint}")]
+    Parse {
+        /// Each file with its line, column, the reason and the line as written.
+        what: String,
+        /// How to fix it.
+        hint: String,
+    },
+
     /// A scenario refers to a server, client or value that does not exist.
     #[error("{what}\n  hint: {hint}")]
     Unknown {

@@ -189,3 +189,215 @@ pub fn wrapper() -> Result<Option<Wrapper>> {
         },
     }
 }
+
+/// Every `VALKEY_BDD_*` variable the harness reads: name, meaning, default.
+/// `--help` prints it; [`validate`] refuses a name that is not here.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    (
+        "VALKEY_SERVER_PATH",
+        "the server binary to use",
+        "search: SERVER_VERSION, then PATH",
+    ),
+    (
+        "SERVER_VERSION",
+        "use .build/binaries/<version>/valkey-server (built when missing)",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_KEEP",
+        "keep scenario directories: failed, always, never",
+        "failed",
+    ),
+    (
+        "VALKEY_BDD_CONCURRENCY",
+        "scenarios run at once (--concurrency wins)",
+        "4 x CPUs, at least 8",
+    ),
+    (
+        "VALKEY_BDD_START_TIMEOUT",
+        "seconds a server may take to become ready",
+        "10",
+    ),
+    (
+        "VALKEY_BDD_COMMAND_TIMEOUT",
+        "seconds a command may take to answer",
+        "10",
+    ),
+    (
+        "VALKEY_BDD_WAIT_TIMEOUT",
+        "seconds a wait for a state may take",
+        "10",
+    ),
+    (
+        "VALKEY_BDD_CLUSTER_POOL",
+        "cluster nodes started ahead of need (0: none)",
+        "what the selected clusters use, up to 32",
+    ),
+    (
+        "VALKEY_BDD_OTHER_SERVER_PATH",
+        "a second binary, for @mixed-versions scenarios",
+        "the other engine on PATH",
+    ),
+    (
+        "VALKEY_BDD_JUNIT",
+        "write a JUnit XML report to this path",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_PORT_BASE",
+        "first port of the port block",
+        "16000",
+    ),
+    (
+        "VALKEY_BDD_TMPDIR",
+        "where scenario directories are made (an existing folder)",
+        "the system temp dir",
+    ),
+    (
+        "VALKEY_BDD_WRAPPER",
+        "valgrind: run every server under memcheck",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_STRICT",
+        "1: an unmet capability tag fails the run instead of skipping",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_MATRIX",
+        "name=path,...: run the suite once per binary",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_LOG",
+        "log filter for the harness's own diagnostics (tracing syntax)",
+        "warn",
+    ),
+    (
+        "VALKEY_BDD_GIT_URL",
+        "the repository source builds clone",
+        "valkey-io's",
+    ),
+    (
+        "VALKEY_BDD_BLESS",
+        "tests: rewrite STEPS.md instead of comparing it",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_BENCH_RUNS",
+        "benchmarks: how many runs per figure",
+        "per benchmark",
+    ),
+];
+
+/// Reads every setting once, so that a bad value stops the run before any
+/// server starts, with every problem listed at once; a `VALKEY_BDD_*`
+/// variable the harness does not know is refused with the closest name.
+pub fn validate() -> Result<()> {
+    let mut problems: Vec<String> = Vec::new();
+    let mut check = |r: Result<()>| {
+        if let Err(e) = r {
+            problems.push(e.to_string());
+        }
+    };
+    check(KeepPolicy::from_env().map(drop));
+    check(concurrency().map(drop));
+    check(start_timeout().map(drop));
+    check(command_timeout().map(drop));
+    check(wait_timeout().map(drop));
+    check(cluster_pool().map(drop));
+    check(strict().map(drop));
+    check(wrapper().map(drop));
+    check(crate::ports::block().map(drop));
+    check(tmp_root_exists());
+    check(log_filter());
+    if let Some(p) = other_server_path() {
+        check(executable("VALKEY_BDD_OTHER_SERVER_PATH", &p));
+    }
+    if let Ok(spec) = std::env::var(crate::matrix::ENV_MATRIX)
+        && !spec.is_empty()
+    {
+        check(crate::matrix::parse_columns(&spec).map(drop));
+    }
+    let known: Vec<&str> = SETTINGS.iter().map(|(n, _, _)| *n).collect();
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("VALKEY_BDD_") && !known.contains(&name) {
+            let closest = known
+                .iter()
+                .max_by(|a, b| {
+                    strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b))
+                })
+                .copied()
+                .unwrap_or("");
+            problems.push(format!(
+                "bad configuration: {name} is not a setting valkey-bdd knows\n  hint: did you mean {closest}? `cargo test --test cucumber -- --help` lists them all"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Config {
+        what: format!(
+            "{} setting(s) cannot be used:\n  {}",
+            problems.len(),
+            problems.join("\n  ").replace('\n', "\n  ")
+        ),
+        hint: "fix or unset them; nothing was started".into(),
+    })
+}
+
+fn tmp_root_exists() -> Result<()> {
+    let Some(root) = std::env::var_os("VALKEY_BDD_TMPDIR").filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let root = PathBuf::from(root);
+    match std::fs::metadata(&root) {
+        Ok(m) if m.is_dir() => tempfile::tempdir_in(&root)
+            .map(drop)
+            .map_err(|e| Error::Config {
+                what: format!(
+                    "VALKEY_BDD_TMPDIR={} cannot be written: {e}",
+                    root.display()
+                ),
+                hint: "point it at a folder you can write to".into(),
+            }),
+        Ok(_) => Err(Error::Config {
+            what: format!("VALKEY_BDD_TMPDIR={} is not a folder", root.display()),
+            hint: "point it at an existing folder".into(),
+        }),
+        Err(e) => Err(Error::Config {
+            what: format!("VALKEY_BDD_TMPDIR={} cannot be used: {e}", root.display()),
+            hint: "create the folder first, or unset VALKEY_BDD_TMPDIR to use the system temp dir"
+                .into(),
+        }),
+    }
+}
+
+fn log_filter() -> Result<()> {
+    match std::env::var("VALKEY_BDD_LOG") {
+        Ok(v) if !v.is_empty() => tracing_subscriber::EnvFilter::try_new(&v)
+            .map(drop)
+            .map_err(|e| Error::Config {
+                what: format!("VALKEY_BDD_LOG={v:?} is not a log filter: {e}"),
+                hint: "use a level such as debug, or valkey_bdd=debug".into(),
+            }),
+        _ => Ok(()),
+    }
+}
+
+fn executable(var: &str, path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(()),
+        Ok(_) => Err(Error::Config {
+            what: format!("{var}={} is not an executable file", path.display()),
+            hint: "name a valkey-server or redis-server binary".into(),
+        }),
+        Err(e) => Err(Error::Config {
+            what: format!("{var}={}: {e}", path.display()),
+            hint: "name a valkey-server or redis-server binary".into(),
+        }),
+    }
+}

@@ -1,0 +1,183 @@
+//! The command line of a run: libtest's arguments (`cargo test -- --nocapture`,
+//! `cargo test <filter>`), the selection options the gate applies itself
+//! (`--name`, `--tags`, `-i`), and what is left for cucumber's own options.
+
+use super::select::Criteria;
+use crate::error::{Error, Result};
+
+/// The command line, cleaned of what `cargo test` passes for libtest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibtestArgs {
+    /// What is left for cucumber.
+    pub args: Vec<String>,
+    /// `--list` was asked for.
+    pub list: bool,
+    /// libtest-style name filters (`cargo test persistence`): a scenario runs
+    /// when one of them occurs, ignoring case, in its name, its feature's
+    /// name or its feature file's path.
+    pub filters: Vec<String>,
+    /// `-n`/`--name`: a regular expression on scenario names.
+    pub name: Option<String>,
+    /// `-t`/`--tags`: a tag expression.
+    pub tags: Option<String>,
+    /// `-i`/`--input`: globs of feature files (also left for cucumber, which
+    /// reads the same files).
+    pub inputs: Vec<String>,
+    /// `-h`/`--help` was asked for.
+    pub help: bool,
+}
+
+impl LibtestArgs {
+    /// The selection the gate applies: filters, `--name`, `--tags`, `-i`.
+    pub fn criteria(&self) -> Result<Criteria> {
+        let name = match &self.name {
+            None => None,
+            Some(re) => Some(regex::Regex::new(re).map_err(|e| Error::Config {
+                what: format!("--name {re:?} is not a regular expression: {e}"),
+                hint: "--name takes a regular expression matched against scenario names".into(),
+            })?),
+        };
+        let tags = match &self.tags {
+            None => None,
+            Some(expr) => Some(Criteria::parse_tags(expr)?),
+        };
+        Ok(Criteria {
+            filters: self.filters.clone(),
+            name,
+            tags,
+            inputs: self.inputs.clone(),
+        })
+    }
+}
+
+impl From<Vec<String>> for LibtestArgs {
+    /// Drops libtest's flags (`--nocapture`, `--test-threads=2`, ...) and
+    /// sets libtest's name filters (`cargo test persistence`) apart.
+    fn from(raw: Vec<String>) -> Self {
+        const LIBTEST_FLAGS: &[&str] = &[
+            "--nocapture",
+            "--no-capture",
+            "--show-output",
+            "--quiet",
+            "-q",
+            "--ignored",
+            "--include-ignored",
+            "--exact",
+            "--test",
+            "--bench",
+            "--report-time",
+            "--ensure-time",
+            "--shuffle",
+            "--force-run-in-process",
+        ];
+        const LIBTEST_VALUED: &[&str] = &[
+            "--test-threads",
+            "--format",
+            "--skip",
+            "--logfile",
+            "--shuffle-seed",
+            "-Z",
+        ];
+        const CUCUMBER_VALUED: &[&str] = &[
+            "-c",
+            "--concurrency",
+            "--retry",
+            "--retry-after",
+            "--retry-tag-filter",
+            "--color",
+            "--junit-v",
+        ];
+        let mut it = raw.into_iter();
+        let mut args: Vec<String> = it.next().into_iter().collect();
+        let mut filters = Vec::new();
+        let mut list = false;
+        let (mut name, mut tags, mut inputs, mut help) = (None, None, Vec::new(), false);
+        while let Some(a) = it.next() {
+            let (flag, inline) = match a.split_once('=') {
+                Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
+                _ => (a.clone(), None),
+            };
+            let mut value =
+                |inline: Option<String>| inline.or_else(|| it.next()).unwrap_or_default();
+            if a == "--" || LIBTEST_FLAGS.contains(&a.as_str()) {
+                continue;
+            } else if a == "--list" {
+                list = true;
+            } else if a == "-h" || a == "--help" {
+                help = true;
+            } else if ["-n", "--name", "--scenario-name"].contains(&flag.as_str()) {
+                name = Some(value(inline));
+            } else if ["-t", "--tags", "--scenario-tags"].contains(&flag.as_str()) {
+                tags = Some(value(inline));
+            } else if ["-i", "--input"].contains(&flag.as_str()) {
+                let glob = value(inline);
+                args.push("--input".into());
+                args.push(glob.clone());
+                inputs.push(glob);
+            } else if LIBTEST_VALUED.contains(&flag.as_str()) {
+                if !a.contains('=') {
+                    it.next();
+                }
+            } else if CUCUMBER_VALUED.contains(&flag.as_str()) {
+                let has_value = a.contains('=');
+                args.push(a);
+                if !has_value {
+                    args.extend(it.next());
+                }
+            } else if a.starts_with('-') {
+                args.push(a);
+            } else {
+                filters.push(a.to_lowercase());
+            }
+        }
+        LibtestArgs {
+            args,
+            list,
+            filters,
+            name,
+            tags,
+            inputs,
+            help,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(a: &[&str]) -> Vec<String> {
+        LibtestArgs::from(a.iter().map(|s| s.to_string()).collect::<Vec<_>>()).args
+    }
+
+    #[test]
+    fn libtest_arguments_are_dropped_or_translated() {
+        assert_eq!(clean(&["t", "--nocapture"]), ["t"]);
+        assert_eq!(clean(&["t", "--test-threads", "2", "--tags", "@x"]), ["t"]);
+        let a = LibtestArgs::from(
+            [
+                "t",
+                "--test-threads=2",
+                "-t",
+                "@x and not @y",
+                "-n=^a",
+                "-i",
+                "f/*.feature",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        assert_eq!(a.args, ["t", "--input", "f/*.feature"]);
+        assert_eq!(a.tags.as_deref(), Some("@x and not @y"));
+        assert_eq!(a.name.as_deref(), Some("^a"));
+        assert_eq!(a.inputs, ["f/*.feature"]);
+        let a = LibtestArgs::from(["t", "Persist", "--tags", "@x"].map(String::from).to_vec());
+        assert_eq!(a.args, ["t"]);
+        assert_eq!(a.filters, ["persist"]);
+        assert_eq!(
+            clean(&["t", "-vv", "--concurrency", "3"]),
+            ["t", "-vv", "--concurrency", "3"]
+        );
+        assert!(LibtestArgs::from(vec!["t".to_string(), "--list".into()]).list);
+    }
+}

@@ -1,0 +1,58 @@
+//! `cargo test --test cucumber -- --help`: what the runner itself accepts,
+//! the settings it reads, and cucumber's output options.
+
+use clap::CommandFactory as _;
+
+use crate::settings::SETTINGS;
+
+/// The whole help text.
+pub fn render() -> String {
+    let concurrency = crate::settings::concurrency()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
+    let mut out = format!(
+        "Runs the Gherkin features against real valkey-server processes.
+
+Usage: cargo test --test cucumber -- [OPTIONS] [FILTER]...
+
+Selecting scenarios (all of them go through one gate that also applies
+capability tags, the unknown-step check and the cluster pool's size):
+  [FILTER]...              run scenarios whose name, feature name or file path
+                           contains one of these (ignoring case), as
+                           `cargo test persistence` does
+  -n, --name <regex>       run scenarios whose name matches the regex
+  -t, --tags <expr>        run scenarios whose tags satisfy the expression, such
+                           as '@tls and not @slow'; harness tags read
+                           @requires:tls, @min-version:8.1, @engine:valkey
+                           (@requires(tls) is accepted too)
+  -i, --input <glob>       read these feature files instead of the runner's folder
+
+Running:
+  -c, --concurrency <n>    scenarios run at once [default here: {concurrency},
+                           VALKEY_BDD_CONCURRENCY]
+      --fail-fast          stop after the first failed scenario
+  -v, -vv                  print the world and doc strings of failed steps
+      --color <when>       auto, always or never
+      --retry <n> ...      cucumber's retry options (see below)
+  -h, --help               this text
+
+Settings (environment variables, checked before anything starts):
+"
+    );
+    let width = SETTINGS.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+    for (name, what, default) in SETTINGS {
+        out.push_str(&format!("  {name:width$}  {what} [default: {default}]\n"));
+    }
+    let cucumber_help = cucumber::cli::Opts::<
+        cucumber::parser::basic::Cli,
+        cucumber::runner::basic::Cli,
+        cucumber::writer::basic::Cli,
+        cucumber::cli::Empty,
+    >::command()
+    .render_help()
+    .to_string();
+    out.push_str("\ncucumber's own options, as the runner passes them on (its default\nconcurrency does not apply: the runner's above does):\n\n");
+    out.push_str(&cucumber_help);
+    out.push('\n');
+    out
+}

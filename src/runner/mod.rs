@@ -1,0 +1,639 @@
+//! Running feature files: the entry point of `tests/cucumber.rs`, ours and
+//! downstream crates' alike.
+//!
+//! On top of cucumber's own runner this adds what a suite of real servers
+//! needs: a check that the vocabulary is linked, a banner naming the server
+//! binary, a scan that reports unknown steps before anything starts, libtest
+//! arguments (`cargo test -- --nocapture`, `cargo test <filter>`) accepted,
+//! teardown of every scenario's servers in the `after` hook, and an
+//! interrupted run (Ctrl-C, SIGTERM) that kills its servers before it exits.
+
+mod args;
+mod help;
+mod record;
+mod report;
+pub mod select;
+mod summary;
+mod unknown;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use clap::Parser as _;
+use cucumber::{World as _, WriterExt as _, event, gherkin, writer};
+use futures::FutureExt as _;
+
+pub use args::LibtestArgs;
+pub use record::StepFailure;
+pub use select::requirement;
+pub use unknown::check_steps;
+
+use crate::binary::ServerBinary;
+use crate::error::{Error, Result};
+use crate::glossary;
+use crate::settings::KeepPolicy;
+use crate::world::{ScenarioInfo, ValkeyWorld};
+
+/// Runs every feature under `features` and exits the process: status 0 when
+/// everything passed, 1 when something failed, 2 when the run could not start.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() {
+///     valkey_bdd::run("tests/features").await;
+/// }
+/// ```
+pub async fn run(features: impl Into<PathBuf>) {
+    Runner::new(features).run_and_exit().await
+}
+
+/// A configurable run of feature files.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    features: PathBuf,
+    concurrency: Option<usize>,
+    junit: Option<PathBuf>,
+    args: Option<Vec<String>>,
+    keep: Option<KeepPolicy>,
+    quiet: bool,
+    tmp_root: Option<PathBuf>,
+    binary: Option<(PathBuf, String)>,
+}
+
+/// How one scenario ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every step passed and no server died.
+    Passed,
+    /// A step failed, or a server died unexpectedly.
+    Failed,
+    /// Not run: the server cannot do what its tags ask, for this reason.
+    Skipped(String),
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioResult {
+    /// The feature's name.
+    pub feature: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// `features/x.feature:12`.
+    pub place: String,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// Where and why it failed: the failing step (or the teardown, for a
+    /// server that died behind a passing scenario).
+    pub failure: Option<StepFailure>,
+    /// How long it ran (`None` when it did not).
+    pub duration: Option<std::time::Duration>,
+    /// The feature file (as cucumber read it) and the scenario's line.
+    pub key: (Option<PathBuf>, usize),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Steps that passed.
+    pub passed_steps: usize,
+    /// Steps that failed.
+    pub failed_steps: usize,
+    /// Steps that were skipped (an unknown step fails the run).
+    pub skipped_steps: usize,
+    /// Feature files that could not be parsed.
+    pub parsing_errors: usize,
+    /// Hooks that failed: a server that died unexpectedly fails the `after` hook.
+    pub hook_errors: usize,
+    /// Whether the run as a whole failed.
+    pub failed: bool,
+    /// Scenario and shared-server directories kept on disk, per the keep policy.
+    pub kept: Vec<PathBuf>,
+    /// How many scenarios the command line selected (run and skipped).
+    pub selected: usize,
+    /// Every scenario selected, with how it ended, in no particular order.
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+impl Outcome {
+    /// How many selected scenarios ended with this kind of verdict.
+    pub fn count(&self, verdict: fn(&Verdict) -> bool) -> usize {
+        self.scenarios
+            .iter()
+            .filter(|s| verdict(&s.verdict))
+            .count()
+    }
+}
+
+impl Runner {
+    /// A run of the features under `features` (a file or a directory).
+    pub fn new(features: impl Into<PathBuf>) -> Self {
+        Runner {
+            features: features.into(),
+            concurrency: None,
+            junit: None,
+            args: None,
+            keep: None,
+            quiet: false,
+            tmp_root: None,
+            binary: None,
+        }
+    }
+
+    /// How many scenarios run at once (the command line's `--concurrency`
+    /// still wins). Default: [`crate::settings::concurrency`].
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n);
+        self
+    }
+
+    /// Also writes a JUnit XML report to `path` (also: `VALKEY_BDD_JUNIT`).
+    pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
+        self.junit = Some(path.into());
+        self
+    }
+
+    /// What to do with scenario directories (default: `VALKEY_BDD_KEEP`).
+    pub fn keep(mut self, policy: KeepPolicy) -> Self {
+        self.keep = Some(policy);
+        self
+    }
+
+    /// Makes scenario directories under `root` (default: `VALKEY_BDD_TMPDIR`,
+    /// else the system's temporary directory).
+    pub fn tmp_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.tmp_root = Some(root.into());
+        self
+    }
+
+    /// Runs every server from this binary instead of the search order's
+    /// (a column of a matrix run); `label` names it in the run's banner.
+    pub fn server_binary(mut self, path: impl Into<PathBuf>, label: impl Into<String>) -> Self {
+        self.binary = Some((path.into(), label.into()));
+        self
+    }
+
+    /// Prints no scenario output (for runs inside tests of the harness).
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
+    }
+
+    /// Takes command-line arguments from here instead of the process's
+    /// (the first one is the program name, as in `std::env::args`).
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.args = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Runs and exits the process with the outcome's status. With
+    /// `VALKEY_BDD_MATRIX` set, runs once per binary it lists and prints
+    /// the table of scenario × server ([`crate::matrix`]).
+    pub async fn run_and_exit(self) -> ! {
+        if let Some(spec) = std::env::var(crate::matrix::ENV_MATRIX)
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            let result = match crate::matrix::parse_columns(&spec) {
+                Ok(columns) => crate::matrix::run(&self, &columns).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(m) => {
+                    println!("\n{}", m.render());
+                    std::process::exit(if m.failed() { 1 } else { 0 })
+                }
+                Err(e) => {
+                    eprintln!("valkey-bdd: {e}");
+                    std::process::exit(2)
+                }
+            }
+        }
+        match self.run().await {
+            Ok(o) if !o.failed => std::process::exit(0),
+            Ok(_) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("valkey-bdd: {e}");
+                std::process::exit(2)
+            }
+        }
+    }
+
+    /// Runs the features and reports what happened. `Err` means the run could
+    /// not start (bad settings or arguments, a feature file that cannot be
+    /// parsed, unknown steps, no server binary).
+    pub async fn run(self) -> Result<Outcome> {
+        init_tracing();
+        crate::settings::validate()?;
+        let steps = glossary::self_check().map_err(|what| Error::Config {
+            what,
+            hint: "see the README section on reusing the steps from another crate".into(),
+        })?;
+        tracing::debug!(steps, "steps registered");
+        let args = LibtestArgs::from(
+            self.args
+                .clone()
+                .unwrap_or_else(|| std::env::args().collect()),
+        );
+        if args.help {
+            print!("{}", help::render());
+            return Ok(Outcome::default());
+        }
+        if args.list {
+            // `cargo nextest` and IDEs ask test binaries to list their tests;
+            // scenarios are not libtest tests, so there is nothing to list.
+            return Ok(Outcome::default());
+        }
+        let gate = select::Gate::load(&self.features, &args.criteria()?)?;
+        unknown::check_steps(&gate)?;
+
+        /// Puts the search order back however the run ends.
+        struct MainBinary;
+        impl Drop for MainBinary {
+            fn drop(&mut self) {
+                crate::binary::set_main(None);
+            }
+        }
+        let _main = self.binary.clone().map(|b| {
+            crate::binary::set_main(Some(b));
+            MainBinary
+        });
+        let binary = ServerBinary::resolve(None).await?;
+        eprintln!("valkey-bdd: server {binary}");
+        let selection = self.selection(&gate, &binary).await?;
+        let pool = match crate::settings::cluster_pool()? {
+            Some(n) => n,
+            None => gate.cluster_nodes_wanted(&selection).min(32),
+        };
+        if pool > 0 {
+            crate::pool::enable(pool);
+            eprintln!("valkey-bdd: keeping {pool} cluster nodes started ahead of need");
+        }
+
+        let concurrency = match self.concurrency {
+            Some(n) => n,
+            None => crate::settings::concurrency()?,
+        };
+        let junit = self.junit.clone().or_else(crate::settings::junit_path);
+        let kept: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+        let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
+        let log = record::Log::default();
+        let tmp_root = self
+            .tmp_root
+            .clone()
+            .unwrap_or_else(crate::settings::tmp_root);
+        let keep = match self.keep {
+            Some(k) => k,
+            None => KeepPolicy::from_env()?,
+        };
+        let cucumber = ValkeyWorld::cucumber()
+            .max_concurrent_scenarios(concurrency)
+            .before(move |feature, _rule, scenario, world| {
+                world.set_keep_policy(keep);
+                world.set_tmp_root(tmp_root.clone());
+                world.set_scenario(ScenarioInfo {
+                    feature: feature.name.clone(),
+                    feature_path: feature.path.clone(),
+                    scenario: scenario.name.clone(),
+                    line: scenario.position.line,
+                });
+                futures::future::ready(()).boxed_local()
+            })
+            .after({
+                let kept = kept.clone();
+                let results = results.clone();
+                move |feature, _rule, scenario, finished, world| {
+                    let kept = kept.clone();
+                    let results = results.clone();
+                    async move {
+                        if let Some(world) = world {
+                            let (failed, death) =
+                                after_scenario(scenario, finished, world, &kept).await;
+                            results.lock().unwrap_or_else(|p| p.into_inner()).push(
+                                ScenarioResult {
+                                    feature: feature.name.clone(),
+                                    scenario: scenario.name.clone(),
+                                    place: format!(
+                                        "{}:{}",
+                                        feature.path.as_ref().map_or("?".into(), |p| relative(p)),
+                                        scenario.position.line
+                                    ),
+                                    verdict: if failed {
+                                        Verdict::Failed
+                                    } else {
+                                        Verdict::Passed
+                                    },
+                                    failure: None,
+                                    duration: None,
+                                    key: record::key_of(feature, scenario),
+                                },
+                            );
+                            if let Some(death) = death {
+                                panic!("{death}");
+                            }
+                        }
+                    }
+                    .boxed_local()
+                }
+            });
+        let selected = selection.selected;
+        let skipped = selection.skipped.clone();
+        let mut outcome = match junit {
+            None => {
+                let writer = writer::Basic::new(
+                    self.output(),
+                    writer::Coloring::Auto,
+                    writer::Verbosity::Default,
+                )
+                .summarized()
+                .fail_on_skipped();
+                let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
+                execute(cucumber, &self.features, args, selection).await
+            }
+            Some(path) => {
+                let report = report::Pending::new(&path)?;
+                let writer = writer::Basic::raw(self.output(), writer::Coloring::Auto, 0)
+                    .summarized()
+                    .tee::<ValkeyWorld, _>(writer::JUnit::for_tee(report.sink(), 0))
+                    .normalized()
+                    .fail_on_skipped();
+                let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
+                let o = execute(cucumber, &self.features, args, selection).await;
+                report.finish()?;
+                eprintln!("valkey-bdd: JUnit report written to {}", path.display());
+                o
+            }
+        };
+        crate::pool::drain().await;
+        let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
+        kept.extend(crate::shared::teardown_all(keep).await);
+        if !kept.is_empty() {
+            eprintln!(
+                "valkey-bdd: kept {} director{} (VALKEY_BDD_KEEP={}):",
+                kept.len(),
+                if kept.len() == 1 { "y" } else { "ies" },
+                keep.name()
+            );
+            for dir in &kept {
+                eprintln!("  {}", dir.display());
+            }
+        }
+        if let Ok(o) = outcome.as_mut() {
+            o.kept = kept;
+            o.selected = selected;
+            let mut scenarios =
+                std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
+            let log = log.lock().unwrap_or_else(|p| p.into_inner());
+            for r in &mut scenarios {
+                if let Some(seen) = log.get(&r.key) {
+                    r.failure = seen.failure.clone();
+                    r.duration = seen.duration;
+                    if r.failure.is_none() {
+                        r.failure = seen.hook_failure.clone().map(|message| StepFailure {
+                            line: r.key.1,
+                            step: "(after the scenario)".into(),
+                            message,
+                        });
+                    }
+                }
+            }
+            scenarios.extend(skipped.into_iter().map(|(c, reason)| ScenarioResult {
+                feature: c.feature.clone(),
+                scenario: c.scenario.clone(),
+                place: c.place(),
+                verdict: Verdict::Skipped(reason),
+                failure: None,
+                duration: None,
+                key: (Some(c.path.clone()), c.line),
+            }));
+            o.scenarios = scenarios;
+            if !self.quiet {
+                eprintln!("{}", summary::render(o));
+            }
+        }
+        outcome
+    }
+
+    /// Checks the harness tags of the selected scenarios against the binary
+    /// and splits the selection into what runs and what is skipped.
+    async fn selection(
+        &self,
+        gate: &select::Gate,
+        binary: &ServerBinary,
+    ) -> Result<select::Selection> {
+        let used = gate.tags_used();
+        let mut unmet = std::collections::BTreeMap::new();
+        if used.contains("mixed-versions") {
+            match crate::binary::older_and_newer().await {
+                Ok((older, newer)) => eprintln!(
+                    "valkey-bdd: @mixed-versions scenarios run {} {} against {} {}",
+                    older.engine,
+                    older.version_string(),
+                    newer.engine,
+                    newer.version_string()
+                ),
+                Err(why) => {
+                    unmet.insert("mixed-versions".to_string(), why);
+                }
+            }
+        }
+        if used.contains("atomic-slot-migration") {
+            match crate::binary::with_atomic_slot_migration().await {
+                Ok(b) => eprintln!(
+                    "valkey-bdd: @atomic-slot-migration scenarios run {} {}",
+                    b.engine,
+                    b.version_string()
+                ),
+                Err(why) => {
+                    unmet.insert("atomic-slot-migration".to_string(), why);
+                }
+            }
+        }
+        for tag in &used {
+            if let Some(Err(why)) = select::requirement(tag, binary).await {
+                unmet.insert(tag.clone(), why);
+            }
+        }
+        let selection = gate.select(&unmet, crate::settings::strict()?, binary)?;
+        for (c, reason) in &selection.skipped {
+            eprintln!(
+                "valkey-bdd: skipped \"{}\" ({}): {reason}",
+                c.scenario,
+                c.place()
+            );
+        }
+        Ok(selection)
+    }
+}
+
+impl Runner {
+    fn output(&self) -> Box<dyn std::io::Write> {
+        if self.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stdout())
+        }
+    }
+}
+
+/// Parses cucumber's own arguments and runs the selected scenarios,
+/// stopping every server if the run is interrupted.
+async fn execute<W>(
+    cucumber: cucumber::Cucumber<
+        ValkeyWorld,
+        cucumber::parser::Basic,
+        PathBuf,
+        impl cucumber::Runner<ValkeyWorld, Cli = cucumber::runner::basic::Cli>,
+        W,
+        cucumber::cli::Empty,
+    >,
+    features: &Path,
+    args: LibtestArgs,
+    selection: select::Selection,
+) -> Result<Outcome>
+where
+    W: cucumber::Writer<ValkeyWorld>
+        + cucumber::writer::Stats<ValkeyWorld>
+        + cucumber::writer::Normalized,
+    W::Cli: clap::Args,
+{
+    let opts = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::try_parse_from(&args.args)
+        .map_err(|e| Error::Config {
+            what: format!("bad command-line arguments {:?}:\n{e}", &args.args[1..]),
+            hint: "see `cargo test --test cucumber -- --help`".into(),
+        })?;
+    let run = cucumber.with_cli(opts).filter_run(
+        features.to_path_buf(),
+        move |feature, _rule, scenario| {
+            selection.runs(feature.path.as_deref(), scenario.position.line)
+        },
+    );
+    let writer = tokio::select! {
+        w = run => w,
+        signal = interrupted() => {
+            // Dropping the run drops every world: their servers are killed
+            // and their directories removed. Kill what is left regardless.
+            crate::spawn::kill_all();
+            crate::shared::teardown_all(KeepPolicy::Failed).await;
+            crate::spawn::kill_all();
+            eprintln!("valkey-bdd: {}: stopped every server, exiting", signal.what());
+            std::process::exit(signal.exit_code());
+        }
+    };
+    Ok(Outcome {
+        passed_steps: writer.passed_steps(),
+        failed_steps: writer.failed_steps(),
+        skipped_steps: writer.skipped_steps(),
+        parsing_errors: writer.parsing_errors(),
+        hook_errors: writer.hook_errors(),
+        failed: writer.execution_has_failed(),
+        ..Outcome::default()
+    })
+}
+
+/// A signal that ends a run.
+#[derive(Debug, Clone, Copy)]
+enum Interrupt {
+    /// SIGINT (Ctrl-C).
+    Int,
+    /// SIGTERM.
+    Term,
+}
+
+impl Interrupt {
+    fn what(self) -> &'static str {
+        match self {
+            Interrupt::Int => "interrupted",
+            Interrupt::Term => "terminated",
+        }
+    }
+
+    /// 128 + the signal's number, as a shell reports a process it ended.
+    fn exit_code(self) -> i32 {
+        match self {
+            Interrupt::Int => 130,
+            Interrupt::Term => 143,
+        }
+    }
+}
+
+async fn interrupted() -> Interrupt {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Interrupt::Int,
+        _ = term.recv() => Interrupt::Term,
+    }
+}
+
+async fn after_scenario(
+    scenario: &gherkin::Scenario,
+    finished: &event::ScenarioFinished,
+    world: &mut ValkeyWorld,
+    kept: &Mutex<Vec<PathBuf>>,
+) -> (bool, Option<String>) {
+    let failed = matches!(
+        finished,
+        event::ScenarioFinished::StepFailed(..) | event::ScenarioFinished::BeforeHookFailed(_)
+    );
+    let t = world.teardown(failed).await;
+    let where_ = format!(
+        "{}:{}",
+        world
+            .scenario()
+            .feature_path
+            .as_ref()
+            .map_or("?".into(), |p| relative(p)),
+        scenario.position.line
+    );
+    if !t.report.is_empty() || !t.kept.is_empty() {
+        let mut msg = format!("\nvalkey-bdd: scenario \"{}\" ({where_})", scenario.name);
+        if failed || !t.deaths.is_empty() {
+            msg.push_str(" failed");
+        }
+        for r in &t.report {
+            msg.push_str(&format!("\n{r}"));
+        }
+        for dir in &t.kept {
+            msg.push_str(&format!("\n── kept its directory: {} ──", dir.display()));
+            kept.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(dir.clone());
+        }
+        eprintln!("{msg}");
+    }
+    // A server that crashed during a passing scenario fails it: the caller
+    // panics with this, once it has recorded the result.
+    let death = (!t.deaths.is_empty() && !failed).then(|| t.deaths.join("\n"));
+    (failed || !t.deaths.is_empty(), death)
+}
+
+/// The harness's own diagnostics go to stderr at `warn`; other crates stay
+/// quiet unless `VALKEY_BDD_LOG` asks for them: the redis crate's cluster
+/// client warns on every connection a scenario breaks on purpose (a killed
+/// node), which would bury the harness's own messages. Colour only on a
+/// terminal.
+fn init_tracing() {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("VALKEY_BDD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("off,valkey_bdd=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A path as the user typed it: relative to the current directory when it
+/// lies below it (cucumber makes feature paths absolute).
+fn relative(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}

@@ -1,0 +1,512 @@
+//! The selection gate: every way of choosing scenarios goes through here.
+//!
+//! Name filters (`cargo test persistence`), `--name`, `--tags` and `-i`
+//! narrow the feature files down to a selection; then the capability tags of
+//! the selected scenarios are checked against the server binary, and a
+//! scenario whose requirement is unmet is skipped with the reason (or, under
+//! `VALKEY_BDD_STRICT`, fails the run). The unknown-step check and the size
+//! of the cluster node pool are computed from the same files and selection,
+//! so no way of starting a run can bypass them.
+//!
+//! Harness tags are spelled `@requires:tls`, `@min-version:8.1`,
+//! `@engine:valkey` — a spelling cucumber tag expressions accept. The older
+//! `@requires(tls)` spelling keeps working, in feature files and in `--tags`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use cucumber::feature::Ext as _;
+use cucumber::gherkin;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::tag::Ext as _;
+
+use crate::binary::ServerBinary;
+use crate::error::{Error, Result};
+
+/// What the command line asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Criteria {
+    /// libtest-style filters: one must occur, ignoring case, in the
+    /// scenario's name, its feature's name or its file's path.
+    pub filters: Vec<String>,
+    /// `--name`: a regular expression the scenario's name must match.
+    pub name: Option<regex::Regex>,
+    /// `--tags`: a tag expression the scenario's tags must satisfy.
+    pub tags: Option<TagOperation>,
+    /// `-i`/`--input`: globs naming the feature files (instead of the
+    /// runner's folder).
+    pub inputs: Vec<String>,
+}
+
+impl Criteria {
+    /// Parses a `--tags` expression, with harness tags in either spelling.
+    pub fn parse_tags(expr: &str) -> Result<TagOperation> {
+        normalize_expression(expr)
+            .parse::<TagOperation>()
+            .map_err(|e| Error::Config {
+                what: format!("--tags {expr:?} is not a tag expression: {e}"),
+                hint: "write tags joined by and/or/not with parentheses, such as '@tls and not @slow'; harness tags read @requires:tls, @min-version:8.1, @engine:valkey".into(),
+            })
+    }
+}
+
+/// One scenario of the loaded files (outlines expanded by example row).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The feature file, canonical.
+    pub path: PathBuf,
+    /// The scenario's line (an outline's example row).
+    pub line: usize,
+    /// The feature's name.
+    pub feature: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// Its tags with those of its rule and feature, harness tags normalized
+    /// (`requires:tls`), without the `@`.
+    pub tags: Vec<String>,
+    /// Its background steps, then its own.
+    pub steps: Vec<gherkin::Step>,
+    /// Whether the criteria select it.
+    pub selected: bool,
+}
+
+impl Candidate {
+    /// `features/x.feature:12`, relative to the current directory.
+    pub fn place(&self) -> String {
+        format!("{}:{}", super::relative(&self.path), self.line)
+    }
+}
+
+/// The feature files a run reads, parsed, and which scenarios it selects.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    /// Every scenario of every file, selected or not.
+    pub candidates: Vec<Candidate>,
+}
+
+/// The selection once requirements are checked.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    run: HashSet<(PathBuf, usize)>,
+    /// Selected scenarios that will not run, with the reason.
+    pub skipped: Vec<(Candidate, String)>,
+    /// How many scenarios the criteria selected (run + skipped).
+    pub selected: usize,
+}
+
+impl Selection {
+    /// Whether cucumber should run this scenario.
+    pub fn runs(&self, path: Option<&Path>, line: usize) -> bool {
+        let Some(path) = path else { return false };
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.run.contains(&(path, line))
+    }
+
+    /// How many scenarios will run.
+    pub fn running(&self) -> usize {
+        self.run.len()
+    }
+}
+
+impl Gate {
+    /// Reads the feature files (under `features`, or those the `-i` globs
+    /// name) and marks the scenarios the criteria select. A file that cannot
+    /// be parsed stops the run, with its line and the reason.
+    pub fn load(features: &Path, criteria: &Criteria) -> Result<Gate> {
+        let files = if criteria.inputs.is_empty() {
+            feature_files(features)?
+        } else {
+            glob_files(&criteria.inputs)?
+        };
+        let mut errors = Vec::new();
+        let mut candidates = Vec::new();
+        for file in files {
+            match parse(&file) {
+                Ok(feature) => candidates.extend(candidates_of(&feature, criteria)),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Parse {
+                what: errors.join("\n"),
+                hint: "fix the line named; STEPS.md shows how tables and doc strings are written"
+                    .into(),
+            });
+        }
+        Ok(Gate { candidates })
+    }
+
+    /// The scenarios the criteria select.
+    pub fn selected(&self) -> impl Iterator<Item = &Candidate> {
+        self.candidates.iter().filter(|c| c.selected)
+    }
+
+    /// Every harness tag used by a selected scenario.
+    pub fn tags_used(&self) -> std::collections::BTreeSet<String> {
+        self.selected()
+            .flat_map(|c| c.tags.iter().cloned())
+            .collect()
+    }
+
+    /// Splits the selection into what runs and what is skipped, given the
+    /// unmet requirements (tag → why). Under `strict`, an unmet requirement
+    /// of a selected scenario stops the run instead.
+    pub fn select(
+        &self,
+        unmet: &BTreeMap<String, String>,
+        strict: bool,
+        binary: &ServerBinary,
+    ) -> Result<Selection> {
+        let mut selection = Selection::default();
+        let mut failing = Vec::new();
+        for c in self.selected() {
+            selection.selected += 1;
+            match c.tags.iter().find_map(|t| unmet.get(t).map(|why| (t, why))) {
+                None => {
+                    selection.run.insert((c.path.clone(), c.line));
+                }
+                Some((tag, why)) => {
+                    let reason = format!("@{tag}: {why}");
+                    if strict {
+                        failing.push(format!("{} \"{}\": {reason}", c.place(), c.scenario));
+                    }
+                    selection.skipped.push((c.clone(), reason));
+                }
+            }
+        }
+        if !failing.is_empty() {
+            return Err(Error::Config {
+                what: format!(
+                    "VALKEY_BDD_STRICT is set and scenarios ask for what {} cannot give:\n  {}",
+                    binary.path.display(),
+                    failing.join("\n  ")
+                ),
+                hint: "use a server binary that has it (VALKEY_SERVER_PATH), or unset VALKEY_BDD_STRICT to skip those scenarios".into(),
+            });
+        }
+        Ok(selection)
+    }
+
+    /// How many cluster nodes the scenarios that will run form with the
+    /// default configuration: the ones the pool can serve.
+    pub fn cluster_nodes_wanted(&self, selection: &Selection) -> usize {
+        let re = regex::Regex::new(r"^a cluster of (\d+) shards?(?: with (\d+) replicas? each)?$")
+            .expect("valid regex");
+        self.selected()
+            .filter(|c| selection.run.contains(&(c.path.clone(), c.line)))
+            .flat_map(|c| c.steps.iter())
+            .filter_map(|s| re.captures(&s.value))
+            .map(|c| {
+                let shards: usize = c[1].parse().unwrap_or(0);
+                let replicas: usize = c.get(2).map_or(0, |m| m.as_str().parse().unwrap_or(0));
+                shards * (1 + replicas)
+            })
+            .sum()
+    }
+}
+
+fn parse(file: &Path) -> std::result::Result<gherkin::Feature, String> {
+    let place = super::relative(file);
+    let feature = gherkin::Feature::parse_path(file, gherkin::GherkinEnv::default())
+        .map_err(|e| describe_parse_error(&place, file, &e))?;
+    feature
+        .expand_examples()
+        .map_err(|e| format!("  {place}: a Scenario Outline cannot be expanded: {e}"))
+}
+
+/// A parse error as `file:line:col`, the reason and the line as written.
+fn describe_parse_error(place: &str, file: &Path, e: &gherkin::ParseFileError) -> String {
+    match e {
+        gherkin::ParseFileError::Reading { source, .. } => {
+            format!("  {place}: cannot be read: {source}")
+        }
+        gherkin::ParseFileError::Parsing { source, error, .. } => {
+            // The parser's error shows its position and expectations only
+            // through Display: "Error at 12:5: {\"|\", ...}".
+            let shown = source.to_string();
+            let re = regex::Regex::new(r"^Error at (\d+):(\d+): (.*)$").expect("valid regex");
+            let (line_no, col, expected) = match re.captures(&shown) {
+                Some(c) => {
+                    let mut items: Vec<String> = regex::Regex::new(r#""((?:[^"\\]|\\.)*)""#)
+                        .expect("valid regex")
+                        .captures_iter(&c[3])
+                        .map(|m| m[1].replace("\\n", "end of line").to_string())
+                        .collect();
+                    items.sort();
+                    items.dedup();
+                    (
+                        c[1].parse::<usize>().unwrap_or(0),
+                        c[2].to_string(),
+                        items.join(", "),
+                    )
+                }
+                None => (0, "?".into(), shown.clone()),
+            };
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let line = text.lines().nth(line_no.saturating_sub(1)).unwrap_or("");
+            let mut msg = format!(
+                "  {place}:{line_no}:{col}: cannot be parsed: expected one of {expected}\n    the line reads: {}",
+                line.trim()
+            );
+            if let Some(env) = error {
+                msg.push_str(&format!("\n    {env}"));
+            }
+            if let Some(hint) = parse_hint(line) {
+                msg.push_str(&format!("\n    hint: {hint}"));
+            }
+            msg
+        }
+    }
+}
+
+fn parse_hint(line: &str) -> Option<&'static str> {
+    let t = line.trim();
+    if t.starts_with('|') && !t.ends_with('|') {
+        Some("a table row starts and ends with |")
+    } else if t.starts_with('|') && t.contains('\\') {
+        Some("inside a table cell, \\ escapes only |, n and \\ itself: write \\\\ for a backslash")
+    } else if t.starts_with("\"\"\"") || t.starts_with("```") {
+        Some(
+            "a doc string opened with \"\"\" (or ```) must be closed by the same marker on a line of its own",
+        )
+    } else {
+        None
+    }
+}
+
+fn candidates_of(feature: &gherkin::Feature, criteria: &Criteria) -> Vec<Candidate> {
+    let path = feature
+        .path
+        .as_ref()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+        .unwrap_or_default();
+    let plain = feature.scenarios.iter().map(|s| (None, s));
+    let ruled = feature
+        .rules
+        .iter()
+        .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s)));
+    plain
+        .chain(ruled)
+        .map(|(rule, scenario)| {
+            let raw: Vec<&String> = scenario
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                .chain(feature.tags.iter())
+                .collect();
+            let tags: Vec<String> = raw.iter().map(|t| normalize_tag(t)).collect();
+            let background = feature
+                .background
+                .iter()
+                .chain(rule.and_then(|r| r.background.as_ref()))
+                .flat_map(|b| b.steps.iter());
+            let mut c = Candidate {
+                path: path.clone(),
+                line: scenario.position.line,
+                feature: feature.name.clone(),
+                scenario: scenario.name.clone(),
+                tags,
+                steps: background.chain(scenario.steps.iter()).cloned().collect(),
+                selected: false,
+            };
+            c.selected = matches(criteria, feature, &c);
+            c
+        })
+        .collect()
+}
+
+fn matches(criteria: &Criteria, feature: &gherkin::Feature, c: &Candidate) -> bool {
+    let haystacks = [
+        c.scenario.to_lowercase(),
+        feature.name.to_lowercase(),
+        feature
+            .path
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string().to_lowercase()),
+    ];
+    let by_filter = criteria.filters.is_empty()
+        || criteria
+            .filters
+            .iter()
+            .any(|f| haystacks.iter().any(|h| h.contains(&f.to_lowercase())));
+    let by_name = criteria
+        .name
+        .as_ref()
+        .is_none_or(|re| re.is_match(&c.scenario));
+    let by_tags = criteria
+        .tags
+        .as_ref()
+        .is_none_or(|op| op.eval(c.tags.iter()));
+    by_filter && by_name && by_tags
+}
+
+/// `requires(tls)` → `requires:tls`; other tags unchanged.
+pub fn normalize_tag(tag: &str) -> String {
+    let tag = tag.strip_prefix('@').unwrap_or(tag);
+    match tag.split_once('(') {
+        Some((name, rest)) if rest.ends_with(')') && !name.is_empty() => {
+            format!("{name}:{}", rest[..rest.len() - 1].trim())
+        }
+        _ => tag.to_string(),
+    }
+}
+
+/// Rewrites `@requires(tls)` in a tag expression as `@requires:tls`, which
+/// the tag-expression parser accepts, and drops the `@` of every tag, as
+/// the parsed scenario tags have none.
+fn normalize_expression(expr: &str) -> String {
+    let re = regex::Regex::new(r"@([A-Za-z0-9_.:-]+)\(([^()\s]*)\)").expect("valid regex");
+    re.replace_all(expr, "@$1:$2").into_owned()
+}
+
+/// The feature files under `path` (or `path` itself), sorted.
+pub fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    if !path.is_dir() {
+        return Err(Error::Config {
+            what: format!("the features folder {} does not exist", path.display()),
+            hint: "give the runner the folder that holds your .feature files (paths are relative to the crate)".into(),
+        });
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io(format!("reading the features in {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "feature") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The files `-i` globs name, as cucumber reads them.
+fn glob_files(globs: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for g in globs {
+        let walker = globwalk::glob(g).map_err(|e| Error::Config {
+            what: format!("-i {g:?} is not a glob: {e}"),
+            hint: "use a pattern such as 'features/cluster/*.feature'".into(),
+        })?;
+        let before = out.len();
+        out.extend(
+            walker
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().to_path_buf()),
+        );
+        if out.len() == before {
+            return Err(Error::Config {
+                what: format!("-i {g:?} names no feature file"),
+                hint: "paths in the glob are relative to the crate's folder".into(),
+            });
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Checks one tag against the server binary: `None` when the tag asks for
+/// nothing, else whether the binary has it (`Err` says why not). Tags are
+/// normalized (`requires:tls`).
+///
+/// - `@requires:tls`: built with TLS; `@requires:debug`: `DEBUG` available;
+/// - `@requires:<directive>`: knows a configuration directive, such as
+///   `@requires:tls-auth-clients-user`;
+/// - `@min-version:8.1`: at least that version;
+/// - `@engine:valkey` or `@engine:redis`.
+pub async fn requirement(
+    tag: &str,
+    binary: &ServerBinary,
+) -> Option<std::result::Result<(), String>> {
+    let tag = normalize_tag(tag);
+    let (kind, arg) = tag.split_once(':')?;
+    let what = format!(
+        "{} is {} {}",
+        binary.path.display(),
+        binary.engine,
+        binary.version_string()
+    );
+    match kind {
+        "requires" => {
+            let ok = match arg {
+                "tls" => binary.supports_tls().await,
+                "debug" => binary.supports_debug().await,
+                directive => binary.knows_directive(directive).await,
+            };
+            Some(if ok {
+                Ok(())
+            } else if arg == "tls" {
+                Err(format!(
+                    "{what}, built without TLS; set VALKEY_SERVER_PATH to a binary built with TLS"
+                ))
+            } else {
+                Err(format!(
+                    "{what}, which does not know the directive `{arg}`; set VALKEY_SERVER_PATH to a newer binary"
+                ))
+            })
+        }
+        "min-version" => {
+            let mut parts = arg.split('.').map(|p| p.parse::<u32>());
+            let wanted = match (parts.next(), parts.next(), parts.next()) {
+                (Some(Ok(a)), b, c) => (
+                    a,
+                    b.and_then(|x| x.ok()).unwrap_or(0),
+                    c.and_then(|x| x.ok()).unwrap_or(0),
+                ),
+                _ => {
+                    return Some(Err(format!(
+                        "@min-version:{arg} is not a version such as 8.1"
+                    )));
+                }
+            };
+            Some(if binary.version >= wanted {
+                Ok(())
+            } else {
+                Err(format!("{what}, older than {arg}"))
+            })
+        }
+        "engine" => Some(if binary.engine.to_string() == arg.to_ascii_lowercase() {
+            Ok(())
+        } else {
+            Err(format!("{what}, not {arg}"))
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn harness_tags_have_one_spelling_inside() {
+        assert_eq!(normalize_tag("@requires(tls)"), "requires:tls");
+        assert_eq!(normalize_tag("requires:tls"), "requires:tls");
+        assert_eq!(normalize_tag("@min-version(8.1)"), "min-version:8.1");
+        assert_eq!(normalize_tag("serial"), "serial");
+    }
+
+    #[test]
+    fn tag_expressions_accept_both_spellings() {
+        for expr in [
+            "@min-version(8.1)",
+            "@min-version:8.1",
+            "not @requires(tls) and @serial",
+        ] {
+            Criteria::parse_tags(expr).unwrap();
+        }
+        let op = Criteria::parse_tags("@min-version(8.1) and not @serial").unwrap();
+        assert!(op.eval(["min-version:8.1".to_string()].iter()));
+        assert!(!op.eval(["min-version:8.1".to_string(), "serial".into()].iter()));
+        assert!(Criteria::parse_tags("@a and (").is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! The unknown-step check: every step of the files a run reads must match a
+//! sentence, before any server starts; a near miss names the closest ones.
+
+use super::select::Gate;
+use crate::error::{Error, Result};
+use crate::glossary;
+use cucumber::gherkin;
+
+/// Reports the steps of every scenario the run reads (selected or not: a
+/// typo anywhere is caught before any server starts) that match no
+/// sentence, with the closest known sentences.
+pub fn check_steps(gate: &Gate) -> Result<()> {
+    let steps = glossary::registered();
+    let mut seen = std::collections::HashSet::new();
+    let mut unknown = Vec::new();
+    for c in &gate.candidates {
+        for step in &c.steps {
+            if !seen.insert((c.path.clone(), step.position.line, step.value.clone())) {
+                continue;
+            }
+            let keyword = keyword_of(step);
+            if steps
+                .iter()
+                .any(|s| s.keyword == keyword && s.regex.is_match(&step.value))
+            {
+                continue;
+            }
+            let mut entry = format!(
+                "  {}:{}  {}{}",
+                super::relative(&c.path),
+                step.position.line,
+                step.keyword,
+                step.value
+            );
+            if let Some(other) = steps
+                .iter()
+                .find(|s| s.keyword != keyword && s.regex.is_match(&step.value))
+            {
+                entry.push_str(&format!(
+                    "\n    this sentence is a {0} step: write it after {0} (an And or But takes the keyword of the step before it)",
+                    other.keyword
+                ));
+            } else {
+                entry.push_str(&format!(
+                    "\n    closest known sentences:\n{}",
+                    closest(keyword, &step.value, &steps)
+                ));
+            }
+            unknown.push(entry);
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Unknown {
+        what: format!(
+            "{} step(s) match no step definition:\n{}",
+            unknown.len(),
+            unknown.join("\n")
+        ),
+        hint: "STEPS.md lists every sentence valkey-bdd knows; a crate can add its own with #[given]/#[when]/#[then] on ValkeyWorld".into(),
+    })
+}
+
+fn keyword_of(step: &gherkin::Step) -> &'static str {
+    match step.ty {
+        gherkin::StepType::Given => "Given",
+        gherkin::StepType::When => "When",
+        gherkin::StepType::Then => "Then",
+    }
+}
+
+fn closest(keyword: &str, text: &str, steps: &[glossary::RegisteredStep]) -> String {
+    let text = &as_template(text);
+    let mut scored: Vec<(f64, String)> = steps
+        .iter()
+        .map(|s| {
+            let sentence = glossary::sentence_of(&s.regex);
+            // Sentences of the step's own keyword win a near tie.
+            let bonus = if s.keyword == keyword { 0.02 } else { 0.0 };
+            (
+                strsim::normalized_levenshtein(text, &sentence) + bonus,
+                format!("      {} {sentence}", s.keyword),
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, s)| s)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A step's text with its values replaced by the parameters a sentence
+/// shows (`{command}`, `{string}`, `{server}`, `{int}`), so that a typo is
+/// measured against sentences, not against the values it carries.
+fn as_template(text: &str) -> String {
+    let rules = [
+        (r"`[^`]*`", "{command}"),
+        (r#"(?:server |the node that owns )"[^"]*""#, "{server}"),
+        (r#""[^"]*""#, "{string}"),
+        (
+            r"\b(?:the server|the primary of shard \d+|the replica of shard \d+|the primary|the replica|replica \d+|node \d+)\b",
+            "{server}",
+        ),
+        (r"\b\d+\b", "{int}"),
+    ];
+    let mut out = text.to_string();
+    for (pattern, to) in rules {
+        out = regex::Regex::new(pattern)
+            .expect("valid regex")
+            .replace_all(&out, to)
+            .into_owned();
+    }
+    out
+}
