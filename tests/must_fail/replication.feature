@@ -50,3 +50,13 @@ Feature: Must fail: the replication sentences
     Fails with: to answer a replica of port
     Given a primary with 1 replica
     Then the primary is a replica of replica 1
+
+  Scenario: nil is not the text "(nil)"
+    Fails with: to answer "(nil)"
+    Given a server "a"
+    Then server "a" returns "(nil)" for `GET missing`
+
+  Scenario: a primary without replicas has no data to compare
+    Fails with: has no replicas in this scenario
+    Given a primary with 0 replicas
+    Then all replicas hold the same data as the primary
