@@ -12,10 +12,7 @@ async fn child_process_entry() {
     if std::env::var_os("VALKEY_BDD_TEST_CHILD").is_none() {
         return;
     }
-    println!(
-        "tmp_root: {}",
-        valkey_bdd::settings::tmp_root().display()
-    );
+    println!("tmp_root: {}", valkey_bdd::settings::tmp_root().display());
     match valkey_bdd::settings::validate() {
         Ok(()) => println!("validate: ok"),
         Err(e) => println!("validate: {e}"),
