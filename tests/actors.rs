@@ -78,13 +78,19 @@ async fn a_background_command_returns_at_once_while_the_server_sleeps() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("client \"late\" to connect"), "{err}");
-    assert_eq!(late.finish(WAIT).await.unwrap(), Reply::Status("PONG".into()));
+    assert_eq!(
+        late.finish(WAIT).await.unwrap(),
+        Reply::Status("PONG".into())
+    );
     assert!(late.id().is_some(), "the connection was handed over");
     assert_eq!(
         late.run("CLIENT GETNAME").await.unwrap(),
         Reply::Bulk(b"late".to_vec())
     );
-    assert_eq!(sleeper.finish(WAIT).await.unwrap(), Reply::Status("OK".into()));
+    assert_eq!(
+        sleeper.finish(WAIT).await.unwrap(),
+        Reply::Status("OK".into())
+    );
     server.stop().await.unwrap();
 }
 
