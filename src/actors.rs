@@ -577,3 +577,17 @@ impl Subscriber {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::server_side_name;
+
+    #[test]
+    fn a_name_the_server_refuses_is_mapped_to_one_it_takes() {
+        assert_eq!(server_side_name("alice"), "alice");
+        assert_eq!(server_side_name("the reader"), "the_reader");
+        assert_eq!(server_side_name("zoë\t2"), "zo__2");
+        assert_eq!(server_side_name(""), "_");
+        assert_eq!(server_side_name("!~\"'"), "!~\"'");
+    }
+}
