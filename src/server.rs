@@ -703,8 +703,11 @@ impl Server {
     }
 
     /// Waits until the server is busy: a `PING` of the harness gets no reply
-    /// within `probe`, or a `BUSY` error (a long script, `DEBUG SLEEP`, a
-    /// frozen process). `Err` after `timeout` says what it answered.
+    /// within `probe` while the server's main thread is not waiting for
+    /// events (it runs a long script, sleeps in `DEBUG SLEEP`, or is frozen),
+    /// or a `BUSY` error. A slow answer of an idle server on a loaded machine
+    /// is not busy: its main thread is still in `epoll_wait`. `Err` after
+    /// `timeout` says what it answered.
     pub async fn wait_busy(&self, probe: Duration, timeout: Duration) -> Result<()> {
         let started = Instant::now();
         loop {
@@ -712,7 +715,17 @@ impl Server {
                 Err(_) => {
                     // Its late PONG would sit in the kept connection.
                     self.forget_connection();
-                    return Ok(());
+                    let idle = match self.status().await {
+                        Status::Running { pid } => crate::spawn::waits_for_events(pid),
+                        _ => None,
+                    };
+                    if idle != Some(true) {
+                        return Ok(());
+                    }
+                    format!(
+                        "PING took over {} ms, but the server was waiting for events (a slow machine, not a busy server)",
+                        probe.as_millis()
+                    )
                 }
                 Ok(Ok(Reply::Error(e))) if e.starts_with("BUSY") => return Ok(()),
                 Ok(Ok(r)) => format!("PING answered {r}"),

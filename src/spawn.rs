@@ -183,3 +183,28 @@ pub fn kill_all() {
         let _ = signal_group(pgid, Signal::SIGKILL);
     }
 }
+
+/// Whether the main thread of `pid` is stopped in an event wait
+/// (`epoll_wait`): an idle server, however slowly it is scheduled. `None`
+/// when it cannot be told (`/proc/<pid>/syscall` unreadable); a stopped
+/// (frozen) process is never counted as waiting.
+pub fn waits_for_events(pid: u32) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat.rsplit(')').next()?.split_whitespace().next()?;
+    if state == "T" || state == "t" {
+        return Some(false);
+    }
+    let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let number = syscall.split_whitespace().next()?;
+    let Ok(number) = number.parse::<i64>() else {
+        // "running": it executes, so it is not waiting.
+        return Some(false);
+    };
+    let waits: &[i64] = &[
+        #[cfg(target_arch = "x86_64")]
+        nix::libc::SYS_epoll_wait,
+        nix::libc::SYS_epoll_pwait,
+        nix::libc::SYS_epoll_pwait2,
+    ];
+    Some(waits.contains(&number))
+}

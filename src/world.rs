@@ -602,6 +602,29 @@ impl ValkeyWorld {
             .await
     }
 
+    /// What could be keeping `server` busy: a named client's command still
+    /// running in the background, the harness having frozen it, or the
+    /// user's own programs (which may be sending it commands). `None` when
+    /// nothing of this scenario can be.
+    pub fn busy_keepers(&self, server: &Server) -> Option<String> {
+        if server.is_frozen() {
+            return Some(format!("{} is frozen", server.describe()));
+        }
+        let pending: Vec<String> = self
+            .clients
+            .iter()
+            .filter(|(_, a)| a.server() == server.name() && !a.is_done())
+            .filter_map(|(n, a)| {
+                a.pending()
+                    .map(|line| format!("client {n:?} runs `{line}`"))
+            })
+            .collect();
+        if !pending.is_empty() {
+            return Some(pending.join(", "));
+        }
+        (!self.processes.is_empty()).then(|| "the scenario's own programs".to_string())
+    }
+
     /// A named client; one not met yet is a client of the default server
     /// that connects on first use (in the background, when that use is a
     /// command in the background).

@@ -99,10 +99,19 @@ async fn receives(
 
 /// Checkpoint: waits until the server stops answering — a `PING` of the
 /// harness gets no reply within 100 ms, or a `BUSY` error — because a client
-/// keeps it busy (`DEBUG SLEEP`, a long script).
+/// keeps it busy (`DEBUG SLEEP`, a long script). Fails at once when nothing
+/// of the scenario can be keeping it busy: no named client has a command
+/// running, it is not frozen and no program of the scenario runs (a slow
+/// answer of an idle server on a loaded machine is not busy).
 #[when(expr = "{server} is busy")]
 async fn server_busy(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
     let server = w.resolve(&server).await?;
+    if w.busy_keepers(&server).is_none() {
+        return Err(crate::error::Error::Expectation(format!(
+            "{} cannot be busy: no client of the scenario has a command running in the background, it is not frozen and no program of the scenario runs",
+            server.describe()
+        )));
+    }
     let timeout = crate::settings::wait_timeout()?;
     server
         .wait_busy(std::time::Duration::from_millis(100), timeout)

@@ -43,6 +43,13 @@ Feature: Must fail: named clients and their checkpoints
     Then client "w" receives "goal" on "news"
 
   Scenario: an idle server is not busy
+    Fails with: cannot be busy: no client of the scenario has a command running in the background
+    When the server is busy
+
+  Scenario: a server whose only client is blocked is not busy
     Fails with: to be busy
     Fails with: PING answered PONG
-    When the server is busy
+    Given client "w" is connected to the server
+    When client "w" runs `BLPOP never 0` in the background
+    And client "w" is blocked
+    And the server is busy
