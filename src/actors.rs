@@ -90,9 +90,12 @@ impl Drop for Actor {
 }
 
 impl Actor {
-    /// Connects a client called `name` to `server` the ordinary way.
+    /// Connects a client called `name` to `server` the ordinary way: as a
+    /// program given the server's URL ([`Server::client_credentials`]).
     pub async fn connect(name: impl Into<String>, server: &Server) -> Result<Actor> {
-        let client = server.connect(&server.address(), None).await?;
+        let client = server
+            .connect(&server.address(), server.client_credentials().as_ref())
+            .await?;
         Actor::attach(name, server.name(), client).await
     }
 
@@ -294,11 +297,13 @@ impl Drop for Subscriber {
 }
 
 impl Subscriber {
-    /// Connects `name` to `address` (unauthenticated) and subscribes to
-    /// `channels`; returns once the server has confirmed every subscription.
+    /// Connects `name` to `address` (authenticated with `auth`, if any) and
+    /// subscribes to `channels`; returns once the server has confirmed every
+    /// subscription.
     pub async fn subscribe(
         name: impl Into<String>,
         address: &Address,
+        auth: Option<&crate::client::Credentials>,
         channels: &[String],
     ) -> Result<Subscriber> {
         let name = name.into();
@@ -308,7 +313,7 @@ impl Subscriber {
             detail: e.to_string(),
             hint: "is the server running? see its log".into(),
         };
-        let client = crate::client::redis_client(address).map_err(fail)?;
+        let client = crate::client::redis_client(address, auth).map_err(fail)?;
         let timeout = crate::settings::command_timeout()?;
         let mut pubsub = tokio::time::timeout(timeout, client.get_async_pubsub())
             .await
