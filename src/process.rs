@@ -28,13 +28,26 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const TAIL: usize = 20;
 
 /// How to start a program.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProcessSpec {
     name: String,
     command: String,
     env: Vec<(String, String)>,
     dir: Option<std::path::PathBuf>,
     port: bool,
+}
+
+impl std::fmt::Debug for ProcessSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment's values may hold the run's password.
+        f.debug_struct("ProcessSpec")
+            .field("name", &self.name)
+            .field("command", &crate::acl::redact(&self.command))
+            .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("dir", &self.dir)
+            .field("port", &self.port)
+            .finish()
+    }
 }
 
 impl ProcessSpec {

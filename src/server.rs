@@ -1047,9 +1047,17 @@ impl Server {
                 ("requirepass", crate::acl::run_password().to_string())
             });
         }
-        // Replicas authenticate to their primary as programs do; every
-        // server of the run has the same password.
-        d.push(("masterauth", crate::acl::run_password().to_string()));
+        // Replicas authenticate to their primary as the harness does: with
+        // the run's password, the same on every server, or the scenario's
+        // own `requirepass` (given to every node of a replica set, say).
+        let masterauth = match self.admin_credentials() {
+            Some(Credentials {
+                user: None,
+                password,
+            }) => password,
+            _ => crate::acl::run_password().to_string(),
+        };
+        d.push(("masterauth", crate::reply::quote(masterauth.as_bytes())));
         d
     }
 

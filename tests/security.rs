@@ -144,6 +144,13 @@ async fn the_password_is_never_printed() {
     };
     assert_eq!(items[1], Reply::Bulk(password.as_bytes().to_vec()));
     assert!(!reply.to_string().contains(password), "{reply}");
+    // A program's environment, when its description is shown.
+    let spec = ProcessSpec::new("app", "true").server(&s);
+    let shown = format!("{spec:?}");
+    assert!(
+        shown.contains("REDISCLI_AUTH") && !shown.contains(password),
+        "{shown}"
+    );
     // A program's command line and output in a failure message.
     let mut p = UserProcess::start(ProcessSpec::new(
         "leaky",
@@ -166,4 +173,26 @@ async fn the_password_is_never_printed() {
         .to_string();
     assert!(!err.contains(password), "{err}");
     s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn replicas_get_in_with_the_run_s_password_or_the_scenario_s_own() {
+    use valkey_bdd::replication::{ReplicaSet, ReplicaSetSpec};
+    for spec in [
+        ReplicaSetSpec::new(1),
+        ReplicaSetSpec::new(1).config("requirepass", "s3cret"),
+    ] {
+        // `start` returns once the replica has caught up: it got in.
+        let set = ReplicaSet::start(spec).await.unwrap();
+        set.primary.command("SET k v").await.unwrap();
+        let link = set.replicas[0]
+            .command("INFO replication")
+            .await
+            .unwrap()
+            .to_string();
+        assert!(link.contains("master_link_status:up"), "{link}");
+        for s in set.servers() {
+            s.stop().await.unwrap();
+        }
+    }
 }
