@@ -37,7 +37,7 @@ async fn harness(server: &Server, key: &str) -> Duration {
 
 async fn raw(server: &Server, key: &str) -> Duration {
     fill(server, key).await;
-    let url = format!("redis://127.0.0.1:{}", server.port());
+    let url = server.authenticated_url();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..CONSUMERS {

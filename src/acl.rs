@@ -1,7 +1,19 @@
-//! ACL users, and keeping the harness's own connections authorised while a
+//! Who may run commands on the servers of a run: the run's password, ACL
+//! users, and keeping the harness's own connections authorised while a
 //! scenario locks the default user out.
+//!
+//! Secure by default: every server the harness starts guards its `default`
+//! user with one password made for the run ([`run_password`]: 256 bits from
+//! the operating system's generator). The harness, named clients and the
+//! user's programs (through `VALKEY_URL` and `REDISCLI_AUTH`) use it; another
+//! local user, who cannot read it, gets `NOAUTH`, so cannot load a module into
+//! a server that runs as someone else. The password is written only as a
+//! SHA-256 hash (the `user default` line) and as `masterauth` (replicas
+//! authenticate to their primary) in the server's private configuration file,
+//! and never printed: [`redact`] hides it wherever text is shown.
 
-use std::hash::{BuildHasher as _, Hasher as _};
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::client::Credentials;
 use crate::error::{Error, Result};
@@ -11,6 +23,54 @@ use crate::server::Server;
 /// The user the harness creates for its own connections when a scenario
 /// disables the default user.
 pub const HARNESS_USER: &str = "valkey-bdd";
+
+/// What [`redact`] shows instead of the run's password.
+pub const REDACTED: &str = "<the run's password>";
+
+/// The run's password: 32 bytes from the operating system's random number
+/// generator, in hex; the same for every server of this process.
+pub fn run_password() -> &'static str {
+    PASSWORD.get_or_init(|| {
+        use ring::rand::SecureRandom as _;
+        let mut bytes = [0u8; 32];
+        // The operating system's generator fails only when it is missing,
+        // and then nothing here can be secure: stop rather than guess.
+        ring::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .expect("the operating system's random number generator (getrandom) failed");
+        hex(&bytes)
+    })
+}
+
+/// The ACL rule that sets the run's password without writing it: `#` and
+/// its SHA-256 in hex, as `ACL SETUSER` and a `user` directive take it.
+pub fn run_password_rule() -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, run_password().as_bytes());
+    format!("#{}", hex(digest.as_ref()))
+}
+
+/// The default user guarded by the run's password, with the permissions
+/// it has out of the box: the `user` directive of every server the harness
+/// starts (unless the scenario sets `requirepass` or its own users).
+pub fn default_user_directive() -> String {
+    format!("default on {} ~* &* +@all", run_password_rule())
+}
+
+/// `text` with the run's password replaced by [`REDACTED`], for anything
+/// shown: replies, errors, command lines, a program's output.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    match PASSWORD.get() {
+        Some(p) if text.contains(p.as_str()) => Cow::Owned(text.replace(p.as_str(), REDACTED)),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+/// The run's password, once made ([`redact`] does not make it).
+static PASSWORD: OnceLock<String> = OnceLock::new();
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Creates (or changes) users with `ACL SETUSER <user> <rules>`, the rules
 /// written as in `valkey-cli` (`on >secret ~app:* +@read`). An error reply
@@ -43,38 +103,24 @@ pub async fn set_users(server: &Server, users: &[(String, String)]) -> Result<()
 }
 
 /// Disables the default user (`ACL SETUSER default off`). The harness first
-/// creates [`HARNESS_USER`] with every permission and a random password and
-/// uses it from then on, so that it can still check and stop the server;
-/// `ACL USERS` therefore lists it.
+/// creates [`HARNESS_USER`] with every permission and the run's password
+/// (sent as its hash) and uses it from then on, so that it can still check
+/// and stop the server; `ACL USERS` therefore lists it. Programs given the
+/// server's URL no longer have a password that works: they connect
+/// unauthenticated, and are refused, as the scenario means.
 pub async fn disable_default_user(server: &Server) -> Result<()> {
-    let password = random_password();
     set_users(
         server,
         &[(
             HARNESS_USER.to_string(),
-            format!("on >{password} ~* &* +@all"),
+            format!("on {} ~* &* +@all", run_password_rule()),
         )],
     )
     .await?;
     server.set_admin_credentials(Some(Credentials {
         user: Some(HARNESS_USER.to_string()),
-        password,
+        password: run_password().to_string(),
     }));
+    server.set_guarded(false);
     set_users(server, &[("default".to_string(), "off".to_string())]).await
-}
-
-/// 128 random bits, in hex, from the standard library's randomly seeded
-/// hasher.
-fn random_password() -> String {
-    let half = || {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default(),
-        );
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(), half())
 }

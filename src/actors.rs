@@ -152,15 +152,19 @@ async fn name_connection(name: &str, client: Client, limit: Option<Duration>) ->
     Ok(Open { client, id })
 }
 
-/// Connects a client called `name` to `server` the ordinary way and names it.
+/// Connects a client called `name` to `server` the ordinary way (as a
+/// program given the server's URL) and names it.
 async fn open(name: &str, server: &Server, limit: Option<Duration>) -> Result<Open> {
-    let client = server.connect(&server.address(), None).await?;
+    let client = server
+        .connect(&server.address(), server.client_credentials().as_ref())
+        .await?;
     name_connection(name, client, limit).await
 }
 
 impl Actor {
     /// A client called `name` of `server` that connects the ordinary way
-    /// (unauthenticated, over the server's transport) on first use.
+    /// (as a program given the server's URL, over the server's transport:
+    /// [`Server::client_credentials`]) on first use.
     pub fn new(name: impl Into<String>, server: Arc<Server>) -> Actor {
         Actor {
             name: name.into(),
@@ -172,7 +176,9 @@ impl Actor {
 
     /// Connects a client called `name` to `server` the ordinary way, now.
     pub async fn connect(name: impl Into<String>, server: &Server) -> Result<Actor> {
-        let client = server.connect(&server.address(), None).await?;
+        let client = server
+            .connect(&server.address(), server.client_credentials().as_ref())
+            .await?;
         Actor::attach(name, server.name(), client).await
     }
 
@@ -486,11 +492,13 @@ impl Drop for Subscriber {
 }
 
 impl Subscriber {
-    /// Connects `name` to `address` (unauthenticated) and subscribes to
-    /// `channels`; returns once the server has confirmed every subscription.
+    /// Connects `name` to `address` (authenticated with `auth`, if any) and
+    /// subscribes to `channels`; returns once the server has confirmed every
+    /// subscription.
     pub async fn subscribe(
         name: impl Into<String>,
         address: &Address,
+        auth: Option<&crate::client::Credentials>,
         channels: &[String],
     ) -> Result<Subscriber> {
         let name = name.into();
@@ -500,7 +508,7 @@ impl Subscriber {
             detail: e.to_string(),
             hint: "is the server running? see its log".into(),
         };
-        let client = crate::client::redis_client(address).map_err(fail)?;
+        let client = crate::client::redis_client(address, auth).map_err(fail)?;
         let timeout = crate::settings::command_timeout()?;
         let mut pubsub = tokio::time::timeout(timeout, client.get_async_pubsub())
             .await

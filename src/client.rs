@@ -125,32 +125,64 @@ impl Client {
             timeout,
         };
         if let Some(c) = auth {
-            // Sent here rather than by the `redis` crate, so that a refusal
-            // shows the server's own words (WRONGPASS ...).
-            let mut args = vec!["AUTH"];
-            args.extend(c.user.as_deref());
-            args.push(&c.password);
-            match client.run_args(&args).await? {
-                Reply::Status(s) if s == "OK" => {}
-                other => {
-                    return Err(Error::Connection {
-                        target: client.target.clone(),
-                        action: match &c.user {
-                            Some(u) => format!("authenticating as {u:?}"),
-                            None => "authenticating with the password".into(),
-                        },
-                        detail: format!("AUTH answered {other}"),
-                        hint: match &c.user {
-                            Some(u) => format!(
-                                "check user {u:?}'s ACL rules: is it `on`, with that `>password`?"
-                            ),
-                            None => "check the server's `requirepass`".into(),
-                        },
-                    });
-                }
-            }
+            client.authenticate(c).await?;
         }
         Ok(client)
+    }
+
+    /// Sends `AUTH`. Sent here rather than by the `redis` crate, so that a
+    /// refusal shows the server's own words (WRONGPASS ...); no message
+    /// shows the password.
+    async fn authenticate(&mut self, c: &Credentials) -> Result<()> {
+        let mut args = vec!["AUTH"];
+        args.extend(c.user.as_deref());
+        args.push(&c.password);
+        let action = match &c.user {
+            Some(u) => format!("authenticating as {u:?}"),
+            None => "authenticating with the password".into(),
+        };
+        let reply = match self.run_args(&args).await {
+            Ok(reply) => reply,
+            // A TLS server that refuses the client says so at its first
+            // command, this one: the error must not quote it.
+            Err(Error::Connection {
+                target,
+                detail,
+                hint,
+                ..
+            }) => {
+                return Err(Error::Connection {
+                    target,
+                    action,
+                    detail,
+                    hint,
+                });
+            }
+            Err(Error::CommandTimeout {
+                target, timeout, ..
+            }) => {
+                return Err(Error::CommandTimeout {
+                    target,
+                    command: "AUTH".into(),
+                    timeout,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match reply {
+            Reply::Status(s) if s == "OK" => Ok(()),
+            other => Err(Error::Connection {
+                target: self.target.clone(),
+                action,
+                detail: format!("AUTH answered {other}"),
+                hint: match &c.user {
+                    Some(u) => {
+                        format!("check user {u:?}'s ACL rules: is it `on`, with that `>password`?")
+                    }
+                    None => "check the server's `requirepass`".into(),
+                },
+            }),
+        }
     }
 
     /// Who this client talks to.
@@ -173,7 +205,12 @@ impl Client {
         for a in args {
             cmd.arg(a.as_ref());
         }
-        let line = || command::join(&args.iter().map(|a| a.as_ref().to_vec()).collect::<Vec<_>>());
+        // As shown in messages: a command may carry the run's password
+        // (`MIGRATE ... AUTH`).
+        let line = || {
+            let line = command::join(&args.iter().map(|a| a.as_ref().to_vec()).collect::<Vec<_>>());
+            crate::acl::redact(&line).into_owned()
+        };
         let sent = self.conn.send_packed_command(&cmd);
         let answered = if self.timeout.is_zero() {
             // Not waited for at all: the reply cannot be there yet.
@@ -280,8 +317,8 @@ fn connect_hint(address: &Address, e: &redis::RedisError) -> String {
     }
 }
 
-/// The `redis` crate's description of where to connect.
-fn connection_info(address: &Address) -> redis::ConnectionInfo {
+/// The `redis` crate's description of where to connect, and as whom.
+fn connection_info(address: &Address, auth: Option<&Credentials>) -> redis::ConnectionInfo {
     use redis::IntoConnectionInfo as _;
     let addr = match address {
         Address::Tcp { host, port } => redis::ConnectionAddr::Tcp(host.clone(), *port),
@@ -295,7 +332,13 @@ fn connection_info(address: &Address) -> redis::ConnectionInfo {
         },
         Address::Unix(path) => redis::ConnectionAddr::Unix(path.clone()),
     };
-    let settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+    let mut settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+    if let Some(c) = auth {
+        settings = settings.set_password(c.password.clone());
+        if let Some(u) = &c.user {
+            settings = settings.set_username(u.clone());
+        }
+    }
     addr.into_connection_info()
         .expect("a ConnectionAddr always converts")
         .set_redis_settings(settings)
@@ -306,12 +349,17 @@ async fn open_address(
     address: &Address,
     connect_timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
-    open_client(redis_client(address)?, connect_timeout).await
+    open_client(redis_client(address, None)?, connect_timeout).await
 }
 
-/// A `redis` crate client for `address` (TLS material included).
-pub(crate) fn redis_client(address: &Address) -> redis::RedisResult<redis::Client> {
-    let info = connection_info(address);
+/// A `redis` crate client for `address` (TLS material included) that
+/// authenticates with `auth`: for connections the `redis` crate drives
+/// itself, such as pub/sub.
+pub(crate) fn redis_client(
+    address: &Address,
+    auth: Option<&Credentials>,
+) -> redis::RedisResult<redis::Client> {
+    let info = connection_info(address, auth);
     Ok(match address {
         Address::Tls { identity, .. } => {
             let certs = crate::tls::material()

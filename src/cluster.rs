@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::client::Credentials;
 use crate::error::{Error, Result};
 use crate::info::Info;
 use crate::reply::Reply;
@@ -900,6 +901,14 @@ impl ClusterClient {
             let m = crate::tls::material()?;
             builder = builder.certs(m.certificates(&crate::tls::Identity::default())?);
         }
+        // The harness's own client: it authenticates as the harness does
+        // (the run's password, unless the scenario set its own).
+        if let Some(c) = nodes.first().and_then(|n| n.admin_credentials()) {
+            builder = builder.password(c.password);
+            if let Some(u) = c.user {
+                builder = builder.username(u);
+            }
+        }
         let client = builder.build().map_err(fail)?;
         let conn = client.get_async_connection().await.map_err(fail)?;
         Ok(ClusterClient { conn, timeout })
@@ -1114,11 +1123,23 @@ impl Mover {
                 return Ok(moved);
             }
             let port = target.port().to_string();
-            let mut args: Vec<Vec<u8>> =
-                ["MIGRATE", target.host(), &port, "", "0", "10000", "KEYS"]
-                    .iter()
-                    .map(|a| a.as_bytes().to_vec())
-                    .collect();
+            let mut args: Vec<Vec<u8>> = ["MIGRATE", target.host(), &port, "", "0", "10000"]
+                .iter()
+                .map(|a| a.as_bytes().to_vec())
+                .collect();
+            // The source logs in to the target as the harness does.
+            match target.admin_credentials() {
+                Some(Credentials {
+                    user: Some(u),
+                    password,
+                }) => args.extend([b"AUTH2".to_vec(), u.into_bytes(), password.into_bytes()]),
+                Some(Credentials {
+                    user: None,
+                    password,
+                }) => args.extend([b"AUTH".to_vec(), password.into_bytes()]),
+                None => {}
+            }
+            args.push(b"KEYS".to_vec());
             args.extend(keys.iter().filter_map(|k| match k {
                 Reply::Bulk(b) => Some(b.clone()),
                 _ => None,

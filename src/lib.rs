@@ -33,8 +33,9 @@
 //!   by the scenarios of a feature.
 //! - [`actors`]: named clients with background commands and checkpoints;
 //!   [`process`]: the user's own programs; [`streams`]: stream consumers.
-//! - [`tls`]: certificates made once per run; ACL credentials live in
-//!   [`client::Credentials`].
+//! - [`tls`]: certificates made once per run; [`acl`]: the run's password
+//!   every server needs (secure by default) and ACL users; credentials live
+//!   in [`client::Credentials`].
 //! - [`matrix`]: one suite against several binaries.
 //! - [`runner`]: running feature files; [`glossary`]: the registered steps.
 //! - [`settings`]: the environment switches.

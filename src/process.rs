@@ -3,6 +3,12 @@
 //! own (they cannot outlive the harness, see [`crate::spawn`]), with their
 //! output captured line by line, readiness by an output line or a port, and
 //! a bounded stop.
+//!
+//! A program is told where a server is and how to get in through its
+//! environment ([`ProcessSpec::server`]), never its command line: every
+//! local user can read a command line (`ps`), only its own user a
+//! program's environment. Whatever is shown of it (its command, its output)
+//! has the run's password hidden.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
@@ -14,6 +20,7 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use crate::error::{Error, Result};
 use crate::ports::PortLease;
+use crate::server::Server;
 
 /// How long SIGTERM has before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -21,13 +28,26 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const TAIL: usize = 20;
 
 /// How to start a program.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProcessSpec {
     name: String,
     command: String,
     env: Vec<(String, String)>,
     dir: Option<std::path::PathBuf>,
     port: bool,
+}
+
+impl std::fmt::Debug for ProcessSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment's values may hold the run's password.
+        f.debug_struct("ProcessSpec")
+            .field("name", &self.name)
+            .field("command", &crate::acl::redact(&self.command))
+            .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("dir", &self.dir)
+            .field("port", &self.port)
+            .finish()
+    }
 }
 
 impl ProcessSpec {
@@ -45,6 +65,22 @@ impl ProcessSpec {
     /// Adds an environment variable.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Tells it where `server` is and how to get in: `VALKEY_HOST`,
+    /// `VALKEY_PORT`, `VALKEY_URL` (with the run's password while the server
+    /// is guarded by it, [`Server::authenticated_url`]) and `REDISCLI_AUTH`
+    /// (the password, which `valkey-cli` and `redis-cli` read, so that
+    /// `valkey-cli -p <port>` gets in).
+    pub fn server(mut self, server: &Server) -> Self {
+        self = self
+            .env("VALKEY_HOST", server.host())
+            .env("VALKEY_PORT", server.port().to_string())
+            .env("VALKEY_URL", server.authenticated_url());
+        if let Some(c) = server.client_credentials() {
+            self = self.env("REDISCLI_AUTH", c.password);
+        }
         self
     }
 
@@ -132,6 +168,8 @@ impl UserProcess {
         if let Some(d) = &spec.dir {
             cmd.current_dir(d);
         }
+        // Only its shown form is kept.
+        let command = crate::acl::redact(&command).into_owned();
         let mut child = crate::spawn::spawn(cmd).await.map_err(|e| Error::Config {
             what: format!("process \"{}\" could not start `{command}`: {e}", spec.name),
             hint: "`sh` must be on PATH".into(),
@@ -162,6 +200,11 @@ impl UserProcess {
         &self.name
     }
 
+    /// Its process id (also its process group's).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The port leased for it, if it asked for one.
     pub fn port(&self) -> Option<u16> {
         self.port.as_ref().map(PortLease::port)
@@ -172,18 +215,20 @@ impl UserProcess {
         self.lines.snapshot()
     }
 
-    /// Its last `lines` lines of output, indented for a message.
+    /// Its last `lines` lines of output, indented for a message (the run's
+    /// password hidden).
     pub fn output_tail(&self, lines: usize) -> String {
         let all = self.output();
         if all.is_empty() {
             return "    (it printed nothing)".into();
         }
         let start = all.len().saturating_sub(lines);
-        all[start..]
+        let tail = all[start..]
             .iter()
             .map(|l| format!("    {l}"))
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n");
+        crate::acl::redact(&tail).into_owned()
     }
 
     fn tail(&self) -> String {

@@ -151,7 +151,8 @@ pub fn quote(bytes: &[u8]) -> String {
 
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&render(self, 0))
+        // A reply may hold the run's password (`CONFIG GET masterauth`).
+        f.write_str(&crate::acl::redact(&render(self, 0)))
     }
 }
 

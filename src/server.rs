@@ -13,6 +13,11 @@
 //!   data persisted by `SAVE` or AOF is loaded again.
 //! - A server that dies when nobody asked it to is reported with its exit
 //!   status, the tail of its log and its `BUG REPORT`.
+//!
+//! Secure by default: unless the scenario sets `requirepass` or ACL users of
+//! its own, the default user needs the run's password ([`crate::acl`]); the
+//! harness's own connections and the clients of [`Server::client_credentials`]
+//! send it, another local user cannot.
 
 use std::fmt;
 use std::os::unix::process::ExitStatusExt;
@@ -117,6 +122,8 @@ impl ServerSpec {
     }
 
     /// Sets `requirepass`; the harness's own connections authenticate with it.
+    /// The default user then needs this password instead of the run's, and
+    /// programs given the server's URL are not told it.
     pub fn password(mut self, password: impl Into<String>) -> Self {
         let password = password.into();
         self.admin = Some(Credentials {
@@ -173,6 +180,17 @@ impl ServerSpec {
     /// The directives given so far.
     pub fn directives(&self) -> &[(String, String)] {
         &self.config
+    }
+
+    /// Whether the default user gets the run's password: unless the scenario
+    /// guards the server its own way (`requirepass`, `user` directives or an
+    /// `aclfile`).
+    fn guarded(&self) -> bool {
+        !self.config.iter().any(|(k, _)| {
+            ["requirepass", "user", "aclfile"]
+                .iter()
+                .any(|own| k.eq_ignore_ascii_case(own))
+        })
     }
 
     /// Validates the directives without starting anything.
@@ -246,6 +264,13 @@ pub struct Server {
     transport: Transport,
     /// Who the harness's own connections authenticate as.
     admin: std::sync::RwLock<Option<Credentials>>,
+    /// Whether the default user's password is the run's, so that a program
+    /// given the server's URL is given it too.
+    guarded: std::sync::atomic::AtomicBool,
+    /// Whether a client certificate logs the client in as the user it names
+    /// (`tls-auth-clients-user`): then clients send no password, which
+    /// would log them in as `default` instead.
+    certificate_logins: bool,
     binary: Arc<ServerBinary>,
     lease: PortLease,
     workdir: std::sync::Mutex<Workdir>,
@@ -293,6 +318,7 @@ impl Server {
                     .into(),
             });
         }
+        let guarded = spec.guarded();
         let admin = spec.admin.clone().or_else(|| {
             spec.config
                 .iter()
@@ -302,6 +328,7 @@ impl Server {
                     user: None,
                     password: v.trim_matches('"').to_string(),
                 })
+                .or_else(|| guarded.then(run_credentials))
         });
         let start_timeout = crate::settings::start_timeout()?;
         let pinned = spec
@@ -323,6 +350,11 @@ impl Server {
                 name: std::sync::RwLock::new(spec.name.clone()),
                 transport: spec.transport.clone(),
                 admin: std::sync::RwLock::new(admin.clone()),
+                guarded: guarded.into(),
+                certificate_logins: spec
+                    .config
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case("tls-auth-clients-user") && v != "off"),
                 binary: binary.clone(),
                 lease,
                 log: dir.join("server.log"),
@@ -443,14 +475,51 @@ impl Server {
         }
     }
 
-    /// The URL a program is given to reach it: `redis://127.0.0.1:16001`,
-    /// `rediss://…` when it speaks TLS, `unix:///…/valkey.sock`.
+    /// Where it is, as a URL without credentials (safe to show):
+    /// `redis://127.0.0.1:16001`, `rediss://…` when it speaks TLS,
+    /// `unix:///…/valkey.sock`.
     pub fn url(&self) -> String {
         match &self.transport {
             Transport::Tcp => format!("redis://{}:{}", self.host(), self.port()),
             Transport::Tls(_) => format!("rediss://{}:{}", self.host(), self.port()),
             Transport::Unix { .. } => format!("unix://{}", self.socket_path().display()),
         }
+    }
+
+    /// The URL a program is given to reach it: [`Server::url`] with the
+    /// run's password while the server is guarded by it
+    /// (`redis://default:<password>@127.0.0.1:16001`,
+    /// `unix:///…/valkey.sock?pass=…`).
+    /// Never show it: pass it in the environment, not on a command line,
+    /// which every local user can read.
+    pub fn authenticated_url(&self) -> String {
+        let Some(c) = self.client_credentials() else {
+            return self.url();
+        };
+        match &self.transport {
+            Transport::Unix { .. } => format!("{}?pass={}", self.url(), c.password),
+            // `default:` rather than an empty user name, which valkey-cli
+            // would send as `AUTH "" <password>`.
+            _ => self
+                .url()
+                .replacen("://", &format!("://default:{}@", c.password), 1),
+        }
+    }
+
+    /// Who a program given the server's URL authenticates as: the default
+    /// user with the run's password while the server is guarded by it;
+    /// `None` when the scenario guards it its own way (`requirepass`, ACL
+    /// users), has disabled the default user, or has certificates log
+    /// clients in (`tls-auth-clients-user`). Named clients connect with
+    /// these.
+    pub fn client_credentials(&self) -> Option<Credentials> {
+        (self.guarded.load(Ordering::SeqCst) && !self.certificate_logins).then(run_credentials)
+    }
+
+    /// Records whether the default user still has the run's password (a
+    /// scenario that disables it takes it away from programs).
+    pub fn set_guarded(&self, guarded: bool) {
+        self.guarded.store(guarded, Ordering::SeqCst);
     }
 
     /// Where its unix socket is (or would be): `valkey.sock` in its directory.
@@ -897,8 +966,7 @@ impl Server {
             lines.push(format!("{key} {v}"));
         }
         lines.push(String::new());
-        std::fs::write(&self.conf, lines.join("\n"))
-            .map_err(|e| Error::io(format!("writing {}", self.conf.display()), e))
+        write_private(&self.conf, &lines.join("\n"))
     }
 
     /// Sends a signal to the server's process group (SIGSTOP, SIGCONT, ...).
@@ -975,7 +1043,8 @@ impl Server {
             }
         }
         for (k, v) in defaults {
-            if !user_keys.iter().any(|u| u == k) {
+            let alias = if k == "masterauth" { "primaryauth" } else { k };
+            if !user_keys.iter().any(|u| u == k || u == alias) {
                 lines.push(format!("{k} {v}"));
             }
         }
@@ -984,8 +1053,7 @@ impl Server {
             lines.push(format!("{k} {v}"));
         }
         lines.push(String::new());
-        std::fs::write(&self.conf, lines.join("\n"))
-            .map_err(|e| Error::io(format!("writing {}", self.conf.display()), e))
+        write_private(&self.conf, &lines.join("\n"))
     }
 
     /// Valkey, or Redis 7 and later: `SHUTDOWN ... NOW`, `enable-debug-command`.
@@ -1011,6 +1079,28 @@ impl Server {
             d.push(("enable-debug-command", "local".to_string()));
             d.push(("enable-module-command", "local".to_string()));
         }
+        // "local" is every local user: only the run's password lets one in.
+        if self.guarded.load(Ordering::SeqCst) {
+            d.push(if self.speaks_redis_7() {
+                // Only the hash is written: `CONFIG GET requirepass` stays
+                // empty, as on a server nobody configured.
+                ("user", crate::acl::default_user_directive())
+            } else {
+                // Older Redis lacks some of the ACL rules.
+                ("requirepass", crate::acl::run_password().to_string())
+            });
+        }
+        // Replicas authenticate to their primary as the harness does: with
+        // the run's password, the same on every server, or the scenario's
+        // own `requirepass` (given to every node of a replica set, say).
+        let masterauth = match self.admin_credentials() {
+            Some(Credentials {
+                user: None,
+                password,
+            }) => password,
+            _ => crate::acl::run_password().to_string(),
+        };
+        d.push(("masterauth", crate::reply::quote(masterauth.as_bytes())));
         d
     }
 
@@ -1280,6 +1370,29 @@ pub(crate) fn sanitize(name: &str) -> String {
         })
         .collect();
     s.chars().take(48).collect()
+}
+
+/// The default user with the run's password.
+fn run_credentials() -> Credentials {
+    Credentials {
+        user: None,
+        password: crate::acl::run_password().to_string(),
+    }
+}
+
+/// Writes a configuration file only its owner can read (it holds the run's
+/// password): mode 0600, whatever the umask.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 fn quote_path(p: &Path) -> String {

@@ -512,13 +512,17 @@ impl ValkeyWorld {
     }
 
     /// Connects a named client to a server (the default one for `None`) the
-    /// ordinary way: over the server's transport (with the default client
-    /// certificate when it speaks TLS) and not authenticated, as a user's
-    /// program would. The default client of `I run ...` is the harness's
-    /// own and authenticates when the harness knows a password.
+    /// ordinary way, as a program given the server's URL would: over the
+    /// server's transport (with the default client certificate when it
+    /// speaks TLS), with the run's password while the server is guarded by
+    /// it ([`Server::client_credentials`]), unauthenticated when the
+    /// scenario set a password of its own. The default client of `I run
+    /// ...` is the harness's own and authenticates whenever it can.
     pub async fn connect_client(&mut self, client: &str, server: Option<&str>) -> Result<()> {
-        let address = self.server(server)?.address();
-        self.connect_client_to(client, server, &address, None).await
+        let server_ref = self.server(server)?;
+        let (address, auth) = (server_ref.address(), server_ref.client_credentials());
+        self.connect_client_to(client, server, &address, auth.as_ref())
+            .await
     }
 
     /// Connects a named client to a server at `address`, authenticating
@@ -734,7 +738,8 @@ impl ValkeyWorld {
         channels: &[String],
     ) -> Result<()> {
         let server = self.server(Some(server))?.clone();
-        let sub = Subscriber::subscribe(client, &server.address(), channels).await?;
+        let auth = server.client_credentials();
+        let sub = Subscriber::subscribe(client, &server.address(), auth.as_ref(), channels).await?;
         self.subscribers.insert(client.to_string(), sub);
         Ok(())
     }

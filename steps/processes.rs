@@ -8,6 +8,12 @@
 //! `{free_port}` a port leased for the program. Its environment has
 //! `VALKEY_HOST`, `VALKEY_PORT` and `VALKEY_URL` of the default server, and
 //! `FREE_PORT` when the command asks for one.
+//!
+//! Secure by default: servers need the run's password. A program gets it in
+//! its environment, not on its command line (which every local user can
+//! read): `VALKEY_URL` carries it (`redis://default:<password>@127.0.0.1:16001`) and
+//! `REDISCLI_AUTH` holds it, so `valkey-cli -p {port}` and `valkey-cli -u
+//! {url}` get in; `{url}` itself has no password.
 
 use std::os::unix::process::ExitStatusExt as _;
 
@@ -55,10 +61,7 @@ async fn runs(w: &mut ValkeyWorld, name: String, command: CommandLine) -> Result
         spec = spec.with_port();
     }
     if let Ok(server) = w.server(None) {
-        spec = spec
-            .env("VALKEY_HOST", server.host())
-            .env("VALKEY_PORT", server.port().to_string())
-            .env("VALKEY_URL", server.url());
+        spec = spec.server(server);
     }
     w.start_process(spec, &name).await
 }

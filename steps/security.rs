@@ -24,11 +24,12 @@ use crate::world::{DEFAULT_SERVER, ValkeyWorld};
 /// way. `without a client certificate`, `with a certificate from an
 /// untrusted authority`, `with a client certificate for "alice"` (its common
 /// name), `in plaintext` (plain TCP to a TLS port), `as "alice" with password
-/// "secret"` (`AUTH` on connect).
+/// "secret"` (`AUTH` on connect), `without a password` (not even the run's:
+/// as another local user's program would).
 #[derive(Debug, Clone, PartialEq, Eq, Parameter)]
 #[param(
     name = "way",
-    regex = r#"without a client certificate|with a certificate from an untrusted authority|with a client certificate for "[^"]+"|in plaintext|as "[^"]+" with password "[^"]*""#
+    regex = r#"without a client certificate|with a certificate from an untrusted authority|with a client certificate for "[^"]+"|in plaintext|as "[^"]+" with password "[^"]*"|without a password"#
 )]
 pub enum Way {
     /// Presenting a certificate (or none) instead of the default one.
@@ -37,6 +38,8 @@ pub enum Way {
     Plaintext,
     /// Authenticating as a user.
     As(Credentials),
+    /// Not authenticating at all.
+    Unauthenticated,
 }
 
 impl FromStr for Way {
@@ -48,6 +51,7 @@ impl FromStr for Way {
             "without a client certificate" => Way::Identity(Identity::Anonymous),
             "with a certificate from an untrusted authority" => Way::Identity(Identity::Untrusted),
             "in plaintext" => Way::Plaintext,
+            "without a password" => Way::Unauthenticated,
             _ if s.starts_with("with a client certificate for") => {
                 Way::Identity(Identity::Client(quoted[0].to_string()))
             }
@@ -59,15 +63,19 @@ impl FromStr for Way {
     }
 }
 
-/// Where and as whom a client connects to `server`.
+/// Where and as whom a client connects to `server`: as a program given the
+/// server's URL would (with the run's password, see
+/// [`crate::server::Server::client_credentials`]) unless the way says
+/// otherwise.
 async fn route(
     w: &ValkeyWorld,
     server: &ServerRef,
     way: Option<Way>,
 ) -> Result<(String, Address, Option<Credentials>)> {
     let server = w.resolve(server).await?;
+    let auth = server.client_credentials();
     Ok(match way {
-        None => (server.name(), server.address(), None),
+        None => (server.name(), server.address(), auth),
         Some(Way::Identity(id)) => {
             if server.tls().is_none() {
                 return Err(Error::Config {
@@ -78,10 +86,11 @@ async fn route(
                     hint: "start it with TLS: Given a server with mutual TLS".into(),
                 });
             }
-            (server.name(), server.address_as(id), None)
+            (server.name(), server.address_as(id), auth)
         }
-        Some(Way::Plaintext) => (server.name(), server.plaintext_address(), None),
+        Some(Way::Plaintext) => (server.name(), server.plaintext_address(), auth),
         Some(Way::As(c)) => (server.name(), server.address(), Some(c)),
+        Some(Way::Unauthenticated) => (server.name(), server.address(), None),
     })
 }
 
@@ -159,9 +168,10 @@ async fn a_unix_server(w: &mut ValkeyWorld, server: String, perm: String) -> Res
     w.start_server(spec).await.map(drop)
 }
 
-/// Starts a server whose default user needs a password (`requirepass`). The
-/// harness's own connections (and `I run ...`) authenticate with it; named
-/// clients do not, until they `AUTH` or connect `as "default" with password`.
+/// Starts a server whose default user needs this password (`requirepass`)
+/// instead of the run's. The harness's own connections (and `I run ...`)
+/// authenticate with it; named clients and programs are not told it, until
+/// they `AUTH` or connect `as "default" with password`.
 #[given(regex = r#"^a server(?: "([^"]+)")? with the password "([^"]*)"$"#)]
 async fn a_server_with_password(
     w: &mut ValkeyWorld,
@@ -187,8 +197,9 @@ async fn acl_users(w: &mut ValkeyWorld, server: ServerRef, #[step] s: &Step) -> 
 }
 
 /// Turns the default user off (`ACL SETUSER default off`): unauthenticated
-/// clients can run nothing. The harness keeps a user of its own,
-/// `valkey-bdd`, for its checks.
+/// clients can run nothing, and clients connected from then on send no
+/// password. The harness keeps a user of its own, `valkey-bdd`, for its
+/// checks.
 #[given(expr = "the default user of {server} is disabled")]
 #[when(expr = "the default user of {server} is disabled")]
 async fn default_user_disabled(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {

@@ -39,3 +39,15 @@ Feature: Your own programs beside the servers
     And process "daemon" prints "started"
     And I kill process "daemon"
     Then process "daemon" was killed by SIGKILL
+
+  Scenario: Your programs get the run's password from their environment
+    Given a server
+    When process "by-port" runs `valkey-cli -p {port} SET written-by port`
+    Then process "by-port" exits with code 0
+    When process "by-url" runs `valkey-cli -u {url} APPEND written-by +url; env -u REDISCLI_AUTH valkey-cli -u "$VALKEY_URL" APPEND written-by +env`
+    Then process "by-url" exits with code 0
+    When process "outsider" runs `env -u REDISCLI_AUTH valkey-cli -u {url} SET written-by outsider`
+    Then process "outsider" exits with code 0
+    And the output of process "outsider" contains "NOAUTH"
+    When I run `GET written-by`
+    Then the reply is "port+url+env"

@@ -1,8 +1,10 @@
 Feature: ACL users and passwords
-  Named clients connect as a user's program would: unauthenticated until they
-  `AUTH` or connect as a user. The harness's own connections (its checks and
-  `I run ...`) keep working: they use the password it was given, or a user of
-  their own once the default user is disabled.
+  Named clients connect as a user's program would. On a server with a
+  password of the scenario's own, or without its default user, that is
+  unauthenticated until they `AUTH` or connect as a user (the run's password,
+  see secure_by_default.feature, no longer gets them in). The harness's own
+  connections (its checks and `I run ...`) keep working: they use the password
+  it was given, or a user of their own once the default user is disabled.
 
   Scenario: A user limited to reading gets NOPERM for a write
     Given a server
