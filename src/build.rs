@@ -358,8 +358,12 @@ impl Build {
                 crate::error::indent(&crate::logfile::tail(log_path, LOG_TAIL))
             ),
             hint: match &self.source {
-                Source::Git { .. } => format!(
+                Source::Git { .. } if what != "make" => format!(
                     "no network, or no such tag? set {ENV_SOURCE} to a source tree or tarball, or {ENV_GIT_URL} to a mirror"
+                ),
+                Source::Tarball(p) if what != "make" => format!(
+                    "is {} a source tarball tar can read? a .tar.xz needs xz (Debian: `apt-get install xz-utils`)",
+                    p.display()
                 ),
                 _ => "a missing compiler or library (libssl-dev for TLS) shows in the lines above"
                     .into(),

@@ -108,6 +108,31 @@ async fn a_source_that_is_not_a_valkey_tree_fails_at_once_and_names_its_kept_log
 }
 
 #[tokio::test]
+async fn a_tarball_tar_cannot_read_fails_with_what_to_check_and_its_kept_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tarball = tmp.path().join("valkey-0.0.3.tar.xz");
+    std::fs::write(&tarball, "not a tarball").unwrap();
+    let dest = tmp.path().join("binaries");
+    let mut b = build("0.0.3", &tarball, &dest);
+    b.source = Source::local(tarball.clone());
+    let err = b.run().await.unwrap_err().to_string();
+    assert!(
+        err.starts_with("building valkey 0.0.3 failed: unpacking the tarball exited with code 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "hint: is {} a source tarball tar can read?",
+            tarball.display()
+        )),
+        "{err}"
+    );
+    let kept = kept_log(&tmp.path().join("build-logs"), "0.0.3", &err);
+    assert!(kept.contains("==> unpacking the tarball"), "{kept}");
+    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+}
+
+#[tokio::test]
 async fn concurrent_builds_of_one_version_build_once() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src-tree");
