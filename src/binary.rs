@@ -2,9 +2,13 @@
 //!
 //! The search order is the one module authors know from RFC 17, plus the usual
 //! fallbacks: an explicit path → `VALKEY_SERVER_PATH` →
-//! `.build/binaries/$SERVER_VERSION/valkey-server` → `PATH` (`valkey-server`,
-//! then `redis-server`). What a binary is (engine and version) is probed once
-//! with `--version` and cached for the whole process.
+//! `<root>/$SERVER_VERSION/valkey-server` for every root of built binaries
+//! ([`binaries_dirs`]: the current directory's, the crate's and the cargo
+//! workspace's `.build/binaries`, then the user cache) → `PATH`
+//! (`valkey-server`, then `redis-server`). A `SERVER_VERSION` found in none
+//! of the roots is built from source into the user cache. What a binary is
+//! (engine and version) is probed once with `--version` and cached for the
+//! whole process.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,8 +20,10 @@ use crate::error::{Error, Result, Searched};
 
 /// The environment variable naming a server binary explicitly.
 pub const ENV_SERVER_PATH: &str = "VALKEY_SERVER_PATH";
-/// The environment variable naming a version under `.build/binaries/`.
+/// The environment variable naming a version of the roots of built binaries.
 pub const ENV_SERVER_VERSION: &str = "SERVER_VERSION";
+/// Where the user's cache is (`$XDG_CACHE_HOME/valkey-bdd`), else `$HOME/.cache`.
+pub const ENV_XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 
 /// Which server implementation a binary is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,12 +61,25 @@ impl ServerBinary {
     /// Finds the binary to use: `explicit` when given, else the search order
     /// described in the module documentation, then probes it (once per path).
     ///
-    /// When `SERVER_VERSION` names a version that is not built (and nothing
-    /// earlier in the search order applies), it is built from source first
-    /// ([`crate::build`]); concurrent callers wait for that one build.
+    /// When `SERVER_VERSION` names a version built in none of the roots of
+    /// [`binaries_dirs`] (and nothing earlier in the search order applies),
+    /// it is built from source into the user cache first ([`crate::build`]);
+    /// concurrent callers wait for that one build. A failed build says every
+    /// place the version was looked for.
     pub async fn resolve(explicit: Option<&Path>) -> Result<Arc<ServerBinary>> {
-        if let Some(version) = version_to_build(explicit) {
-            crate::build::Build::new(version).run().await?;
+        if let Some((version, looked)) = version_to_build(explicit) {
+            let build = crate::build::Build::new(version.clone());
+            if build.progress {
+                eprintln!(
+                    "valkey-bdd: {ENV_SERVER_VERSION}={version} is built in none of:\n{}\nvalkey-bdd: building it into {}",
+                    searched_lines(&looked),
+                    build.dest.display()
+                );
+            }
+            build
+                .run()
+                .await
+                .map_err(|e| not_built(&version, &looked, &build.dest, e))?;
         }
         let (path, found_by) = locate(explicit)?;
         probe(&path, found_by).await
@@ -132,7 +151,7 @@ pub async fn older_and_newer() -> std::result::Result<(Arc<ServerBinary>, Arc<Se
 
 /// Every binary the harness knows of: the main one, the second one
 /// (`VALKEY_BDD_OTHER_SERVER_PATH` or the other engine on `PATH`), and every
-/// `.build/binaries/<version>/valkey-server`.
+/// `<version>/valkey-server` of the roots of [`binaries_dirs`].
 pub async fn known() -> Vec<Arc<ServerBinary>> {
     let mut paths: Vec<(PathBuf, String)> = Vec::new();
     if let Ok(main) = locate(None) {
@@ -150,18 +169,17 @@ pub async fn known() -> Vec<Arc<ServerBinary>> {
             paths.push((p, "PATH".into()));
         }
     }
-    if let Ok(dirs) = std::fs::read_dir(".build/binaries") {
+    for (label, root) in binaries_dirs() {
+        let Ok(dirs) = std::fs::read_dir(&root) else {
+            continue;
+        };
         let mut built: Vec<PathBuf> = dirs
             .flatten()
             .map(|d| d.path().join("valkey-server"))
             .filter(|p| check_executable(p).is_ok())
             .collect();
         built.sort();
-        paths.extend(
-            built
-                .into_iter()
-                .map(|p| (absolute(&p), ".build/binaries".to_string())),
-        );
+        paths.extend(built.into_iter().map(|p| (p, label.clone())));
     }
     let mut out: Vec<Arc<ServerBinary>> = Vec::new();
     for (path, found_by) in paths {
@@ -196,9 +214,9 @@ pub async fn with_atomic_slot_migration() -> std::result::Result<Arc<ServerBinar
         })
 }
 
-/// The `SERVER_VERSION` to build before the search, if the search would
-/// otherwise come to it and not find it built.
-fn version_to_build(explicit: Option<&Path>) -> Option<String> {
+/// The `SERVER_VERSION` to build before the search, with every place it was
+/// looked for, if the search would otherwise come to it and not find it.
+fn version_to_build(explicit: Option<&Path>) -> Option<(String, Vec<Searched>)> {
     if explicit.is_some()
         || main_override()
             .read()
@@ -211,10 +229,144 @@ fn version_to_build(explicit: Option<&Path>) -> Option<String> {
     let version = std::env::var(ENV_SERVER_VERSION)
         .ok()
         .filter(|v| !v.is_empty())?;
-    let target = Path::new(".build/binaries")
-        .join(&version)
-        .join("valkey-server");
-    (!target.exists()).then_some(version)
+    match find_version(&version, |k| std::env::var_os(k)) {
+        Ok(_) => None,
+        Err(looked) => Some((version, looked)),
+    }
+}
+
+/// The error of an automatic build that failed, with the places the version
+/// was looked for before it was built.
+fn not_built(version: &str, looked: &[Searched], dest: &Path, e: Error) -> Error {
+    let places = format!(
+        "  {ENV_SERVER_VERSION}={version} was looked for in:\n{}\n  and, found in none, built into {}",
+        searched_lines(looked),
+        dest.display()
+    );
+    let also = format!(
+        "or put a valkey-server {version} in one of the places above, or set {ENV_SERVER_PATH}"
+    );
+    match e {
+        Error::Build {
+            version,
+            what,
+            tail,
+            hint,
+        } => Error::Build {
+            version,
+            what: format!("{what}\n{places}"),
+            tail,
+            hint: format!("{hint}; {also}"),
+        },
+        other => Error::Config {
+            what: format!("{ENV_SERVER_VERSION}={version} cannot be built: {other}\n{places}"),
+            hint: format!("build it with `valkey-bdd build {version}`, {also}"),
+        },
+    }
+}
+
+fn searched_lines(searched: &[Searched]) -> String {
+    searched
+        .iter()
+        .map(|s| format!("    - {}: {} ({})", s.rule, s.path.display(), s.why))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// valkey-bdd's directory of the user's cache: `$XDG_CACHE_HOME/valkey-bdd`,
+/// else `$HOME/.cache/valkey-bdd`; `None` when neither is set.
+pub fn user_cache() -> Option<PathBuf> {
+    user_cache_with(|k| std::env::var_os(k))
+}
+
+fn user_cache_with(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let set = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    set(ENV_XDG_CACHE_HOME)
+        .filter(|p| p.is_absolute())
+        .or_else(|| set("HOME").map(|h| h.join(".cache")))
+        .map(|c| c.join("valkey-bdd"))
+}
+
+/// The roots of built binaries (`<root>/<version>/valkey-server`), in the
+/// order `SERVER_VERSION` looks in them, each with what it is: the current
+/// directory's `.build/binaries`, the crate's (`CARGO_MANIFEST_DIR`, set by
+/// cargo), the cargo workspace's (the nearest directory above the crate
+/// whose `Cargo.toml` has a `[workspace]` table), then the user cache's
+/// `binaries` ([`user_cache`]), where automatic builds go.
+pub fn binaries_dirs() -> Vec<(String, PathBuf)> {
+    binaries_dirs_with(|k| std::env::var_os(k))
+}
+
+fn binaries_dirs_with(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<(String, PathBuf)> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let krate = env("CARGO_MANIFEST_DIR")
+        .filter(|v| !v.is_empty())
+        .map(|d| absolute(Path::new(&d)));
+    let workspace = workspace_root(krate.as_deref().unwrap_or(&cwd));
+    let mut bases = vec![("the current directory".to_string(), cwd)];
+    bases.extend(krate.map(|d| ("the crate (CARGO_MANIFEST_DIR)".to_string(), d)));
+    bases.extend(workspace.map(|d| ("the cargo workspace".to_string(), d)));
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for (label, base) in bases {
+        let key = std::fs::canonicalize(&base).unwrap_or_else(|_| base.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        out.push((
+            format!("{label}'s .build"),
+            base.join(".build").join("binaries"),
+        ));
+    }
+    if let Some(cache) = user_cache_with(env) {
+        out.push(("the user cache".to_string(), cache.join("binaries")));
+    }
+    out
+}
+
+/// The nearest directory from `start` up whose `Cargo.toml` declares a
+/// workspace (as cargo finds a member's workspace).
+fn workspace_root(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find_map(|dir| {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        manifest
+            .lines()
+            .map(str::trim)
+            .any(|l| l == "[workspace]" || l.starts_with("[workspace."))
+            .then(|| dir.to_path_buf())
+    })
+}
+
+/// `<root>/<version>/valkey-server` of the first root of
+/// [`binaries_dirs`] that has it, with what the root is; else every place
+/// looked at and why it did not qualify.
+fn find_version(
+    version: &str,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> std::result::Result<(PathBuf, String), Vec<Searched>> {
+    let rule = format!("{ENV_SERVER_VERSION}={version}");
+    let mut looked = Vec::new();
+    let has_cache = user_cache_with(&env).is_some();
+    for (label, root) in binaries_dirs_with(&env) {
+        let path = root.join(version).join("valkey-server");
+        match check_executable(&path) {
+            Ok(()) => return Ok((path, label)),
+            Err(why) => looked.push(Searched {
+                rule: format!("{rule} in {label}"),
+                path,
+                why,
+            }),
+        }
+    }
+    if !has_cache {
+        looked.push(Searched {
+            rule: format!("{rule} in the user cache"),
+            path: PathBuf::from("~/.cache/valkey-bdd/binaries"),
+            why: format!("neither {ENV_XDG_CACHE_HOME} nor HOME is set"),
+        });
+    }
+    Err(looked)
 }
 
 /// The binary a run was told to use ([`crate::Runner::server_binary`], a
@@ -292,19 +444,10 @@ pub fn locate_with(
         });
     }
     if let Some(v) = env(ENV_SERVER_VERSION).filter(|v| !v.is_empty()) {
-        let path = absolute(&Path::new(".build/binaries").join(&v).join("valkey-server"));
-        match check_executable(&path) {
-            Ok(()) => {
-                return Ok((
-                    path,
-                    format!("{ENV_SERVER_VERSION}={}", v.to_string_lossy()),
-                ));
-            }
-            Err(why) => searched.push(Searched {
-                rule: format!("{ENV_SERVER_VERSION}={}", v.to_string_lossy()),
-                path,
-                why,
-            }),
+        let v = v.to_string_lossy().into_owned();
+        match find_version(&v, &env) {
+            Ok((path, label)) => return Ok((path, format!("{ENV_SERVER_VERSION}={v} in {label}"))),
+            Err(looked) => searched.extend(looked),
         }
     } else {
         searched.push(Searched {

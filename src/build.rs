@@ -1,5 +1,6 @@
 //! Building `valkey-server` from source, with TLS, into
-//! `.build/binaries/<version>/` — the layout `SERVER_VERSION` reads.
+//! `<dest>/<version>/` — the layout `SERVER_VERSION` reads; `dest` is the
+//! user cache's `binaries` ([`crate::binary::user_cache`]) unless told.
 //!
 //! The source is, in this order: `VALKEY_SOURCE` (a source tree, copied
 //! first so that it stays clean, or a `.tar.gz`/`.tar.xz` tarball), else
@@ -7,8 +8,9 @@
 //! (`VALKEY_BDD_GIT_URL` changes the URL). Concurrent processes building the
 //! same version build it once: the others wait for the first (a lock held
 //! through a Linux abstract socket, released by the kernel whatever happens
-//! to its holder, so nothing is left on disk). A failed build shows the
-//! tail of its log.
+//! to its holder, so nothing is left on disk). Every build's log is kept in
+//! the user cache's `build-logs/<version>-<time>.log`; a failed build shows
+//! its tail and names it.
 
 use std::os::linux::net::SocketAddrExt as _;
 use std::os::unix::net::{SocketAddr, UnixListener};
@@ -89,8 +91,10 @@ pub struct Build {
     pub version: String,
     /// Where the source comes from.
     pub source: Source,
-    /// The root of the binaries (`.build/binaries`).
+    /// The root of the binaries (the user cache's `binaries`).
     pub dest: PathBuf,
+    /// Where the build's log is kept (the user cache's `build-logs`).
+    pub logs: PathBuf,
     /// `make -j` jobs.
     pub jobs: usize,
     /// Whether to print progress on standard error.
@@ -98,13 +102,21 @@ pub struct Build {
 }
 
 impl Build {
-    /// A build of `version` from [`Source::from_env`] into `.build/binaries`.
+    /// A build of `version` from [`Source::from_env`] into the user cache
+    /// (`~/.cache/valkey-bdd/binaries`, its log in `build-logs` beside), or
+    /// into `.build/binaries` when there is no user cache (neither
+    /// `XDG_CACHE_HOME` nor `HOME` is set).
     pub fn new(version: impl Into<String>) -> Build {
         let version = version.into();
+        let cache = crate::binary::user_cache();
+        let dest = cache
+            .as_ref()
+            .map_or_else(|| PathBuf::from(".build/binaries"), |c| c.join("binaries"));
         Build {
             source: Source::from_env(&version),
             version,
-            dest: PathBuf::from(".build/binaries"),
+            logs: cache.map_or_else(|| dest.join("build-logs"), |c| c.join("build-logs")),
+            dest,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: true,
         }
@@ -142,7 +154,7 @@ impl Build {
                     e,
                 )
             })?;
-        let log_path = work.path().join("build.log");
+        let log_path = self.new_log()?;
         let started = Instant::now();
         self.say(&format!(
             "valkey-bdd: building valkey {} from {} (make -j{} BUILD_TLS=yes); log: {}",
@@ -151,26 +163,40 @@ impl Build {
             self.jobs,
             log_path.display()
         ));
-        let result = self.build_in(work.path(), &log_path).await;
-        match result {
-            Ok(tree) => {
-                self.install(&tree).await?;
-                self.say(&format!(
-                    "valkey-bdd: built valkey {} in {:.0?}: {}",
-                    self.version,
-                    started.elapsed(),
-                    target.display()
-                ));
-                Ok(target)
-            }
-            Err(e) => {
-                // The log goes with the build directory: its tail is in the
-                // error; keep the whole of it beside the binaries.
-                let kept = self.dest.join(format!("build-{}.log", self.version));
-                let _ = std::fs::copy(&log_path, &kept);
-                Err(e)
+        let tree = self.build_in(work.path(), &log_path).await?;
+        self.install(&tree, &log_path).await?;
+        self.say(&format!(
+            "valkey-bdd: built valkey {} in {:.0?}: {}",
+            self.version,
+            started.elapsed(),
+            target.display()
+        ));
+        Ok(target)
+    }
+
+    /// Creates this build's log, `<logs>/<version>-<UTC time>.log`, which
+    /// outlives the build directory.
+    fn new_log(&self) -> Result<PathBuf> {
+        std::fs::create_dir_all(&self.logs)
+            .map_err(|e| Error::io(format!("creating {}", self.logs.display()), e))?;
+        let stamp = utc_stamp(std::time::SystemTime::now());
+        for n in 0u32.. {
+            let name = match n {
+                0 => format!("{}-{stamp}.log", self.version),
+                n => format!("{}-{stamp}-{n}.log", self.version),
+            };
+            let path = self.logs.join(name);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(format!("creating {}", path.display()), e)),
             }
         }
+        unreachable!("a free log name among 2^32")
     }
 
     fn say(&self, what: &str) {
@@ -267,7 +293,7 @@ impl Build {
         let mut child = cmd.spawn().map_err(|e| Error::Build {
             version: self.version.clone(),
             what: format!("{what}: cannot start it: {e}"),
-            tail: String::new(),
+            tail: format!("  log {}", log_path.display()),
             hint:
                 "install it (Debian: `apt-get install build-essential git libssl-dev pkg-config`)"
                     .into(),
@@ -326,10 +352,18 @@ impl Build {
         Err(Error::Build {
             version: self.version.clone(),
             what: format!("{what} {}", crate::process::describe(status)),
-            tail: crate::error::indent(&crate::logfile::tail(log_path, LOG_TAIL)),
+            tail: format!(
+                "  log {}, last lines:\n{}",
+                log_path.display(),
+                crate::error::indent(&crate::logfile::tail(log_path, LOG_TAIL))
+            ),
             hint: match &self.source {
-                Source::Git { .. } => format!(
+                Source::Git { .. } if what != "make" => format!(
                     "no network, or no such tag? set {ENV_SOURCE} to a source tree or tarball, or {ENV_GIT_URL} to a mirror"
+                ),
+                Source::Tarball(p) if what != "make" => format!(
+                    "is {} a source tarball tar can read? a .tar.xz needs xz (Debian: `apt-get install xz-utils`)",
+                    p.display()
                 ),
                 _ => "a missing compiler or library (libssl-dev for TLS) shows in the lines above"
                     .into(),
@@ -339,7 +373,7 @@ impl Build {
 
     /// Copies the built programs into the version's directory, each through
     /// a temporary name so that no half-written binary is ever found.
-    async fn install(&self, tree: &Path) -> Result<()> {
+    async fn install(&self, tree: &Path, log_path: &Path) -> Result<()> {
         let dir = self.dest.join(&self.version);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
@@ -356,7 +390,7 @@ impl Build {
             return Err(Error::Build {
                 version: self.version.clone(),
                 what: format!("the source built a server that says {:?}", says.trim()),
-                tail: String::new(),
+                tail: format!("  log {}", log_path.display()),
                 hint: format!(
                     "{} is not the source of valkey {}",
                     self.source, self.version
@@ -377,6 +411,30 @@ impl Build {
     }
 }
 
+/// `time` in UTC as `20261202T071530Z`, for file names.
+pub fn utc_stamp(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
 /// A version is a directory name and a git tag: digits and dots (and a
 /// suffix such as `-rc1`), nothing that could climb out of `.build`.
 fn validate_version(version: &str) -> Result<()> {
@@ -392,5 +450,24 @@ fn validate_version(version: &str) -> Result<()> {
             what: format!("{version:?} is not a version such as 8.1.1"),
             hint: "name a released version (a tag of valkey-io's repository)".into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn stamps_are_utc_dates() {
+        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101T000000Z");
+        assert_eq!(
+            utc_stamp(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+            "20231114T221320Z"
+        );
+        assert_eq!(
+            utc_stamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "20000229T000000Z"
+        );
     }
 }

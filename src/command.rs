@@ -12,6 +12,22 @@
 
 use crate::error::{Error, Result};
 
+/// Spellings [`split`] (and `valkey-cli`) read, with the bytes each one
+/// means: the hint of a line that cannot be read shows them.
+pub const QUOTING_EXAMPLES: [(&str, &[u8]); 5] = [
+    ("\"my key\"", b"my key"),
+    ("\"it's\"", b"it's"),
+    (r"'it\'s'", b"it's"),
+    (r#""a\"b""#, b"a\"b"),
+    (r#""\x00""#, b"\0"),
+];
+
+/// The hint of [`Error::CommandSyntax`]: how to quote, by example.
+pub fn quoting_hint() -> String {
+    let examples: Vec<&str> = QUOTING_EXAMPLES.iter().map(|(s, _)| *s).collect();
+    format!("quote arguments as in valkey-cli: {}", examples.join(", "))
+}
+
 /// Splits `line` into the arguments of one command.
 ///
 /// ```
@@ -200,6 +216,21 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn the_hint_suggests_only_spellings_that_parse() {
+        let e = split("SET k 'it''s'").unwrap_err().to_string();
+        assert!(e.contains(&format!("hint: {}", quoting_hint())), "{e}");
+        for (spelling, meaning) in QUOTING_EXAMPLES {
+            assert!(e.contains(spelling), "{spelling} missing from {e}");
+            let args = split(&format!("SET k {spelling}")).unwrap();
+            assert_eq!(args[2], meaning.to_vec(), "{spelling}");
+            assert_eq!(args.len(), 3, "{spelling}");
+        }
+        // What the hint used to suggest, `'it''s'`, valkey-cli refuses too.
+        let hint = e.split("hint: ").nth(1).unwrap();
+        assert!(!hint.contains("''"), "{hint}");
     }
 
     #[test]

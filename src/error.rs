@@ -43,7 +43,7 @@ pub struct ServerReport {
 pub enum Error {
     /// No usable `valkey-server` was found.
     #[error(
-        "no valkey-server binary found\n  looked at:\n{}\n  hint: install one (`sudo bash .ci/install-server` on Debian/Ubuntu), \
+        "no valkey-server binary found\n  looked at:\n{}\n  hint: install one (`bash .ci/install-server` on Debian/Ubuntu), \
          or point VALKEY_SERVER_PATH at a valkey-server (or redis-server) binary",
         searched_list(.searched)
     )]
@@ -207,7 +207,8 @@ pub enum Error {
 
     /// A command line typed as in `valkey-cli` could not be split into arguments.
     #[error(
-        "cannot read the command `{line}`: {reason}\n  hint: quote arguments as in valkey-cli: \"my key\", 'it''s', \"a\\\"b\", \"\\x00\""
+        "cannot read the command `{line}`: {reason}\n  hint: {}",
+        crate::command::quoting_hint()
     )]
     CommandSyntax {
         /// The line as written.

@@ -20,7 +20,7 @@ fn a_missing_binary_lists_every_place_looked_and_how_to_fix_it() {
         "SERVER_VERSION: .build/binaries/$SERVER_VERSION/valkey-server (SERVER_VERSION not set)",
         "PATH: valkey-server (not in any PATH directory)",
         "PATH: redis-server (not in any PATH directory)",
-        "hint: install one (`sudo bash .ci/install-server` on Debian/Ubuntu), or point VALKEY_SERVER_PATH",
+        "hint: install one (`bash .ci/install-server` on Debian/Ubuntu), or point VALKEY_SERVER_PATH",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
@@ -30,18 +30,28 @@ fn a_missing_binary_lists_every_place_looked_and_how_to_fix_it() {
 fn a_server_version_that_is_not_built_says_where_it_looked() {
     let empty = tempfile::tempdir().unwrap();
     let path = OsString::from(empty.path());
+    let cache = OsString::from(empty.path().join("cache"));
     let err = locate_with(None, |k| match k {
         "PATH" => Some(path.clone()),
         "SERVER_VERSION" => Some("9.9.9".into()),
+        "XDG_CACHE_HOME" => Some(cache.clone()),
         _ => None,
     })
     .unwrap_err()
     .to_string();
-    assert!(
-        err.contains("SERVER_VERSION=9.9.9: ")
-            && err.contains(".build/binaries/9.9.9/valkey-server (does not exist)"),
-        "{err}"
-    );
+    let cwd = std::env::current_dir().unwrap();
+    for expected in [
+        format!(
+            "SERVER_VERSION=9.9.9 in the current directory's .build: {}/.build/binaries/9.9.9/valkey-server (does not exist)",
+            cwd.display()
+        ),
+        format!(
+            "SERVER_VERSION=9.9.9 in the user cache: {}/cache/valkey-bdd/binaries/9.9.9/valkey-server (does not exist)",
+            empty.path().display()
+        ),
+    ] {
+        assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
+    }
 }
 
 #[test]
@@ -164,8 +174,17 @@ async fn an_unbalanced_quote_is_pointed_at() {
     assert_eq!(
         err,
         "cannot read the command `SET \"my key v`: the double quote at column 5 is never closed\n  \
-         hint: quote arguments as in valkey-cli: \"my key\", 'it''s', \"a\\\"b\", \"\\x00\""
+         hint: quote arguments as in valkey-cli: \"my key\", \"it's\", 'it\\'s', \"a\\\"b\", \"\\x00\""
     );
+    // Every spelling the hint suggests reaches the server as meant.
+    for (spelling, meaning) in valkey_bdd::command::QUOTING_EXAMPLES {
+        let reply = c.run(&format!("ECHO {spelling}")).await.unwrap();
+        assert_eq!(
+            reply,
+            valkey_bdd::Reply::Bulk(meaning.to_vec()),
+            "{spelling}"
+        );
+    }
     server.stop().await.unwrap();
 }
 

@@ -19,6 +19,7 @@ struct Cli {
 enum Command {
     /// Builds valkey-server <version> with TLS into <dest>/<version>/, the
     /// layout SERVER_VERSION reads; does nothing when it is built already.
+    /// The build's log is kept in ~/.cache/valkey-bdd/build-logs/.
     Build {
         /// The version, a tag of valkey-io's repository (8.1.1).
         version: String,
@@ -28,9 +29,10 @@ enum Command {
         /// The repository to clone (default: VALKEY_BDD_GIT_URL, else valkey-io's).
         #[arg(long)]
         git_url: Option<String>,
-        /// The root of the binaries.
-        #[arg(long, default_value = ".build/binaries")]
-        dest: PathBuf,
+        /// The root of the binaries (default: the user cache,
+        /// ~/.cache/valkey-bdd/binaries, where SERVER_VERSION looks last).
+        #[arg(long)]
+        dest: Option<PathBuf>,
         /// make -j jobs (default: the number of CPUs).
         #[arg(long)]
         jobs: Option<usize>,
@@ -64,7 +66,9 @@ async fn main() {
             jobs,
         } => {
             let mut build = Build::new(&version);
-            build.dest = dest;
+            if let Some(dest) = dest {
+                build.dest = dest;
+            }
             if let Some(j) = jobs {
                 build.jobs = j.max(1);
             }
