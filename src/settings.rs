@@ -3,7 +3,7 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `VALKEY_SERVER_PATH` | the server binary to use | search (see [`crate::binary`]) |
-//! | `SERVER_VERSION` | use `.build/binaries/<version>/valkey-server` | unset |
+//! | `SERVER_VERSION` | use that built version (`.build/binaries/<version>/` of the crate or workspace, or the user cache), built when missing | unset |
 //! | `VALKEY_BDD_KEEP` | keep scenario directories: `failed`, `always`, `never` | `failed` |
 //! | `VALKEY_BDD_CONCURRENCY` | scenarios run at once | 4 × CPUs, at least 8 |
 //! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 |
