@@ -292,13 +292,13 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
 
 /// Reads every setting once, so that a bad value stops the run before any
 /// server starts, with every problem listed at once; a `VALKEY_BDD_*`
-/// variable the harness does not know is refused with the closest name.
+/// variable the harness does not know is warned about, with the closest name.
 pub fn validate() -> Result<()> {
     let mut problems: Vec<String> = Vec::new();
-    let mut check = |r: Result<()>| {
-        if let Err(e) = r {
-            problems.push(e.to_string());
-        }
+    let mut check = |r: Result<()>| match r {
+        Ok(()) => {}
+        Err(Error::Config { what, hint }) => problems.push(format!("{what} ({hint})")),
+        Err(e) => problems.push(e.to_string()),
     };
     check(KeepPolicy::from_env().map(drop));
     check(concurrency().map(drop));
@@ -330,9 +330,10 @@ pub fn validate() -> Result<()> {
                 })
                 .copied()
                 .unwrap_or("");
-            problems.push(format!(
-                "bad configuration: {name} is not a setting valkey-bdd knows\n  hint: did you mean {closest}? `cargo test --test cucumber -- --help` lists them all"
-            ));
+            // A warning, not an error: other tools may share the prefix.
+            eprintln!(
+                "valkey-bdd: warning: {name} is not a setting valkey-bdd knows; did you mean {closest}? (`cargo test --test cucumber -- --help` lists them all)"
+            );
         }
     }
     if problems.is_empty() {
@@ -342,7 +343,7 @@ pub fn validate() -> Result<()> {
         what: format!(
             "{} setting(s) cannot be used:\n  {}",
             problems.len(),
-            problems.join("\n  ").replace('\n', "\n  ")
+            problems.join("\n  ")
         ),
         hint: "fix or unset them; nothing was started".into(),
     })

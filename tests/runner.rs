@@ -195,3 +195,42 @@ async fn capability_tags_are_checked_against_the_binary() {
         "{directive}"
     );
 }
+
+/// The child's part of the test below: a scenario that kills a cluster node.
+#[tokio::test]
+async fn noise_child_entry() {
+    if std::env::var("VALKEY_BDD_TEST_CHILD").as_deref() == Ok("noise") {
+        let outcome = Runner::new("features/cluster/failover.feature")
+            .args(["runner", "killing a primary"])
+            .keep(KeepPolicy::Never)
+            .run()
+            .await
+            .unwrap();
+        assert!(!outcome.failed, "{outcome:?}");
+    }
+}
+
+#[test]
+fn a_passing_run_that_kills_a_node_prints_no_other_crates_warnings_and_no_colour_off_a_terminal() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "noise_child_entry", "--nocapture"])
+        .env("VALKEY_BDD_TEST_CHILD", "noise")
+        .env_remove("VALKEY_BDD_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let noisy: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("redis::"))
+        .collect();
+    assert!(noisy.is_empty(), "{noisy:#?}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "colour codes off a terminal:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("valkey-bdd: 1 scenario selected: 1 passed, 0 failed, 0 skipped"),
+        "{stderr}"
+    );
+}

@@ -24,8 +24,10 @@ use cucumber::{World as _, WriterExt as _, event, gherkin, writer};
 use futures::FutureExt as _;
 
 pub use args::LibtestArgs;
+pub use help::render as help_text;
 pub use record::StepFailure;
 pub use select::requirement;
+pub use summary::render as summary;
 pub use unknown::check_steps;
 
 use crate::binary::ServerBinary;

@@ -41,8 +41,21 @@ pub struct Criteria {
 impl Criteria {
     /// Parses a `--tags` expression, with harness tags in either spelling.
     pub fn parse_tags(expr: &str) -> Result<TagOperation> {
+        fn normalized(op: TagOperation) -> TagOperation {
+            match op {
+                TagOperation::And(a, b) => {
+                    TagOperation::And(Box::new(normalized(*a)), Box::new(normalized(*b)))
+                }
+                TagOperation::Or(a, b) => {
+                    TagOperation::Or(Box::new(normalized(*a)), Box::new(normalized(*b)))
+                }
+                TagOperation::Not(a) => TagOperation::Not(Box::new(normalized(*a))),
+                TagOperation::Tag(t) => TagOperation::Tag(normalize_tag(&t)),
+            }
+        }
         normalize_expression(expr)
             .parse::<TagOperation>()
+            .map(normalized)
             .map_err(|e| Error::Config {
                 what: format!("--tags {expr:?} is not a tag expression: {e}"),
                 hint: "write tags joined by and/or/not with parentheses, such as '@tls and not @slow'; harness tags read @requires:tls, @min-version:8.1, @engine:valkey".into(),
@@ -251,8 +264,19 @@ fn describe_parse_error(place: &str, file: &Path, e: &gherkin::ParseFileError) -
             if let Some(env) = error {
                 msg.push_str(&format!("\n    {env}"));
             }
-            if let Some(hint) = parse_hint(line) {
-                msg.push_str(&format!("\n    hint: {hint}"));
+            // The parser stops where the text stops making sense, which is
+            // often a line after the mistake: look back for the likely cause.
+            let culprit = text
+                .lines()
+                .enumerate()
+                .take(line_no.max(1))
+                .filter_map(|(i, l)| parse_hint(l).map(|h| (i + 1, l, h)))
+                .last();
+            if let Some((n, l, hint)) = culprit {
+                msg.push_str(&format!(
+                    "\n    probably line {n}: {}\n    hint: {hint}",
+                    l.trim()
+                ));
             }
             msg
         }
@@ -261,14 +285,16 @@ fn describe_parse_error(place: &str, file: &Path, e: &gherkin::ParseFileError) -
 
 fn parse_hint(line: &str) -> Option<&'static str> {
     let t = line.trim();
-    if t.starts_with('|') && !t.ends_with('|') {
-        Some("a table row starts and ends with |")
-    } else if t.starts_with('|') && t.contains('\\') {
+    if !t.starts_with('|') {
+        return None;
+    }
+    if !t.ends_with('|') || t.ends_with("\\|") && !t.ends_with("\\\\|") {
+        Some("a table row starts and ends with |; inside a cell write \\| for a bar")
+    } else if regex::Regex::new(r"\\[^|n\\]")
+        .expect("valid regex")
+        .is_match(t)
+    {
         Some("inside a table cell, \\ escapes only |, n and \\ itself: write \\\\ for a backslash")
-    } else if t.starts_with("\"\"\"") || t.starts_with("```") {
-        Some(
-            "a doc string opened with \"\"\" (or ```) must be closed by the same marker on a line of its own",
-        )
     } else {
         None
     }

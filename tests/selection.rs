@@ -1,0 +1,217 @@
+//! The selection gate: however scenarios are chosen (filters, `--name`,
+//! `--tags`, `-i`), capability skips, the unknown-step check and the summary
+//! apply; feature files that cannot be parsed and steps under the wrong
+//! keyword say where and why.
+
+use std::path::Path;
+
+use valkey_bdd::runner::{Verdict, select};
+use valkey_bdd::settings::KeepPolicy;
+use valkey_bdd::{Error, Outcome, Runner};
+
+async fn run(args: &[&str]) -> valkey_bdd::Result<Outcome> {
+    let root = tempfile::tempdir().unwrap();
+    let mut argv = vec!["selection"];
+    argv.extend_from_slice(args);
+    Runner::new("tests/fixtures/selection")
+        .args(argv)
+        .keep(KeepPolicy::Never)
+        .tmp_root(root.path())
+        .quiet()
+        .run()
+        .await
+}
+
+fn verdicts(o: &Outcome) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = o
+        .scenarios
+        .iter()
+        .map(|s| {
+            let verdict = match &s.verdict {
+                Verdict::Passed => "passed".to_string(),
+                Verdict::Failed => "failed".to_string(),
+                Verdict::Skipped(why) => format!("skipped: {why}"),
+            };
+            (s.scenario.clone(), verdict)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn every_way_of_selecting_applies_the_capability_skips() {
+    for args in [
+        &[][..],
+        &["--tags", "not @serial"],
+        &["-t", "not @slow or @slow"],
+        &["--name", "scenario"],
+        &["-n", "."],
+        &["-i", "tests/fixtures/selection/*.feature"],
+        &["--input=tests/fixtures/selection/requirements.feature"],
+        &["scenario"],
+    ] {
+        let o = run(args).await.unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(!o.failed, "{args:?}: {o:#?}");
+        assert_eq!(o.selected, 3, "{args:?}");
+        let v = verdicts(&o);
+        assert_eq!(v[0].1, "passed", "{args:?}: {v:?}");
+        assert!(
+            v[1].1
+                .starts_with("skipped: @requires:no-such-directive-anywhere: ")
+                && v[1].1.contains("does not know the directive"),
+            "{args:?}: {v:?}"
+        );
+        assert!(
+            v[2].1.starts_with("skipped: @min-version:99.0: ")
+                && v[2].1.contains("older than 99.0"),
+            "{args:?}: {v:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn harness_tags_can_be_selected_in_either_spelling() {
+    for expr in [
+        "@min-version(99.0)",
+        "@min-version:99.0",
+        "@min-version\\(99.0\\)",
+    ] {
+        let o = run(&["--tags", expr])
+            .await
+            .unwrap_or_else(|e| panic!("{expr}: {e}"));
+        assert_eq!(o.selected, 1, "{expr}: {o:#?}");
+        assert!(
+            matches!(&o.scenarios[0].verdict, Verdict::Skipped(_)),
+            "{expr}: {o:#?}"
+        );
+    }
+    let o = run(&[
+        "--tags",
+        "@requires:no-such-directive-anywhere or @min-version(99.0)",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(o.selected, 2);
+    assert_eq!(o.count(|v| matches!(v, Verdict::Skipped(_))), 2);
+}
+
+#[tokio::test]
+async fn a_bad_selection_stops_the_run_with_the_reason() {
+    let e = run(&["--tags", "@a and ("]).await.unwrap_err();
+    assert!(e.to_string().contains("is not a tag expression"), "{e}");
+    let e = run(&["--name", "("]).await.unwrap_err();
+    assert!(e.to_string().contains("is not a regular expression"), "{e}");
+    let e = run(&["-i", "tests/fixtures/no-such-folder/*.feature"])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("names no feature file"), "{e}");
+}
+
+#[tokio::test]
+async fn the_summary_counts_skipped_scenarios_with_their_reasons() {
+    let o = run(&[]).await.unwrap();
+    let text = valkey_bdd::runner::summary(&o);
+    assert!(
+        text.starts_with("valkey-bdd: 3 scenarios selected: 1 passed, 0 failed, 2 skipped"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "skipped \"A scenario needing a version from the future is skipped\" \
+             (tests/fixtures/selection/requirements.feature:15): @min-version:99.0: "
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn input_globs_do_not_skip_the_unknown_step_check() {
+    let e = Runner::new("tests/fixtures/selection")
+        .args(["selection", "-i", "tests/fixtures/unknown_step/*.feature"])
+        .quiet()
+        .run()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unknown { .. }), "{e}");
+    assert!(
+        e.to_string().contains(
+            "tests/fixtures/unknown_step/unknown.feature:5  When I runn `PING` on the server"
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn the_pool_is_sized_by_the_selection_not_the_folder() {
+    let binary = valkey_bdd::ServerBinary::resolve(None).await.unwrap();
+    let criteria = |filters: &[&str]| select::Criteria {
+        filters: filters.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let all = select::Gate::load(Path::new("features/cluster"), &criteria(&[])).unwrap();
+    let everything = all.select(&Default::default(), false, &binary).unwrap();
+    assert!(all.cluster_nodes_wanted(&everything) > 12);
+    let one = select::Gate::load(
+        Path::new("features/cluster"),
+        &criteria(&["a manual failover swaps"]),
+    )
+    .unwrap();
+    let selection = one.select(&Default::default(), false, &binary).unwrap();
+    assert_eq!(selection.running(), 1);
+    assert_eq!(one.cluster_nodes_wanted(&selection), 6);
+}
+
+#[tokio::test]
+async fn a_feature_file_that_cannot_be_parsed_names_its_line_and_reason() {
+    let e = Runner::new("tests/fixtures/parse_error")
+        .args(["selection"])
+        .quiet()
+        .run()
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, Error::Parse { .. }), "{text}");
+    assert!(
+        text.contains("tests/fixtures/parse_error/bad_table.feature:8:"),
+        "{text}"
+    );
+    assert!(text.contains("probably line 7: | GET k"), "{text}");
+    assert!(
+        text.contains("hint: a table row starts and ends with |"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_then_sentence_after_when_is_named_as_such() {
+    let e = Runner::new("tests/fixtures/wrong_keyword")
+        .args(["selection"])
+        .quiet()
+        .run()
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("when_then.feature:6  When the reply is \"PONG\"")
+            && text.contains("this sentence is a Then step: write it after Then"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_lists_the_filters_the_settings_and_the_real_concurrency_default() {
+    let text = valkey_bdd::runner::help_text();
+    for needle in [
+        "[FILTER]...",
+        "-t, --tags <expr>",
+        "@requires:tls",
+        "VALKEY_BDD_PORT_BASE",
+        "VALKEY_BDD_KEEP",
+        "VALKEY_SERVER_PATH",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let n = valkey_bdd::settings::concurrency().unwrap();
+    assert!(text.contains(&format!("[default here: {n},")), "{text}");
+}
