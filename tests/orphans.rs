@@ -258,17 +258,15 @@ fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
     out
 }
 
-/// The live processes whose command line names something below `dir`: the
-/// servers started there (their configuration file is their argument).
+/// The live processes working below `dir`: the servers started there (each
+/// runs in its own directory; one whose directory was removed still counts).
 fn processes_in(dir: &Path) -> Vec<u32> {
-    let needle = dir.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
         })
         .filter(|pid| alive(*pid))
         .collect()
