@@ -282,11 +282,13 @@ fn reap(pids: &[u32]) {
     }
 }
 
-/// A child run of `tests/fixtures/interrupt` in `tmp`, once it holds a TLS
+/// A child run of `tests/fixtures/interrupt` in `tmp` (under the keep policy
+/// `keep`), once it holds a TLS
 /// server, a shared server and idle pooled nodes. Returns the child, its
 /// stderr (collected as it comes) and its servers' process ids.
-fn held_run(tmp: &Path) -> (Child, Arc<Mutex<String>>, Vec<u32>) {
+fn held_run(tmp: &Path, keep: &str) -> (Child, Arc<Mutex<String>>, Vec<u32>) {
     let mut proc = child("interrupt", tmp)
+        .env("VALKEY_BDD_KEEP", keep)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -357,7 +359,7 @@ fn wait_exit(proc: &mut Child, within: Duration) -> Option<std::process::ExitSta
 fn interrupt_leaves_nothing(signal: nix::sys::signal::Signal, code: i32) {
     nix::sys::prctl::set_child_subreaper(true).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (mut proc, err, pids) = held_run(tmp.path());
+    let (mut proc, err, pids) = held_run(tmp.path(), "failed");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(proc.id() as i32), signal).unwrap();
     let status = wait_exit(&mut proc, Duration::from_secs(30));
     let left = wait_all_dead(&pids, Duration::from_secs(5));
@@ -395,6 +397,55 @@ fn sigterm_mid_suite_leaves_no_server_directory_or_key() {
     interrupt_leaves_nothing(nix::sys::signal::Signal::SIGTERM, 143);
 }
 
+#[test]
+fn sigint_under_keep_always_keeps_scenario_and_shared_directories_only() {
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut proc, err, pids) = held_run(tmp.path(), "always");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(proc.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = wait_exit(&mut proc, Duration::from_secs(30));
+    let left = wait_all_dead(&pids, Duration::from_secs(5));
+    reap(&pids);
+    let err = err.lock().unwrap().clone();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(130),
+        "{status:?}\n{err}"
+    );
+    assert!(left.is_empty(), "servers outlived SIGINT: {left:?}\n{err}");
+    let names: Vec<String> = entries(tmp.path())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // Both scenarios' directories (the finished one's and the interrupted
+    // one's) and the shared server's; no pooled node's, but for those the
+    // finished cluster scenario took and kept as it ended.
+    let kept = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+    assert_eq!(kept("valkey-bdd-interrupt-"), 2, "{names:?}\n{err}");
+    assert_eq!(kept("valkey-bdd-common-"), 1, "{names:?}\n{err}");
+    for name in &names {
+        assert!(
+            name.starts_with("valkey-bdd-interrupt-")
+                || name.starts_with("valkey-bdd-common-")
+                || err.contains(&format!(
+                    "kept its directory: {}",
+                    tmp.path().join(name).display()
+                )),
+            "{name} outlived SIGINT\n{err}"
+        );
+    }
+    // Kept for the user: unmarked, so no later run removes them.
+    assert_eq!(
+        files_named(tmp.path(), valkey_bdd::leftovers::MARK),
+        Vec::<PathBuf>::new()
+    );
+    assert!(err.contains("kept (VALKEY_BDD_KEEP=always)"), "{err}");
+}
+
 /// A run in `tmp`, in this process.
 async fn next_run(tmp: &Path) {
     let outcome = Runner::new("tests/fixtures/sweep")
@@ -416,7 +467,7 @@ async fn next_run(tmp: &Path) {
 async fn a_killed_runs_directories_go_with_the_next_run_and_a_live_runs_stay() {
     nix::sys::prctl::set_child_subreaper(true).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (mut proc, err, pids) = held_run(tmp.path());
+    let (mut proc, err, pids) = held_run(tmp.path(), "failed");
     let held = entries(tmp.path());
     let keys = files_named(tmp.path(), "server.key");
 
