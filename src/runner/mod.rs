@@ -532,10 +532,8 @@ where
             // `exit` runs no destructor: everything is cleaned up here.
             let left = clean_up_interrupted(keep).await;
             eprintln!(
-                "valkey-bdd: {}: stopped every server, removed {} director{}, exiting",
-                signal.what(),
-                left.removed,
-                if left.removed == 1 { "y" } else { "ies" }
+                "valkey-bdd: {}: stopped every server and removed the run's directories, exiting",
+                signal.what()
             );
             if !left.kept.is_empty() {
                 eprintln!("valkey-bdd: kept (VALKEY_BDD_KEEP=always):");
