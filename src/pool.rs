@@ -129,9 +129,9 @@ fn refill() {
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Stops keeping a pool, stops the idle nodes and removes their
-/// directories. Nodes still starting are waited for (at most
-/// [`DRAIN_TIMEOUT`]): each one goes, with its directory, as its start ends,
-/// so none is left running or on disk when the process exits.
+/// directories. Nodes still starting are waited for (at most 15 s): each
+/// one goes, with its directory, as its start ends, so none is left running
+/// or on disk when the process exits.
 pub async fn drain() {
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     pool().target = 0;

@@ -5,8 +5,10 @@
 //! needs: a check that the vocabulary is linked, a banner naming the server
 //! binary, a scan that reports unknown steps before anything starts, libtest
 //! arguments (`cargo test -- --nocapture`, `cargo test <filter>`) accepted,
-//! teardown of every scenario's servers in the `after` hook, and an
-//! interrupted run (Ctrl-C, SIGTERM) that kills its servers before it exits.
+//! teardown of every scenario's servers in the `after` hook, an interrupted
+//! run (Ctrl-C, SIGTERM) that kills its servers and removes its directories
+//! before it exits, and, first of all, the removal of what runs killed
+//! earlier left on disk ([`crate::leftovers`]).
 
 mod args;
 mod help;
