@@ -95,6 +95,7 @@ async fn wait_to_be_killed(_: &mut ValkeyWorld) {
 
 #[tokio::test]
 async fn failing_and_panicking_scenarios_leave_no_server_behind() {
+    let _turn = TURNS.lock().await;
     let outcome = Runner::new("tests/fixtures/orphans")
         .args(["orphans"])
         .quiet()
@@ -156,6 +157,7 @@ fn child(part: &str, tmp: &std::path::Path) -> Command {
 
 #[test]
 fn sigkill_of_the_test_process_leaves_no_server_behind() {
+    let _turn = TURNS.blocking_lock();
     // Orphans of the killed child come to us, so we can reap them and leave
     // no zombie behind either.
     nix::sys::prctl::set_child_subreaper(true).unwrap();
@@ -199,6 +201,7 @@ fn sigkill_of_the_test_process_leaves_no_server_behind() {
             Some(nix::sys::wait::WaitPidFlag::WNOHANG),
         );
     }
+    reap_orphans();
     assert!(
         left.is_empty(),
         "servers outlived a SIGKILLed test process: {left:?}"
@@ -272,13 +275,40 @@ fn processes_in(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// Reaps the zombies among `pids` that came to us (we are their subreaper).
-fn reap(pids: &[u32]) {
-    for pid in pids {
-        let _ = nix::sys::wait::waitpid(
-            nix::unistd::Pid::from_raw(*pid as i32),
-            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-        );
+/// Tests that run servers in this process and tests that reap what killed
+/// children left to us take turns: reaping a zombie that an in-process
+/// run's runtime is about to wait for would break that run.
+static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Reaps the zombies that came to us (we are their subreaper) from a child
+/// run that ended: its servers and its watchdog, which exits a moment later.
+fn reap_orphans() {
+    let me = std::process::id().to_string();
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(50));
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some((head, tail)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let comm = head.split_once('(').map_or("", |(_, c)| c);
+            let mut f = tail.split_whitespace();
+            let (state, ppid) = (f.next(), f.next());
+            if state == Some("Z")
+                && ppid == Some(me.as_str())
+                && ["valkey-server", "sh"].contains(&comm)
+            {
+                let _ = nix::sys::wait::waitpid(
+                    nix::unistd::Pid::from_raw(pid),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
+            }
+        }
     }
 }
 
@@ -357,13 +387,14 @@ fn wait_exit(proc: &mut Child, within: Duration) -> Option<std::process::ExitSta
 }
 
 fn interrupt_leaves_nothing(signal: nix::sys::signal::Signal, code: i32) {
+    let _turn = TURNS.blocking_lock();
     nix::sys::prctl::set_child_subreaper(true).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (mut proc, err, pids) = held_run(tmp.path(), "failed");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(proc.id() as i32), signal).unwrap();
     let status = wait_exit(&mut proc, Duration::from_secs(30));
     let left = wait_all_dead(&pids, Duration::from_secs(5));
-    reap(&pids);
+    reap_orphans();
     let err = err.lock().unwrap().clone();
     assert_eq!(
         status.and_then(|s| s.code()),
@@ -399,6 +430,7 @@ fn sigterm_mid_suite_leaves_no_server_directory_or_key() {
 
 #[test]
 fn sigint_under_keep_always_keeps_scenario_and_shared_directories_only() {
+    let _turn = TURNS.blocking_lock();
     nix::sys::prctl::set_child_subreaper(true).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (mut proc, err, pids) = held_run(tmp.path(), "always");
@@ -409,7 +441,7 @@ fn sigint_under_keep_always_keeps_scenario_and_shared_directories_only() {
     .unwrap();
     let status = wait_exit(&mut proc, Duration::from_secs(30));
     let left = wait_all_dead(&pids, Duration::from_secs(5));
-    reap(&pids);
+    reap_orphans();
     let err = err.lock().unwrap().clone();
     assert_eq!(
         status.and_then(|s| s.code()),
@@ -465,6 +497,7 @@ async fn next_run(tmp: &Path) {
 
 #[tokio::test]
 async fn a_killed_runs_directories_go_with_the_next_run_and_a_live_runs_stay() {
+    let _turn = TURNS.lock().await;
     nix::sys::prctl::set_child_subreaper(true).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (mut proc, err, pids) = held_run(tmp.path(), "failed");
@@ -488,7 +521,7 @@ async fn a_killed_runs_directories_go_with_the_next_run_and_a_live_runs_stay() {
     .unwrap();
     proc.wait().unwrap();
     let left = wait_all_dead(&pids, Duration::from_secs(5));
-    reap(&pids);
+    reap_orphans();
     assert!(left.is_empty(), "servers outlived SIGKILL: {left:?}");
     // Nothing could run at SIGKILL: the directories are still there.
     let after_kill = entries(tmp.path());
