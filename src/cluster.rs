@@ -585,17 +585,22 @@ impl Cluster {
     /// the cluster is ready again. Returns how many keys moved.
     pub async fn move_slots(&self, first: u16, last: u16, target: &Server) -> Result<usize> {
         let owners = self.slot_owners().await?;
-        let mut mover = Mover::new(self).await?;
-        let mut moved = 0;
+        let target = self.by_port(target.port()).ok_or_else(|| {
+            Error::Expectation(format!(
+                "{} is not a node of the cluster",
+                target.describe()
+            ))
+        })?;
+        let mut moves = Vec::new();
         for slot in first..=last {
             let Some(source) = owners[usize::from(slot)].and_then(|p| self.by_port(p)) else {
                 return Err(Error::Expectation(format!("no node serves slot {slot}")));
             };
-            if source.port() == target.port() {
-                continue;
+            if source.port() != target.port() {
+                moves.push((slot, source, target.clone()));
             }
-            moved += mover.move_slot(slot, &source, target).await?;
         }
+        let moved = Mover::new(self).await?.move_all(moves).await?;
         self.wait_ready(crate::settings::wait_timeout()?).await?;
         Ok(moved)
     }
@@ -723,15 +728,15 @@ impl Cluster {
                 moves.push((slot, receiver));
             }
         }
-        let mut mover = Mover::new(self).await?;
-        let mut moved = 0;
-        for (slot, receiver) in moves {
-            let source = owners[usize::from(slot)].and_then(|p| self.by_port(p));
-            let target = self.by_port(primaries[receiver]);
-            if let (Some(source), Some(target)) = (source, target) {
-                moved += mover.move_slot(slot, &source, &target).await?;
-            }
-        }
+        let moves = moves
+            .into_iter()
+            .filter_map(|(slot, receiver)| {
+                let source = owners[usize::from(slot)].and_then(|p| self.by_port(p))?;
+                let target = self.by_port(primaries[receiver])?;
+                Some((slot, source, target))
+            })
+            .collect();
+        let moved = Mover::new(self).await?.move_all(moves).await?;
         self.wait_ready(crate::settings::wait_timeout()?).await?;
         Ok(moved)
     }
@@ -770,7 +775,13 @@ impl Cluster {
             "CONFIG SET cluster-allow-replica-migration no".into(),
         )
         .await?;
-        let mut mover = Mover::new(self).await?;
+        let source = self.by_port(server.port()).ok_or_else(|| {
+            Error::Expectation(format!(
+                "{} is not a node of the cluster",
+                server.describe()
+            ))
+        })?;
+        let mut moves = Vec::new();
         // Each slot goes to the primary serving the slot just below it (or,
         // for slot 0, the first other primary): ranges merge into their
         // neighbours, predictably. `the slots are rebalanced` evens them out.
@@ -790,9 +801,10 @@ impl Cluster {
             let target = self.by_port(port).ok_or_else(|| {
                 Error::Expectation(format!("no node of the cluster has port {port}"))
             })?;
-            mover.move_slot(slot, server, &target).await?;
+            moves.push((slot, source.clone(), target));
             owners[usize::from(slot)] = Some(port);
         }
+        Mover::new(self).await?.move_all(moves).await?;
         let id = me.id.clone();
         self.nodes
             .write()
@@ -924,9 +936,10 @@ impl ClusterClient {
     }
 }
 
-/// Moves slots one by one, as resharding tools do, over one connection per
-/// node: a resharding of thousands of slots is thousands of round trips, not
-/// thousands of connections.
+/// Moves slots as resharding tools do, over one connection per node, in
+/// batches: the `SETSLOT`s of a batch go to each node as one pipeline (the
+/// server saves its config once per batch, not once per slot), and only the
+/// slots that hold keys take `MIGRATE` round trips.
 struct Mover {
     clients: std::collections::HashMap<u16, crate::client::Client>,
     ids: std::collections::HashMap<u16, String>,
@@ -964,14 +977,15 @@ impl Mover {
         }
     }
 
-    async fn ok(&mut self, server: &Server, line: &str) -> Result<()> {
-        let args = crate::command::split(line)?;
-        match self.run(server, &args).await? {
-            Reply::Status(s) if s == "OK" => Ok(()),
-            other => Err(Error::Expectation(format!(
-                "`{line}` on {} answered {other}",
-                server.describe()
-            ))),
+    /// Sends commands to `server` as one pipeline.
+    async fn pipeline(&mut self, server: &Server, commands: &[Vec<Vec<u8>>]) -> Result<Vec<Reply>> {
+        let client = match self.clients.entry(server.port()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(server.client().await?),
+        };
+        match client.run_pipeline(commands).await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(server.explain(e, "moving slots").await),
         }
     }
 
@@ -984,19 +998,106 @@ impl Mover {
         Ok(id)
     }
 
-    async fn move_slot(&mut self, slot: u16, source: &Server, target: &Server) -> Result<usize> {
+    /// Moves each `(slot, from, to)`, in order; consecutive moves between
+    /// the same two nodes go as one batch. Returns how many keys moved.
+    async fn move_all(&mut self, moves: Vec<(u16, Arc<Server>, Arc<Server>)>) -> Result<usize> {
+        const BATCH: usize = 1024;
+        let mut moved = 0;
+        let mut i = 0;
+        while i < moves.len() {
+            let (_, source, target) = &moves[i];
+            let mut slots = Vec::new();
+            while i < moves.len()
+                && slots.len() < BATCH
+                && moves[i].1.port() == source.port()
+                && moves[i].2.port() == target.port()
+            {
+                slots.push(moves[i].0);
+                i += 1;
+            }
+            moved += self.move_batch(&slots, source, target).await?;
+        }
+        Ok(moved)
+    }
+
+    /// Sends one command per slot to `server` as one pipeline and checks
+    /// that every reply is OK.
+    async fn all_ok(
+        &mut self,
+        server: &Server,
+        slots: &[u16],
+        line: impl Fn(u16) -> String,
+    ) -> Result<()> {
+        let commands = slots
+            .iter()
+            .map(|s| crate::command::split(&line(*s)))
+            .collect::<Result<Vec<_>>>()?;
+        let replies = self.pipeline(server, &commands).await?;
+        for (slot, reply) in slots.iter().zip(replies) {
+            if !matches!(&reply, Reply::Status(s) if s == "OK") {
+                return Err(Error::Expectation(format!(
+                    "`{}` on {} answered {reply}",
+                    line(*slot),
+                    server.describe()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn move_batch(
+        &mut self,
+        slots: &[u16],
+        source: &Server,
+        target: &Server,
+    ) -> Result<usize> {
         let source_id = self.id(source).await?;
         let target_id = self.id(target).await?;
-        self.ok(
-            target,
-            &format!("CLUSTER SETSLOT {slot} IMPORTING {source_id}"),
-        )
+        self.all_ok(target, slots, |s| {
+            format!("CLUSTER SETSLOT {s} IMPORTING {source_id}")
+        })
         .await?;
-        self.ok(
-            source,
-            &format!("CLUSTER SETSLOT {slot} MIGRATING {target_id}"),
-        )
+        self.all_ok(source, slots, |s| {
+            format!("CLUSTER SETSLOT {s} MIGRATING {target_id}")
+        })
         .await?;
+        // Once a slot is migrating, the source creates no new key in it (a
+        // write of a new key is redirected with ASK): a slot counted empty
+        // now stays empty, and the others are drained key by key.
+        let commands = slots
+            .iter()
+            .map(|s| crate::command::split(&format!("CLUSTER COUNTKEYSINSLOT {s}")))
+            .collect::<Result<Vec<_>>>()?;
+        let counts = self.pipeline(source, &commands).await?;
+        let mut moved = 0;
+        for (slot, count) in slots.iter().zip(counts) {
+            match count {
+                Reply::Integer(0) => {}
+                Reply::Integer(_) => moved += self.drain(*slot, source, target).await?,
+                other => {
+                    return Err(Error::Expectation(format!(
+                        "`CLUSTER COUNTKEYSINSLOT {slot}` on {} answered {other}",
+                        source.describe()
+                    )));
+                }
+            }
+        }
+        // The target first, then the source, then every other primary, as
+        // valkey-cli does: a slot is never owned by nobody.
+        let node = |s: u16| format!("CLUSTER SETSLOT {s} NODE {target_id}");
+        self.all_ok(target, slots, node).await?;
+        self.all_ok(source, slots, node).await?;
+        for other in self.primaries.clone() {
+            if other.port() != source.port() && other.port() != target.port() && !other.is_frozen()
+            {
+                self.all_ok(&other, slots, node).await?;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Migrates the keys of a migrating slot until the source has none.
+    async fn drain(&mut self, slot: u16, source: &Server, target: &Server) -> Result<usize> {
         let mut moved = 0;
         loop {
             let line = format!("CLUSTER GETKEYSINSLOT {slot} 100");
@@ -1010,7 +1111,7 @@ impl Mover {
                 }
             };
             if keys.is_empty() {
-                break;
+                return Ok(moved);
             }
             let port = target.port().to_string();
             let mut args: Vec<Vec<u8>> =
@@ -1033,18 +1134,6 @@ impl Mover {
                 }
             }
         }
-        // The target first, then the source, then every other primary, as
-        // valkey-cli does: the slot is never owned by nobody.
-        let line = format!("CLUSTER SETSLOT {slot} NODE {target_id}");
-        self.ok(target, &line).await?;
-        self.ok(source, &line).await?;
-        for other in self.primaries.clone() {
-            if other.port() != source.port() && other.port() != target.port() && !other.is_frozen()
-            {
-                self.ok(&other, &line).await?;
-            }
-        }
-        Ok(moved)
     }
 }
 

@@ -13,7 +13,7 @@
 //! | `VALKEY_BDD_OTHER_SERVER_PATH` | a second binary, for scenarios mixing versions | the other engine on `PATH` |
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
-//! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | the system temp dir |
+//! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
 //! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires(tls)`, ...) fails the run instead of being skipped | unset |
 
@@ -137,12 +137,28 @@ pub fn concurrency() -> Result<usize> {
     }
 }
 
-/// Where scenario directories are made.
+/// Where scenario directories are made: `VALKEY_BDD_TMPDIR`, else a
+/// memory-backed folder with room (`/dev/shm` on Linux: servers fsync their
+/// AOF, RDB and cluster config, which on a disk costs milliseconds each),
+/// else the system's temporary directory.
 pub fn tmp_root() -> PathBuf {
-    std::env::var_os("VALKEY_BDD_TMPDIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir)
+    if let Some(dir) = std::env::var_os("VALKEY_BDD_TMPDIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    static DEFAULT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| memory_backed().unwrap_or_else(std::env::temp_dir))
+        .clone()
+}
+
+/// `/dev/shm` when it is a writable folder with at least 1 GiB free.
+fn memory_backed() -> Option<PathBuf> {
+    const ROOM: u64 = 1 << 30;
+    let shm = PathBuf::from("/dev/shm");
+    let stat = nix::sys::statvfs::statvfs(&shm).ok()?;
+    let free = stat.blocks_available() * stat.fragment_size();
+    (free >= ROOM && nix::unistd::access(&shm, nix::unistd::AccessFlags::W_OK).is_ok())
+        .then_some(shm)
 }
 
 /// Where to write a JUnit report, if anywhere.

@@ -215,3 +215,104 @@ fn help_lists_the_filters_the_settings_and_the_real_concurrency_default() {
     let n = valkey_bdd::settings::concurrency().unwrap();
     assert!(text.contains(&format!("[default here: {n},")), "{text}");
 }
+
+/// The tests a run lists for nextest, through the same gate as a run.
+async fn list(args: &[&str]) -> Vec<String> {
+    let gate = select::Gate::load(
+        Path::new("features"),
+        &valkey_bdd::runner::LibtestArgs::from(
+            std::iter::once("selection")
+                .chain(args.iter().copied())
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        )
+        .criteria()
+        .unwrap(),
+    )
+    .unwrap();
+    gate.test_names().into_iter().map(String::from).collect()
+}
+
+#[tokio::test]
+async fn three_shards_hold_every_test_once_and_a_shared_feature_whole() {
+    let all = list(&[]).await;
+    let mut union: Vec<String> = Vec::new();
+    for i in 1..=3 {
+        let part = list(&["--shard", &format!("{i}/3")]).await;
+        assert!(!part.is_empty(), "shard {i} is empty");
+        union.extend(part);
+    }
+    let mut sorted_all = all.clone();
+    sorted_all.sort();
+    union.sort();
+    assert_eq!(
+        union, sorted_all,
+        "the shards' union is the selection, with no overlap"
+    );
+    assert!(
+        all.contains(
+            &"features/standalone/rfc17_shared_server.feature: (whole feature)".to_string()
+        ),
+        "{all:#?}"
+    );
+    assert!(
+        !all.iter().any(
+            |n| n.starts_with("features/standalone/rfc17_shared_server.feature: ")
+                && !n.ends_with("(whole feature)")
+        ),
+        "a feature sharing servers is never split: {all:#?}"
+    );
+}
+
+#[tokio::test]
+async fn adding_a_scenario_moves_no_other_one_between_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = "Feature: F\n\n  Scenario: first\n    Given a server\n\n  Scenario: second\n    Given a server\n";
+    std::fs::write(dir.path().join("f.feature"), one).unwrap();
+    let names = |extra: &str| {
+        std::fs::write(dir.path().join("f.feature"), format!("{one}{extra}")).unwrap();
+        let mut parts = Vec::new();
+        for i in 1..=3 {
+            let criteria = valkey_bdd::runner::LibtestArgs::from(
+                ["selection", "--shard", &format!("{i}/3")]
+                    .map(String::from)
+                    .to_vec(),
+            )
+            .criteria()
+            .unwrap();
+            let gate = select::Gate::load(dir.path(), &criteria).unwrap();
+            parts.push(
+                gate.test_names()
+                    .into_iter()
+                    .map(|n| n.rsplit(": ").next().unwrap().to_string())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        parts
+    };
+    let before = names("");
+    let after = names("\n  Scenario: third\n    Given a server\n");
+    for (b, a) in before.iter().zip(&after) {
+        for name in b {
+            assert!(a.contains(name), "{name} moved: {before:?} -> {after:?}");
+        }
+    }
+    assert_eq!(after.iter().map(Vec::len).sum::<usize>(), 3);
+}
+
+#[tokio::test]
+async fn an_exact_name_runs_that_scenario_only() {
+    let o = run(&[
+        "--exact",
+        "tests/fixtures/selection/requirements.feature: A plain scenario runs",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(o.selected, 1, "{o:#?}");
+    assert_eq!(o.scenarios[0].verdict, Verdict::Passed);
+    let o = run(&["--exact", "A plain scenario runs"]).await.unwrap();
+    assert_eq!(
+        o.selected, 0,
+        "a part of a name is not an exact name: {o:#?}"
+    );
+}

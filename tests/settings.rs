@@ -12,6 +12,7 @@ async fn child_process_entry() {
     if std::env::var_os("VALKEY_BDD_TEST_CHILD").is_none() {
         return;
     }
+    println!("tmp_root: {}", valkey_bdd::settings::tmp_root().display());
     match valkey_bdd::settings::validate() {
         Ok(()) => println!("validate: ok"),
         Err(e) => println!("validate: {e}"),
@@ -120,4 +121,27 @@ fn good_values_pass() {
     ]);
     assert!(out.contains("validate: ok"), "{out}");
     assert!(out.contains("run: ran"), "{out}");
+    assert!(
+        out.contains(&format!("tmp_root: {}\n", dir.path().display())),
+        "VALKEY_BDD_TMPDIR wins: {out}"
+    );
+}
+
+#[test]
+fn scenario_directories_go_to_memory_when_it_has_room() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process_entry", "--nocapture"])
+        .env("VALKEY_BDD_TEST_CHILD", "1")
+        .env_remove("VALKEY_BDD_TMPDIR")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let shm_has_room = nix::sys::statvfs::statvfs("/dev/shm")
+        .is_ok_and(|s| s.blocks_available() * s.fragment_size() >= 1 << 30);
+    let expected = if shm_has_room {
+        "/dev/shm".into()
+    } else {
+        std::env::temp_dir().display().to_string()
+    };
+    assert!(out.contains(&format!("tmp_root: {expected}\n")), "{out}");
 }

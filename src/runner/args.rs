@@ -25,6 +25,13 @@ pub struct LibtestArgs {
     pub inputs: Vec<String>,
     /// `-h`/`--help` was asked for.
     pub help: bool,
+    /// `--exact`: the filters are whole test names (as nextest runs one
+    /// test), not parts of names.
+    pub exact: bool,
+    /// `--ignored`: only ignored tests (there are none).
+    pub ignored: bool,
+    /// `--shard i/n` (or `auto`, `auto/n`).
+    pub shard: Option<String>,
 }
 
 impl LibtestArgs {
@@ -41,11 +48,25 @@ impl LibtestArgs {
             None => None,
             Some(expr) => Some(Criteria::parse_tags(expr)?),
         };
+        let shard = match &self.shard {
+            None => None,
+            Some(spec) => Some(super::shard::Shard::parse(spec)?),
+        };
         Ok(Criteria {
-            filters: self.filters.clone(),
+            filters: if self.exact {
+                Vec::new()
+            } else {
+                self.filters.clone()
+            },
+            exact: if self.exact {
+                self.filters.clone()
+            } else {
+                Vec::new()
+            },
             name,
             tags,
             inputs: self.inputs.clone(),
+            shard,
         })
     }
 }
@@ -60,9 +81,7 @@ impl From<Vec<String>> for LibtestArgs {
             "--show-output",
             "--quiet",
             "-q",
-            "--ignored",
             "--include-ignored",
-            "--exact",
             "--test",
             "--bench",
             "--report-time",
@@ -92,6 +111,7 @@ impl From<Vec<String>> for LibtestArgs {
         let mut filters = Vec::new();
         let mut list = false;
         let (mut name, mut tags, mut inputs, mut help) = (None, None, Vec::new(), false);
+        let (mut exact, mut ignored, mut shard) = (false, false, None);
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
                 Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
@@ -105,6 +125,12 @@ impl From<Vec<String>> for LibtestArgs {
                 list = true;
             } else if a == "-h" || a == "--help" {
                 help = true;
+            } else if a == "--exact" {
+                exact = true;
+            } else if a == "--ignored" {
+                ignored = true;
+            } else if flag == "--shard" {
+                shard = Some(value(inline));
             } else if ["-n", "--name", "--scenario-name"].contains(&flag.as_str()) {
                 name = Some(value(inline));
             } else if ["-t", "--tags", "--scenario-tags"].contains(&flag.as_str()) {
@@ -127,7 +153,7 @@ impl From<Vec<String>> for LibtestArgs {
             } else if a.starts_with('-') {
                 args.push(a);
             } else {
-                filters.push(a.to_lowercase());
+                filters.push(a);
             }
         }
         LibtestArgs {
@@ -138,6 +164,9 @@ impl From<Vec<String>> for LibtestArgs {
             tags,
             inputs,
             help,
+            exact,
+            ignored,
+            shard,
         }
     }
 }
@@ -173,7 +202,7 @@ mod tests {
         assert_eq!(a.inputs, ["f/*.feature"]);
         let a = LibtestArgs::from(["t", "Persist", "--tags", "@x"].map(String::from).to_vec());
         assert_eq!(a.args, ["t"]);
-        assert_eq!(a.filters, ["persist"]);
+        assert_eq!(a.filters, ["Persist"]);
         assert_eq!(
             clean(&["t", "-vv", "--concurrency", "3"]),
             ["t", "-vv", "--concurrency", "3"]

@@ -15,6 +15,7 @@ mod help;
 mod record;
 mod report;
 pub mod select;
+pub mod shard;
 mod summary;
 mod unknown;
 
@@ -243,12 +244,17 @@ impl Runner {
             print!("{}", help::render());
             return Ok(Outcome::default());
         }
+        let gate = select::Gate::load(&self.features, &args.criteria()?)?;
         if args.list {
-            // `cargo nextest` and IDEs ask test binaries to list their tests;
-            // scenarios are not libtest tests, so there is nothing to list.
+            // nextest's custom-harness protocol: every test as `name: test`;
+            // with --ignored, the ignored ones (there are none).
+            if !args.ignored {
+                for name in gate.test_names() {
+                    println!("{name}: test");
+                }
+            }
             return Ok(Outcome::default());
         }
-        let gate = select::Gate::load(&self.features, &args.criteria()?)?;
         unknown::check_steps(&gate)?;
 
         /// Puts the search order back however the run ends.

@@ -36,6 +36,11 @@ pub struct Criteria {
     /// `-i`/`--input`: globs naming the feature files (instead of the
     /// runner's folder).
     pub inputs: Vec<String>,
+    /// `--exact`: whole test names ([`Candidate::test_name`]), as nextest
+    /// asks for one test.
+    pub exact: Vec<String>,
+    /// `--shard i/n`: this machine's part of the selection.
+    pub shard: Option<super::shard::Shard>,
 }
 
 impl Criteria {
@@ -79,6 +84,11 @@ pub struct Candidate {
     pub tags: Vec<String>,
     /// Its background steps, then its own.
     pub steps: Vec<gherkin::Step>,
+    /// Its name as a test (nextest, shards): `features/x.feature: Name`. The
+    /// scenarios of a feature that shares servers between them have the
+    /// feature's name, `features/x.feature: (whole feature)`: they run as
+    /// one test, in order, never split.
+    pub test_name: String,
     /// Whether the criteria select it.
     pub selected: bool,
 }
@@ -139,6 +149,15 @@ impl Gate {
                 Err(e) => errors.push(e),
             }
         }
+        name_tests(&mut candidates);
+        for c in &mut candidates {
+            c.selected = c.selected
+                && (criteria.exact.is_empty() || criteria.exact.contains(&c.test_name))
+                && criteria
+                    .shard
+                    .as_ref()
+                    .is_none_or(|s| s.holds(&c.test_name));
+        }
         if !errors.is_empty() {
             return Err(Error::Parse {
                 what: errors.join("\n"),
@@ -152,6 +171,16 @@ impl Gate {
     /// The scenarios the criteria select.
     pub fn selected(&self) -> impl Iterator<Item = &Candidate> {
         self.candidates.iter().filter(|c| c.selected)
+    }
+
+    /// The tests the selection holds, once each, in file order: what
+    /// `--list --format terse` prints for nextest.
+    pub fn test_names(&self) -> Vec<&str> {
+        let mut seen = HashSet::new();
+        self.selected()
+            .map(|c| c.test_name.as_str())
+            .filter(|n| seen.insert(*n))
+            .collect()
     }
 
     /// Every harness tag used by a selected scenario.
@@ -334,11 +363,44 @@ fn candidates_of(feature: &gherkin::Feature, criteria: &Criteria) -> Vec<Candida
                 tags,
                 steps: background.chain(scenario.steps.iter()).cloned().collect(),
                 selected: false,
+                test_name: String::new(),
             };
             c.selected = matches(criteria, feature, &c);
             c
         })
         .collect()
+}
+
+/// Names each scenario as a test: `features/x.feature: Name`, with
+/// ` [line N]` when a file has two scenarios of that name (outline rows);
+/// a feature whose scenarios share servers is one test.
+fn name_tests(candidates: &mut [Candidate]) {
+    let shares = |c: &Candidate| {
+        c.steps
+            .iter()
+            .any(|s| s.value.ends_with("shared by the scenarios of this feature"))
+    };
+    let shared: HashSet<PathBuf> = candidates
+        .iter()
+        .filter(|c| shares(c))
+        .map(|c| c.path.clone())
+        .collect();
+    let mut count: std::collections::HashMap<(PathBuf, String), usize> = Default::default();
+    for c in candidates.iter() {
+        *count
+            .entry((c.path.clone(), c.scenario.clone()))
+            .or_default() += 1;
+    }
+    for c in candidates.iter_mut() {
+        let file = super::relative(&c.path);
+        c.test_name = if shared.contains(&c.path) {
+            format!("{file}: (whole feature)")
+        } else if count[&(c.path.clone(), c.scenario.clone())] > 1 {
+            format!("{file}: {} [line {}]", c.scenario, c.line)
+        } else {
+            format!("{file}: {}", c.scenario)
+        };
+    }
 }
 
 fn matches(criteria: &Criteria, feature: &gherkin::Feature, c: &Candidate) -> bool {
@@ -355,6 +417,7 @@ fn matches(criteria: &Criteria, feature: &gherkin::Feature, c: &Candidate) -> bo
             .filters
             .iter()
             .any(|f| haystacks.iter().any(|h| h.contains(&f.to_lowercase())));
+    // Shards and exact names apply once every scenario is named.
     let by_name = criteria
         .name
         .as_ref()
