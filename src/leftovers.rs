@@ -258,6 +258,23 @@ fn remove(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The roots a run sweeps: `extra` (a runner's own root), the temporary
+/// root of the settings and, when `VALKEY_BDD_TMPDIR` does not pin it, every
+/// root the default may pick (`/dev/shm` or the system's temporary
+/// directory, depending on the room left), since a killed run may have
+/// picked the other one.
+pub fn roots(extra: Option<PathBuf>) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = extra.into_iter().collect();
+    roots.push(crate::settings::tmp_root());
+    if std::env::var_os("VALKEY_BDD_TMPDIR").is_none_or(|v| v.is_empty()) {
+        roots.push(PathBuf::from("/dev/shm"));
+        roots.push(std::env::temp_dir());
+    }
+    let mut seen = BTreeSet::new();
+    roots.retain(|r| seen.insert(r.clone()));
+    roots
+}
+
 /// Removes the directories under `roots` left by runs that are gone (killed
 /// by SIGKILL, or by anything else that skipped their cleanup). Returns the
 /// directories removed. Directories of live runs, kept directories and
@@ -390,6 +407,20 @@ mod tests {
         assert!(path.is_dir());
         assert!(read_mark(&path).is_none());
         std::fs::remove_dir_all(path).unwrap();
+    }
+
+    #[test]
+    fn a_run_sweeps_every_root_the_default_may_pick() {
+        let extra = PathBuf::from("/somewhere/else");
+        let roots = roots(Some(extra.clone()));
+        assert_eq!(roots[0], extra);
+        assert!(roots.contains(&crate::settings::tmp_root()));
+        if std::env::var_os("VALKEY_BDD_TMPDIR").is_none() {
+            assert!(roots.contains(&PathBuf::from("/dev/shm")));
+            assert!(roots.contains(&std::env::temp_dir()));
+        }
+        let unique: BTreeSet<_> = roots.iter().collect();
+        assert_eq!(unique.len(), roots.len(), "{roots:?}");
     }
 
     #[test]

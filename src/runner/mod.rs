@@ -480,8 +480,7 @@ impl Runner {
     /// Removes the directories that runs killed earlier left in the roots
     /// this run uses ([`crate::leftovers::sweep`]).
     fn sweep_leftovers(&self) {
-        let mut roots = vec![crate::settings::tmp_root()];
-        roots.extend(self.tmp_root.clone());
+        let roots = crate::leftovers::roots(self.tmp_root.clone());
         let removed = crate::leftovers::sweep(&roots);
         if !removed.is_empty() {
             eprintln!(
