@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
+use tokio::sync::oneshot;
 
 use crate::client::{Address, Client};
 use crate::error::{Error, Result};
@@ -60,13 +61,41 @@ struct Background {
     task: tokio::task::JoinHandle<Result<Reply>>,
 }
 
-/// One named client: its own connection, at most one command in the
-/// background, and its server-side id for checkpoints.
+/// A connection, named on the server, with its server-side id.
+#[derive(Clone)]
+struct Open {
+    client: Client,
+    /// `CLIENT ID`; `None` when the server would not tell (`NOAUTH`).
+    id: Option<i64>,
+}
+
+/// Where an actor's connection stands.
+enum Link {
+    /// Not connected yet: the first command connects the ordinary way (a
+    /// command in the background connects in the background).
+    Idle(Arc<Server>),
+    /// Being connected by the background task, which hands the connection
+    /// over here once made; a closed channel means it could not connect.
+    Opening {
+        handover: oneshot::Receiver<Open>,
+        server: Arc<Server>,
+    },
+    /// Connected.
+    Open(Open),
+}
+
+/// One named client: its own connection, named after it on the server
+/// (`CLIENT LIST` shows `name=alice`, see [`server_side_name`]), at most one
+/// command in the background, and its server-side id for checkpoints.
+///
+/// A client made with [`Actor::new`] connects on first use; when that use is
+/// a command in the background, connecting (and naming) happens in the
+/// background too, so that the step returns at once whatever the server is
+/// doing.
 pub struct Actor {
     name: String,
     server: String,
-    client: Client,
-    id: Option<i64>,
+    link: Link,
     background: Option<Background>,
 }
 
@@ -75,7 +104,7 @@ impl std::fmt::Debug for Actor {
         f.debug_struct("Actor")
             .field("name", &self.name)
             .field("server", &self.server)
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("background", &self.background.as_ref().map(|b| &b.line))
             .finish()
     }
@@ -89,38 +118,102 @@ impl Drop for Actor {
     }
 }
 
+/// The name a client called `name` has on the server (`CLIENT SETNAME`).
+///
+/// A client name may only hold visible ASCII characters (`!` to `~`): every
+/// other character (a space, a tab, a non-ASCII letter) becomes `_`, and an
+/// empty name is `_`. So `client "the reader"` shows as `name=the_reader`.
+pub fn server_side_name(name: &str) -> String {
+    if name.is_empty() {
+        return "_".into();
+    }
+    name.chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .collect()
+}
+
+/// Names a fresh connection on the server and asks its id. Any reply,
+/// NOAUTH included, proves the connection; only a broken one is an error.
+/// `limit` bounds each of the two commands.
+async fn name_connection(name: &str, client: Client, limit: Option<Duration>) -> Result<Open> {
+    let mut asking = client.clone();
+    if let Some(limit) = limit {
+        asking.set_timeout(limit);
+    }
+    // An unauthenticated client of a server with a password cannot be
+    // named (NOAUTH): it stays unnamed, as it would in a program.
+    asking
+        .run_args(&["CLIENT", "SETNAME", &server_side_name(name)])
+        .await?;
+    let id = match asking.run("CLIENT ID").await? {
+        Reply::Integer(id) => Some(id),
+        _ => None,
+    };
+    Ok(Open { client, id })
+}
+
+/// Connects a client called `name` to `server` the ordinary way and names it.
+async fn open(name: &str, server: &Server, limit: Option<Duration>) -> Result<Open> {
+    let client = server.connect(&server.address(), None).await?;
+    name_connection(name, client, limit).await
+}
+
 impl Actor {
-    /// Connects a client called `name` to `server` the ordinary way.
+    /// A client called `name` of `server` that connects the ordinary way
+    /// (unauthenticated, over the server's transport) on first use.
+    pub fn new(name: impl Into<String>, server: Arc<Server>) -> Actor {
+        Actor {
+            name: name.into(),
+            server: server.name(),
+            link: Link::Idle(server),
+            background: None,
+        }
+    }
+
+    /// Connects a client called `name` to `server` the ordinary way, now.
     pub async fn connect(name: impl Into<String>, server: &Server) -> Result<Actor> {
         let client = server.connect(&server.address(), None).await?;
         Actor::attach(name, server.name(), client).await
     }
 
     /// Makes an actor of a connected, idle client of the server called
-    /// `server`. Its id is asked now (`CLIENT ID`): a blocked or transacting
-    /// client cannot tell it any more. Any reply, NOAUTH included, proves
-    /// the connection; only a broken one is an error.
+    /// `server`: names it on the server (`CLIENT SETNAME`) and asks its id
+    /// (`CLIENT ID`) now, as a blocked or transacting client cannot tell it
+    /// any more. Any reply, NOAUTH included, proves the connection; only a
+    /// broken one is an error.
     pub async fn attach(
         name: impl Into<String>,
         server: impl Into<String>,
-        mut client: Client,
+        client: Client,
     ) -> Result<Actor> {
-        let id = match client.run("CLIENT ID").await? {
-            Reply::Integer(id) => Some(id),
-            _ => None,
-        };
+        let name = name.into();
+        let open = name_connection(&name, client, None).await?;
         Ok(Actor {
-            name: name.into(),
+            name,
             server: server.into(),
-            client,
-            id,
+            link: Link::Open(open),
             background: None,
         })
     }
 
-    /// Its name.
+    /// Its name in the scenario.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Its name on the server, as `CLIENT LIST` shows it.
+    pub fn server_side_name(&self) -> String {
+        server_side_name(&self.name)
+    }
+
+    /// Its id on the server (`CLIENT ID`), once connected; `None` before, or
+    /// when the server would not tell (an unauthenticated client of a server
+    /// with a password). [`Actor::learn_id`] waits for it.
+    pub fn id(&self) -> Option<i64> {
+        match &self.link {
+            Link::Open(o) => o.id,
+            _ => None,
+        }
     }
 
     /// The name of the server it is connected to.
@@ -133,31 +226,60 @@ impl Actor {
         self.background.as_ref().map(|b| b.line.as_str())
     }
 
-    /// Whether the background command has answered (or failed).
+    /// Whether the background command has answered (or failed). A command
+    /// whose client is still connecting has not.
     pub fn is_done(&self) -> bool {
         self.background
             .as_ref()
             .is_none_or(|b| b.task.is_finished())
     }
 
-    /// Runs a command and waits for its reply. Refused while a background
-    /// command is still running: the reply would queue behind it.
+    /// Runs a command and waits for its reply (connecting first if need
+    /// be). Refused while a background command is still running: the reply
+    /// would queue behind it.
     pub async fn run(&mut self, line: &str) -> Result<Reply> {
         self.check_idle(line)?;
-        self.client.run(line).await
+        let open = self.open_link(None).await?;
+        open.client.run(line).await
     }
 
-    /// Starts a command in the background; [`Actor::finish`] collects its
-    /// reply.
+    /// Starts a command in the background and returns at once;
+    /// [`Actor::finish`] collects its reply. A client not connected yet
+    /// connects in the background task, before the command.
     pub async fn start(&mut self, line: &str) -> Result<()> {
         self.check_idle(line)?;
-        let mut client = self.client.clone();
-        client.set_timeout(BACKGROUND_LIMIT);
+        self.settle();
         let owned = line.to_string();
+        let task = match &self.link {
+            Link::Open(o) => {
+                let mut client = o.client.clone();
+                client.set_timeout(BACKGROUND_LIMIT);
+                tokio::spawn(async move { client.run(&owned).await })
+            }
+            Link::Idle(server) | Link::Opening { server, .. } => {
+                let server = server.clone();
+                let (tx, rx) = oneshot::channel();
+                let name = self.name.clone();
+                let dialled = server.clone();
+                let task = tokio::spawn(async move {
+                    let open = open(&name, &dialled, Some(BACKGROUND_LIMIT)).await?;
+                    let mut client = open.client.clone();
+                    // The actor may be gone; the command still runs.
+                    let _ = tx.send(open);
+                    client.set_timeout(BACKGROUND_LIMIT);
+                    client.run(&owned).await
+                });
+                self.link = Link::Opening {
+                    handover: rx,
+                    server,
+                };
+                task
+            }
+        };
         self.background = Some(Background {
             line: line.to_string(),
             started: Instant::now(),
-            task: tokio::spawn(async move { client.run(&owned).await }),
+            task,
         });
         Ok(())
     }
@@ -176,7 +298,10 @@ impl Actor {
                 ),
             });
         };
-        match tokio::time::timeout(timeout, &mut b.task).await {
+        let waited = tokio::time::timeout(timeout, &mut b.task).await;
+        // A connection made in the background is taken over (its id known).
+        self.settle();
+        match waited {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(Error::Expectation(format!(
                 "the background command `{}` of client \"{}\" did not finish: {join}",
@@ -185,11 +310,16 @@ impl Actor {
             Err(_) => {
                 let line = b.line.clone();
                 let waited = b.started.elapsed();
+                let connected = matches!(self.link, Link::Open(_));
                 self.background = Some(b);
                 Err(Error::Timeout {
                     what: format!("client \"{}\" to get the reply of `{line}`", self.name),
                     waited,
-                    last: "no reply yet".into(),
+                    last: if connected {
+                        "no reply yet".into()
+                    } else {
+                        "not even connected yet: the server has not answered the connection".into()
+                    },
                     hint: "is the client still blocked? a checkpoint such as `client \"…\" is blocked` \
                            shows what it waits for; VALKEY_BDD_WAIT_TIMEOUT sets the deadline"
                         .into(),
@@ -198,23 +328,34 @@ impl Actor {
         }
     }
 
+    /// Its id on the server, connecting first if need be; waits at most
+    /// `timeout` for a connection being made in the background.
+    pub async fn learn_id(&mut self, timeout: Duration) -> Result<i64> {
+        if let Some(id) = self.id() {
+            return Ok(id);
+        }
+        self.open_link(Some(timeout)).await?;
+        if let Some(id) = self.id() {
+            return Ok(id);
+        }
+        self.check_idle("CLIENT ID")?;
+        let Link::Open(open) = &mut self.link else {
+            unreachable!("open_link leaves the link open");
+        };
+        let Reply::Integer(id) = open.client.run("CLIENT ID").await? else {
+            return Err(Error::Expectation(format!(
+                "client \"{}\" could not learn its id (CLIENT ID): is it authenticated?",
+                self.name
+            )));
+        };
+        open.id = Some(id);
+        Ok(id)
+    }
+
     /// Waits until `CLIENT LIST` shows this client with `flag`.
     pub async fn wait_for(&mut self, server: &Server, flag: Flag, timeout: Duration) -> Result<()> {
-        let id = match self.id {
-            Some(id) => id,
-            None => {
-                self.check_idle("CLIENT ID")?;
-                let Reply::Integer(id) = self.client.run("CLIENT ID").await? else {
-                    return Err(Error::Expectation(format!(
-                        "client \"{}\" could not learn its id (CLIENT ID): is it authenticated?",
-                        self.name
-                    )));
-                };
-                self.id = Some(id);
-                id
-            }
-        };
         let started = Instant::now();
+        let id = self.learn_id(timeout).await?;
         let mut pause = Duration::from_millis(1);
         loop {
             let line = match server.command(&format!("CLIENT LIST ID {id}")).await? {
@@ -249,6 +390,57 @@ impl Actor {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Takes over a connection the background task has made; after a failed
+    /// one, the next use connects again.
+    fn settle(&mut self) {
+        if let Link::Opening { handover, server } = &mut self.link {
+            match handover.try_recv() {
+                Ok(open) => self.link = Link::Open(open),
+                Err(oneshot::error::TryRecvError::Closed) => self.link = Link::Idle(server.clone()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+        }
+    }
+
+    /// The connection, made now if need be. A connection being made in the
+    /// background is waited for at most `timeout` (`None`: until made).
+    async fn open_link(&mut self, timeout: Option<Duration>) -> Result<&mut Open> {
+        self.settle();
+        if let Link::Opening { handover, server } = &mut self.link {
+            let handed = match timeout {
+                None => handover.await,
+                Some(t) => match tokio::time::timeout(t, &mut *handover).await {
+                    Ok(handed) => handed,
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            what: format!("client \"{}\" to connect", self.name),
+                            waited: t,
+                            last: format!(
+                                "{} has not answered its connection yet (CLIENT SETNAME, CLIENT ID)",
+                                server.describe()
+                            ),
+                            hint: "is the server held (DEBUG SLEEP, a busy script, frozen)? \
+                                   VALKEY_BDD_WAIT_TIMEOUT sets the deadline"
+                                .into(),
+                        });
+                    }
+                },
+            };
+            self.link = match handed {
+                Ok(open) => Link::Open(open),
+                Err(_) => Link::Idle(server.clone()),
+            };
+        }
+        if let Link::Idle(server) = &self.link {
+            let open = open(&self.name, server, None).await?;
+            self.link = Link::Open(open);
+        }
+        match &mut self.link {
+            Link::Open(open) => Ok(open),
+            _ => unreachable!("connected above"),
         }
     }
 
@@ -383,5 +575,19 @@ impl Subscriber {
             },
             hint: "was the message published on that channel after the subscription?".into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_side_name;
+
+    #[test]
+    fn a_name_the_server_refuses_is_mapped_to_one_it_takes() {
+        assert_eq!(server_side_name("alice"), "alice");
+        assert_eq!(server_side_name("the reader"), "the_reader");
+        assert_eq!(server_side_name("zoë\t2"), "zo__2");
+        assert_eq!(server_side_name(""), "_");
+        assert_eq!(server_side_name("!~\"'"), "!~\"'");
     }
 }

@@ -174,8 +174,15 @@ impl Client {
             cmd.arg(a.as_ref());
         }
         let line = || command::join(&args.iter().map(|a| a.as_ref().to_vec()).collect::<Vec<_>>());
-        match tokio::time::timeout(self.timeout, self.conn.send_packed_command(&cmd)).await {
-            Err(_) => Err(Error::CommandTimeout {
+        let sent = self.conn.send_packed_command(&cmd);
+        let answered = if self.timeout.is_zero() {
+            // Not waited for at all: the reply cannot be there yet.
+            futures::FutureExt::now_or_never(sent).ok_or(())
+        } else {
+            tokio::time::timeout(self.timeout, sent).await.map_err(drop)
+        };
+        match answered {
+            Err(()) => Err(Error::CommandTimeout {
                 target: self.target.clone(),
                 command: line(),
                 timeout: self.timeout,
@@ -242,7 +249,9 @@ impl Client {
         }
     }
 
-    /// Sets how long commands of this client may take to answer.
+    /// Sets how long commands of this client may take to answer. Zero does
+    /// not wait: a command is sent, and is a timeout unless its reply is
+    /// there at once.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
     }

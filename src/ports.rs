@@ -15,6 +15,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
@@ -79,6 +80,9 @@ pub fn block() -> Result<(u16, u16)> {
 /// Leases a free port: locked by no other process, and with both the port and
 /// its bus port free to bind on 127.0.0.1.
 pub fn lease() -> Result<PortLease> {
+    if let Some(lease) = take_pretended() {
+        return Ok(lease);
+    }
     let (first, last) = block()?;
     let size = usize::from(last - first);
     // Spread processes over the block so that they rarely contend, and walk
@@ -116,6 +120,26 @@ pub fn try_lease(port: u16) -> Option<PortLease> {
     if !is_free(port) || !is_free(port.checked_add(BUS_OFFSET)?) {
         return None;
     }
+    Some(PortLease { port, _lock: lock })
+}
+
+/// A port [`pretend_free_once`] asked the next lease to hand out.
+static PRETENDED: Mutex<Option<u16>> = Mutex::new(None);
+
+/// For the harness's own tests: the next [`lease`] of this process hands out
+/// `port` (when no other process holds its lock) without checking that
+/// nothing listens there — the state that another program binding the port
+/// right after the check leaves behind, made on purpose.
+#[doc(hidden)]
+pub fn pretend_free_once(port: u16) {
+    *PRETENDED.lock().unwrap_or_else(|p| p.into_inner()) = Some(port);
+}
+
+fn take_pretended() -> Option<PortLease> {
+    let port = PRETENDED.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+    let name = format!("valkey-bdd/port/{port}");
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).ok()?;
+    let lock = UnixListener::bind_addr(&addr).ok()?;
     Some(PortLease { port, _lock: lock })
 }
 

@@ -334,9 +334,21 @@ impl Role {
 /// Waits until every replica among `servers` has caught up with the root
 /// primary of its chain, as it stood when the wait began.
 pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> Result<()> {
+    let started = Instant::now();
     let mut roles = HashMap::new();
     for s in servers {
-        roles.insert(s.port(), Role::of(s).await?);
+        // The wait's deadline bounds the first look too: a frozen replica
+        // answers nothing, and must fail as not caught up, in time.
+        let left = timeout.saturating_sub(started.elapsed());
+        let role = tokio::time::timeout(left, Role::of(s))
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("{} to catch up with its primary", s.describe()),
+                waited: started.elapsed(),
+                last: format!("no answer to INFO within {left:?} (is it frozen or busy?)"),
+                hint: "a frozen or busy server never catches up".into(),
+            })??;
+        roles.insert(s.port(), role);
     }
     let by_port: HashMap<u16, &Arc<Server>> = servers.iter().map(|s| (s.port(), s)).collect();
     // The target of each replica: its root primary's offset, now.
@@ -362,10 +374,11 @@ pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> R
         }
         targets.push((s, by_port[&port], roles[&port].offset));
     }
+    let left = timeout.saturating_sub(started.elapsed());
     futures::future::try_join_all(
         targets
             .into_iter()
-            .map(|(replica, root, target)| wait_offset(replica, root, target, timeout)),
+            .map(|(replica, root, target)| wait_offset(replica, root, target, left)),
     )
     .await
     .map(drop)

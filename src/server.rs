@@ -34,6 +34,8 @@ use crate::reply::Reply;
 use crate::spawn;
 use crate::tls::ServerTls;
 
+mod readiness;
+
 /// How many log lines an error shows.
 pub const LOG_TAIL_LINES: usize = 30;
 /// How many times a start is retried on a new port when the port was taken.
@@ -42,6 +44,10 @@ const PORT_RETRIES: u32 = 5;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const TERM_GRACE: Duration = Duration::from_secs(2);
 const KILL_GRACE: Duration = Duration::from_secs(5);
+/// How long a failed connection to a TLS server waits for the server's log
+/// line about it (written before the server closes the connection, so it is
+/// normally there already).
+pub const REFUSAL_LOG_WAIT: Duration = Duration::from_secs(1);
 
 /// How a server should be configured and started.
 #[derive(Debug, Clone)]
@@ -524,56 +530,80 @@ impl Server {
     /// Opens a connection to `address` as a user would: authenticated only
     /// with `auth`. A refused connection is an error that says why.
     ///
-    /// A refused TLS client often sees no more than a broken pipe: the
-    /// server's alert races with the client's first command. So when a
-    /// connection fails, the server's own account of it (its `Error
-    /// accepting a client connection` line, waited for up to half a second)
-    /// is added to the error.
+    /// A refused TLS client often sees no more than a broken pipe, or, on a
+    /// loaded machine, no reply at all: the server's alert races with the
+    /// client's first command. So whenever a connection to a TLS server
+    /// fails — connection error, I/O error or timeout — the server's own
+    /// account of it (its `Error accepting a client connection` line, waited
+    /// for up to [`REFUSAL_LOG_WAIT`]) is added to the error, which is then
+    /// an [`Error::Connection`] whose detail quotes it.
     pub async fn connect(&self, address: &Address, auth: Option<&Credentials>) -> Result<Client> {
+        self.connect_within(address, auth, crate::settings::command_timeout()?)
+            .await
+    }
+
+    /// [`Server::connect`], with the deadline of the first command (the
+    /// `PING` that settles a TLS client certificate) given: a zero deadline
+    /// does not wait for its reply at all, so that a refusal is known by the
+    /// server's log line alone.
+    pub async fn connect_within(
+        &self,
+        address: &Address,
+        auth: Option<&Credentials>,
+        first_reply: Duration,
+    ) -> Result<Client> {
         let offset = logfile::size(&self.log);
         let attempt = async {
-            let mut c = Client::open(self.describe(), address, auth).await?;
+            let c = Client::open(self.describe(), address, auth).await?;
             if self.tls().is_some() {
                 // TLS 1.3 settles a client certificate after the handshake,
                 // and a plaintext client learns nothing at connect: a
                 // refusal shows at the first command.
-                c.run("PING").await?;
+                let mut first = c.clone();
+                first.set_timeout(first_reply);
+                first.run("PING").await?;
             }
             Ok(c)
         };
-        match attempt.await {
-            Ok(c) => Ok(c),
-            Err(e) => {
-                let e = self.explain(e, "connecting a client").await;
-                let logged = match self.tls() {
-                    Some(_) => self.refusal_logged_since(offset).await,
-                    None => None,
-                };
-                match (e, logged) {
-                    (
-                        Error::Connection {
-                            target,
-                            action,
-                            detail,
-                            hint,
-                        },
-                        Some(line),
-                    ) => Err(Error::Connection {
-                        target,
-                        action,
-                        detail: format!("{detail}\n  the server logged: {line}"),
-                        hint,
-                    }),
-                    (e, _) => Err(e),
-                }
-            }
-        }
+        let e = match attempt.await {
+            Ok(c) => return Ok(c),
+            Err(e) => self.explain(e, "connecting a client").await,
+        };
+        let logged = match (self.tls(), &e) {
+            (
+                Some(_),
+                Error::Connection { .. } | Error::CommandTimeout { .. } | Error::Io { .. },
+            ) => self.refusal_logged_since(offset).await,
+            _ => None,
+        };
+        let Some(line) = logged else {
+            return Err(e);
+        };
+        Err(match e {
+            Error::Connection {
+                target,
+                action,
+                detail,
+                hint,
+            } => Error::Connection {
+                target,
+                action,
+                detail: format!("{detail}\n  the server logged: {line}"),
+                hint,
+            },
+            other => Error::Connection {
+                target: self.describe(),
+                action: "connecting".into(),
+                detail: format!("{}\n  the server logged: {line}", first_line(&other.to_string())),
+                hint: "the server refused the connection (its log line above): does it require a client certificate (tls-auth-clients) of an authority it trusts?".into(),
+            },
+        })
     }
 
     /// The server's log line about a refused connection, written after
-    /// `offset`, if one appears within half a second.
+    /// `offset`, if one appears within [`REFUSAL_LOG_WAIT`].
     async fn refusal_logged_since(&self, offset: u64) -> Option<String> {
-        let deadline = Instant::now() + Duration::from_millis(500);
+        let deadline = Instant::now() + REFUSAL_LOG_WAIT;
         loop {
             let text = logfile::since(&self.log, offset);
             if let Some(line) = text
@@ -1021,54 +1051,6 @@ impl Server {
             self.pid.store(pid, Ordering::SeqCst);
         }
         self.wait_ready().await
-    }
-
-    async fn wait_ready(&self) -> Result<()> {
-        let started = Instant::now();
-        let deadline = started + self.start_timeout;
-        let mut pause = Duration::from_micros(500);
-        let mut last;
-        loop {
-            {
-                let mut p = self.proc.lock().await;
-                self.poll(&mut p);
-                if let Some(status) = p.exit {
-                    return Err(self.start_failed(status));
-                }
-            }
-            match self.admin_client().await {
-                Err(e) => last = format!("no connection ({})", first_line(&e.to_string())),
-                Ok(mut c) => match c.run("PING").await {
-                    Ok(Reply::Status(s)) if s == "PONG" => match c.run("INFO persistence").await {
-                        Ok(Reply::Bulk(info))
-                            if !String::from_utf8_lossy(&info).contains("loading:1") =>
-                        {
-                            *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(c);
-                            return Ok(());
-                        }
-                        Ok(other) => {
-                            last = format!("INFO persistence: {}", first_line(&other.to_string()))
-                        }
-                        Err(e) => last = first_line(&e.to_string()),
-                    },
-                    Ok(other) => last = format!("PING answered {other}"),
-                    Err(e) => last = format!("PING failed ({})", first_line(&e.to_string())),
-                },
-            }
-            if Instant::now() >= deadline {
-                let mut p = self.proc.lock().await;
-                p.expected = true;
-                let _ = spawn::signal_group(self.pid.load(Ordering::SeqCst), Signal::SIGKILL);
-                let _ = self.end(&mut p, KILL_GRACE).await;
-                return Err(Error::NotReady {
-                    report: self.report("running".into()),
-                    waited: started.elapsed(),
-                    last,
-                });
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
-        }
     }
 
     /// Notices a process that has ended, without waiting.

@@ -115,6 +115,59 @@ impl Drained {
             }
         )))
     }
+
+    /// The consumers that read nothing, in name order.
+    pub fn idle_consumers(&self) -> Vec<&str> {
+        self.by_consumer
+            .iter()
+            .filter(|(_, ids)| ids.is_empty())
+            .map(|(c, _)| c.as_str())
+            .collect()
+    }
+
+    /// Checks that every consumer read at least one entry: the work was
+    /// shared. The error names the idle ones and what each read.
+    pub fn check_every_consumer_read(&self) -> Result<()> {
+        let idle = self.idle_consumers();
+        if idle.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Expectation(format!(
+            "{} read nothing: the consumers did not share the work ({} entries read: {})",
+            idle.join(", "),
+            self.total(),
+            self.by_consumer
+                .iter()
+                .map(|(c, ids)| format!("{c}: {}", ids.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// How many entries the stream `key` holds (`XLEN`); `None` when there is no
+/// such key, which is not a stream of 0 entries. A key of another type is
+/// an error that names its type.
+pub async fn length(server: &Server, key: &str) -> Result<Option<u64>> {
+    let quoted = crate::command::join(&[key.as_bytes().to_vec()]);
+    let kind = server.command(&format!("TYPE {quoted}")).await?;
+    match kind.text().as_deref() {
+        Some("none") => return Ok(None),
+        Some("stream") => {}
+        _ => {
+            return Err(Error::Expectation(format!(
+                "{key:?} on {} is not a stream: TYPE answered {kind}",
+                server.describe()
+            )));
+        }
+    }
+    match server.command(&format!("XLEN {quoted}")).await? {
+        Reply::Integer(n) if n >= 0 => Ok(Some(n as u64)),
+        other => Err(Error::Expectation(format!(
+            "XLEN {key} on {} answered {other}",
+            server.describe()
+        ))),
+    }
 }
 
 /// Drains `key` through `group` with `consumers` consumers at once
@@ -277,5 +330,48 @@ pub async fn wait_pending_idle(
             });
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drained(reads: &[(&str, &[&str])]) -> Drained {
+        Drained {
+            by_consumer: reads
+                .iter()
+                .map(|(c, ids)| (c.to_string(), ids.iter().map(|i| i.to_string()).collect()))
+                .collect(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|i| i.to_string()).collect()
+    }
+
+    #[test]
+    fn exactly_once_does_not_ask_for_fairness() {
+        // 50 entries taken by one consumer in one read: delivered exactly once.
+        let d = drained(&[("consumer-1", &["1-1", "1-2"]), ("consumer-2", &[])]);
+        d.check_exactly_once(&ids(&["1-1", "1-2"])).unwrap();
+        let e = d.check_every_consumer_read().unwrap_err().to_string();
+        assert!(e.contains("consumer-2 read nothing"), "{e}");
+    }
+
+    #[test]
+    fn lost_and_repeated_entries_fail_exactly_once() {
+        let d = drained(&[("consumer-1", &["1-1"]), ("consumer-2", &["1-1"])]);
+        let e = d
+            .check_exactly_once(&ids(&["1-1", "1-2"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("delivered twice: [1-1 (read by consumer-1, consumer-2)]"),
+            "{e}"
+        );
+        assert!(e.contains("never delivered: [1-2]"), "{e}");
+        d.check_every_consumer_read().unwrap();
     }
 }

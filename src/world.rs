@@ -591,10 +591,8 @@ impl ValkeyWorld {
     /// Runs a command through a named client. A client that does not exist
     /// yet is connected to the default server first.
     pub async fn client_run(&mut self, client: &str, line: &str) -> Result<&Reply> {
-        if !self.clients.contains_key(client) {
-            self.connect_client(client, None).await?;
-        }
-        let actor = self.clients.get_mut(client).expect("connected above");
+        self.actor(client).await?;
+        let actor = self.clients.get_mut(client).expect("made above");
         let server = self
             .servers
             .get(actor.server())
@@ -605,12 +603,25 @@ impl ValkeyWorld {
             .await
     }
 
-    /// A named client, connected to the default server on first use.
+    /// A named client; one not met yet is a client of the default server
+    /// that connects on first use (in the background, when that use is a
+    /// command in the background).
     pub async fn actor(&mut self, client: &str) -> Result<&mut Actor> {
         if !self.clients.contains_key(client) {
-            self.connect_client(client, None).await?;
+            let server = self.server(None)?.clone();
+            self.clients
+                .insert(client.to_string(), Actor::new(client, server));
         }
-        Ok(self.clients.get_mut(client).expect("connected above"))
+        Ok(self.clients.get_mut(client).expect("inserted above"))
+    }
+
+    /// A named client's id on its server (`CLIENT ID`), connecting it first
+    /// if need be; a connection still being made in the background is
+    /// waited for up to `VALKEY_BDD_WAIT_TIMEOUT`. Its name on the server is
+    /// [`crate::actors::server_side_name`] of `client`.
+    pub async fn client_id(&mut self, client: &str) -> Result<i64> {
+        let timeout = crate::settings::wait_timeout()?;
+        self.actor(client).await?.learn_id(timeout).await
     }
 
     /// The server a named client is connected to.

@@ -13,8 +13,9 @@ use crate::error::{Error, Result};
 use crate::world::{DEFAULT_SERVER, ValkeyWorld};
 
 /// Sends a command through a named client without waiting for its reply
-/// (`BLPOP`, `XREADGROUP ... BLOCK`, `WAIT`, a busy script). The client runs
-/// nothing else until `client "…" gets its reply`.
+/// (`BLPOP`, `XREADGROUP ... BLOCK`, `WAIT`, a busy script), and returns at
+/// once: a client not connected yet connects in the background too. The
+/// client runs nothing else until `client "…" gets its reply`.
 #[given(expr = "client {string} runs {command} in the background")]
 #[when(expr = "client {string} runs {command} in the background")]
 async fn runs_in_background(
@@ -50,7 +51,8 @@ async fn gets_its_reply(w: &mut ValkeyWorld, client: String) -> Result<()> {
     w.client_finish(&client).await.map(drop)
 }
 
-/// Checks that the client's background command has not answered yet.
+/// Checks that the client's background command has not answered yet (a
+/// client still connecting for it has not).
 #[then(expr = "client {string} is still waiting for its reply")]
 async fn still_waiting(w: &mut ValkeyWorld, client: String) -> Result<()> {
     let actor = w.actor(&client).await?;

@@ -81,7 +81,9 @@ async fn replicas_with_crate_module(
 }
 
 /// Checks how many times the server has run a command (`INFO
-/// commandstats`, `calls=`): on a replica, the writes that reached it.
+/// commandstats`, `calls=`): on a replica, the writes that reached it. The
+/// name is found whatever its case (a module's commands keep the case it
+/// declared); a command the server does not have fails, even for `0 times`.
 #[then(expr = "{server} has executed {string} {int} time(s)")]
 async fn executed(
     w: &mut ValkeyWorld,
@@ -89,21 +91,24 @@ async fn executed(
     command: String,
     times: u64,
 ) -> Result<()> {
+    use crate::info::Executed;
     let server = w.resolve(&server).await?;
-    let field = format!("cmdstat_{}", command.to_ascii_lowercase());
-    let info = crate::info::Info::fetch(&server, "commandstats").await?;
-    let calls = info
-        .get(&field)
-        .and_then(|v| v.split(',').find_map(|p| p.strip_prefix("calls=")))
-        .and_then(|c| c.parse::<u64>().ok())
-        .unwrap_or(0);
+    let (calls, seen) = match crate::info::executed(&server, &command).await? {
+        Executed::Calls(n, stat) => (n, format!("{}:{}", stat.field, stat.line)),
+        Executed::Never => (0, "no commandstats line: never run".to_string()),
+        Executed::Unknown => {
+            return Err(Error::Expectation(format!(
+                "{} has no command {command:?} (COMMAND INFO knows none): is its module loaded?",
+                server.describe()
+            )));
+        }
+    };
     if calls == times {
         return Ok(());
     }
     Err(Error::Expectation(format!(
-        "{} has executed {command:?} {calls} time(s), expected {times} ({field}: {})",
-        server.describe(),
-        info.get(&field).unwrap_or("absent")
+        "{} has executed {command:?} {calls} time(s), expected {times} ({seen})",
+        server.describe()
     )))
 }
 

@@ -108,8 +108,8 @@ async fn has_caught_up(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerR
 }
 
 /// Runs the command on the server until it answers this text (a string, or
-/// a number written as digits), or fails with the last answer when the wait
-/// times out.
+/// a number written as digits; nil is not the text "(nil)"), or fails with
+/// the last answer when the wait times out.
 #[then(expr = "{server} returns {string} for {command}")]
 async fn returns(
     w: &mut ValkeyWorld,
@@ -123,7 +123,14 @@ async fn returns(
         &server,
         command.line(),
         &expected,
-        |r| r.cell() == text,
+        // A string, a status or an integer: not nil read as "(nil)", nor an
+        // error or a list read as valkey-cli prints it.
+        |r| {
+            matches!(
+                r,
+                Reply::Bulk(_) | Reply::Status(_) | Reply::Verbatim(_) | Reply::Integer(_)
+            ) && r.cell() == text
+        },
         wait_timeout()?,
     )
     .await
@@ -147,7 +154,7 @@ async fn returns_nil(w: &mut ValkeyWorld, server: ServerRef, command: CommandLin
 }
 
 /// Waits for the replicas of `the primary` to catch up, then compares their
-/// `DEBUG DIGEST` with the primary's.
+/// `DEBUG DIGEST` with the primary's. A primary without replicas fails.
 #[then(expr = "all replicas hold the same data as the primary")]
 async fn same_data(w: &mut ValkeyWorld) -> Result<()> {
     let primary = w.server(Some("primary"))?.clone();
@@ -156,6 +163,12 @@ async fn same_data(w: &mut ValkeyWorld) -> Result<()> {
         .filter(|(name, _)| name.starts_with("replica "))
         .map(|(_, s)| s.clone())
         .collect();
+    if replicas.is_empty() {
+        return Err(Error::Expectation(format!(
+            "{} has no replicas in this scenario: there is no data to compare",
+            primary.describe()
+        )));
+    }
     replication::assert_same_data(&primary, &replicas, wait_timeout()?).await
 }
 

@@ -1,6 +1,7 @@
 //! Actors, streams and user processes from plain Rust, without Gherkin.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use valkey_bdd::actors::{Actor, Flag};
 use valkey_bdd::process::{ProcessSpec, UserProcess};
@@ -46,6 +47,73 @@ async fn blocked_actors_wake_in_the_order_they_blocked() {
         err.contains("to be blocked (flag b)") && err.contains("CLIENT LIST: id="),
         "{err}"
     );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_background_command_returns_at_once_while_the_server_sleeps() {
+    let server = Arc::new(Server::start(ServerSpec::new("asleep")).await.unwrap());
+    let mut sleeper = Actor::connect("sleeper", &server).await.unwrap();
+    sleeper.start("DEBUG SLEEP 2").await.unwrap();
+    server
+        .wait_busy(Duration::from_millis(100), WAIT)
+        .await
+        .unwrap();
+    // A client that has never connected: connecting, naming and learning its
+    // id would each wait for the sleep to end; in the background they must not.
+    let mut late = Actor::new("late", server.clone());
+    let started = Instant::now();
+    late.start("PING").await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(300),
+        "the background call took {took:?}"
+    );
+    assert!(!late.is_done(), "still connecting counts as still waiting");
+    assert_eq!(late.id(), None, "not connected yet");
+    // A checkpoint on it waits for the connection, within its deadline.
+    let err = late
+        .learn_id(Duration::from_millis(50))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("client \"late\" to connect"), "{err}");
+    assert_eq!(
+        late.finish(WAIT).await.unwrap(),
+        Reply::Status("PONG".into())
+    );
+    assert!(late.id().is_some(), "the connection was handed over");
+    assert_eq!(
+        late.run("CLIENT GETNAME").await.unwrap(),
+        Reply::Bulk(b"late".to_vec())
+    );
+    assert_eq!(
+        sleeper.finish(WAIT).await.unwrap(),
+        Reply::Status("OK".into())
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn named_clients_are_named_on_the_server() {
+    let server = Arc::new(Server::start(ServerSpec::new("names")).await.unwrap());
+    let alice = Actor::connect("alice", &server).await.unwrap();
+    let mut reader = Actor::new("the reader ü", server.clone());
+    assert_eq!(reader.server_side_name(), "the_reader__");
+    let id = reader.learn_id(WAIT).await.unwrap();
+    let Reply::Bulk(list) = server.command("CLIENT LIST").await.unwrap() else {
+        panic!("CLIENT LIST answers a bulk string");
+    };
+    let list = String::from_utf8(list).unwrap();
+    let line_of = |id: i64| {
+        list.lines()
+            .find(|l| l.starts_with(&format!("id={id} ")))
+            .unwrap_or_else(|| panic!("no client with id {id} in {list}"))
+            .to_string()
+    };
+    let alice_id = alice.id().expect("alice knows her id");
+    assert!(line_of(alice_id).contains(" name=alice "), "{list}");
+    assert!(line_of(id).contains(" name=the_reader__ "), "{list}");
     server.stop().await.unwrap();
 }
 

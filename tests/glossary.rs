@@ -120,3 +120,83 @@ fn every_step_is_used_by_a_feature() {
         unused.join("\n")
     );
 }
+
+/// Sentences registered under `Given` or `When` only that nevertheless
+/// assert: checkpoints that wait for a state, and steps that fail when what
+/// they do does not turn out as they say. Each is an example text that must
+/// match a registered step.
+const CHECKPOINTS: &[&str] = &[
+    r#"the INFO field "aof_rewrites" becomes "1""#,
+    "the server is busy",
+    r#"process "app" listens on its port"#,
+    r#"an entry of the stream "s" has been pending in the group "g" for 10 ms"#,
+    r#"client "alice" gets its reply"#,
+    "I run `DEBUG SEGFAULT` and the server dies",
+    r#"client "c" connects to the server as "alice" with password "pw""#,
+    r#"server "b" replicates server "a""#,
+    "I try to start a server with the config:",
+    r#"I try to start a server with the module of the crate "m" and the arguments "a""#,
+    "I ran the commands:",
+];
+
+/// The last step of each scenario of the must-fail corpus (see
+/// `tests/must_fail.rs`): the claim it shows failing.
+fn must_fail_claims() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("tests/must_fail").unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "feature") {
+            continue;
+        }
+        let f = gherkin::Feature::parse_path(&p, gherkin::GherkinEnv::default()).unwrap();
+        for s in f
+            .scenarios
+            .iter()
+            .chain(f.rules.iter().flat_map(|r| r.scenarios.iter()))
+        {
+            if let Some(last) = s.steps.last() {
+                out.push((
+                    last.value.clone(),
+                    format!("{}:{}", p.display(), last.position.line),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_assertion_sentence_has_a_must_fail_twin() {
+    let registered = glossary::registered();
+    for sample in CHECKPOINTS {
+        assert!(
+            registered.iter().any(|s| s.regex.is_match(sample)),
+            "the checkpoint {sample:?} of tests/glossary.rs matches no step: update the list"
+        );
+    }
+    let claims = must_fail_claims();
+    let mut missing: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for s in &registered {
+        let asserts =
+            s.keyword == "Then" || CHECKPOINTS.iter().any(|sample| s.regex.is_match(sample));
+        if !asserts || !seen.insert(s.regex.as_str().to_string()) {
+            continue;
+        }
+        if !claims.iter().any(|(text, _)| s.regex.is_match(text)) {
+            missing.push(format!(
+                "  {} {}  ({}:{})",
+                s.keyword,
+                glossary::sentence_of(&s.regex),
+                s.path,
+                s.line
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "assertion sentences without a must-fail twin (a scenario in tests/must_fail/ whose last \
+         step is the sentence, where its claim is false; see tests/must_fail.rs):\n{}",
+        missing.join("\n")
+    );
+}

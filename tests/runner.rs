@@ -89,9 +89,21 @@ async fn the_junit_report_lists_every_scenario() {
         "{xml}"
     );
     assert!(
-        xml.contains("Scenario: passes") && xml.contains("Scenario: fails"),
+        xml.contains(r#"<testcase name="passes""#) && xml.contains(r#"<testcase name="fails""#),
         "{xml}"
     );
+    // The failed case names its step and carries the message and log tails.
+    assert!(
+        xml.contains(r#"<failure message="tests/fixtures/keep/keep.feature:"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("server.log"),
+        "the log tail is in the case:\n{xml}"
+    );
+    let back = valkey_bdd::runner::junit::read(&report).unwrap();
+    assert_eq!(back.tests, 2);
+    assert_eq!(valkey_bdd::runner::junit::timings(&back).len(), 2);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use valkey_bdd::cluster::{Cluster, ClusterSpec};
 use valkey_bdd::replication::{self, ReplicaSet, ReplicaSetSpec};
@@ -49,6 +50,41 @@ async fn certificates_are_made_once_and_written_private() {
     assert!(err.contains("peer did not return a certificate"), "{err}");
     a.stop().await.unwrap();
     b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refusal_that_the_client_sees_as_a_timeout_quotes_the_server() {
+    let s =
+        Server::start(ServerSpec::new("mtls").tls(ServerTls::new().auth_clients(AuthClients::Yes)))
+            .await
+            .unwrap();
+    // The first command is not waited for at all: the client sees a timeout,
+    // as a loaded machine once made it see one, never the server's alert.
+    let err = s
+        .connect_within(&s.address_as(Identity::Anonymous), None, Duration::ZERO)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("`PING` got no reply within"), "{text}");
+    // The verdict rests on the server's own line.
+    assert!(
+        text.contains("the server logged: Error accepting a client connection")
+            && text.contains("peer did not return a certificate"),
+        "{text}"
+    );
+    assert!(
+        matches!(err, valkey_bdd::Error::Connection { .. }),
+        "{err:?}"
+    );
+    // A client the server lets in is not refused by the same deadline's
+    // absence of a reply: the server logged nothing about it.
+    let err = s
+        .connect_within(&s.address(), None, Duration::ZERO)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("the server logged"), "{err}");
+    s.stop().await.unwrap();
 }
 
 #[tokio::test]

@@ -26,6 +26,17 @@ Feature: Holding the server, and what other clients see meanwhile
     When client "other" gets its reply
     Then the reply is "PONG"
 
+  Scenario: A client that first connects while the server sleeps waits in the background
+    Given a server
+    When client "sleeper" runs `DEBUG SLEEP 2` in the background
+    And the server is busy
+    And client "late" runs `PING` in the background
+    Then client "late" is still waiting for its reply
+    When client "late" gets its reply
+    Then the reply is "PONG"
+    When client "sleeper" gets its reply
+    Then the reply is "OK"
+
   Scenario: A busy script answers BUSY to others until SCRIPT KILL
     Given a server with the config:
       | busy-reply-threshold | 100 |

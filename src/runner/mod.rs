@@ -12,6 +12,7 @@
 
 mod args;
 mod help;
+pub mod junit;
 mod record;
 mod report;
 pub mod select;
@@ -94,6 +95,10 @@ pub struct ScenarioResult {
     pub duration: Option<std::time::Duration>,
     /// The feature file (as cucumber read it) and the scenario's line.
     pub key: (Option<PathBuf>, usize),
+    /// Its name as a test (nextest, shards, reports).
+    pub test_name: String,
+    /// What its teardown reported: servers' log tails, a kept directory.
+    pub details: String,
 }
 
 /// What a run did.
@@ -317,7 +322,7 @@ impl Runner {
                     let results = results.clone();
                     async move {
                         if let Some(world) = world {
-                            let (failed, death) =
+                            let (failed, death, details) =
                                 after_scenario(scenario, finished, world, &kept).await;
                             results.lock().unwrap_or_else(|p| p.into_inner()).push(
                                 ScenarioResult {
@@ -336,6 +341,8 @@ impl Runner {
                                     failure: None,
                                     duration: None,
                                     key: record::key_of(feature, scenario),
+                                    test_name: String::new(),
+                                    details,
                                 },
                             );
                             if let Some(death) = death {
@@ -348,32 +355,18 @@ impl Runner {
             });
         let selected = selection.selected;
         let skipped = selection.skipped.clone();
-        let mut outcome = match junit {
-            None => {
-                let writer = writer::Basic::new(
-                    self.output(),
-                    writer::Coloring::Auto,
-                    writer::Verbosity::Default,
-                )
-                .summarized()
-                .fail_on_skipped();
-                let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
-                execute(cucumber, &self.features, args, selection, keep).await
-            }
-            Some(path) => {
-                let report = report::Pending::new(&path)?;
-                let writer = writer::Basic::raw(self.output(), writer::Coloring::Auto, 0)
-                    .summarized()
-                    .tee::<ValkeyWorld, _>(writer::JUnit::for_tee(report.sink(), 0))
-                    .normalized()
-                    .fail_on_skipped();
-                let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
-                let o = execute(cucumber, &self.features, args, selection, keep).await;
-                report.finish()?;
-                eprintln!("valkey-bdd: JUnit report written to {}", path.display());
-                o
-            }
-        };
+        if let Some(path) = &junit {
+            report::prepare(path)?;
+        }
+        let writer = writer::Basic::new(
+            self.output(),
+            writer::Coloring::Auto,
+            writer::Verbosity::Default,
+        )
+        .summarized()
+        .fail_on_skipped();
+        let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
+        let mut outcome = execute(cucumber, &self.features, args, selection, keep).await;
         crate::pool::drain().await;
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
@@ -415,8 +408,27 @@ impl Runner {
                 failure: None,
                 duration: None,
                 key: (Some(c.path.clone()), c.line),
+                test_name: c.test_name.clone(),
+                details: String::new(),
             }));
+            let names: std::collections::HashMap<_, _> = gate
+                .candidates
+                .iter()
+                .map(|c| ((c.path.clone(), c.line), c.test_name.clone()))
+                .collect();
+            for r in &mut scenarios {
+                if r.test_name.is_empty()
+                    && let Some(path) = &r.key.0
+                {
+                    let path = path.canonicalize().unwrap_or_else(|_| path.clone());
+                    r.test_name = names.get(&(path, r.key.1)).cloned().unwrap_or_default();
+                }
+            }
             o.scenarios = scenarios;
+            if let Some(path) = &junit {
+                report::write_whole(path, &junit::to_xml(&junit::of(o))?)?;
+                eprintln!("valkey-bdd: JUnit report written to {}", path.display());
+            }
             if !self.quiet {
                 eprintln!("{}", summary::render(o));
             }
@@ -636,7 +648,7 @@ async fn after_scenario(
     finished: &event::ScenarioFinished,
     world: &mut ValkeyWorld,
     kept: &Mutex<Vec<PathBuf>>,
-) -> (bool, Option<String>) {
+) -> (bool, Option<String>, String) {
     let failed = matches!(
         finished,
         event::ScenarioFinished::StepFailed(..) | event::ScenarioFinished::BeforeHookFailed(_)
@@ -651,6 +663,7 @@ async fn after_scenario(
             .map_or("?".into(), |p| relative(p)),
         scenario.position.line
     );
+    let mut details = String::new();
     if !t.report.is_empty() || !t.kept.is_empty() {
         let mut msg = format!("\nvalkey-bdd: scenario \"{}\" ({where_})", scenario.name);
         if failed || !t.deaths.is_empty() {
@@ -666,11 +679,12 @@ async fn after_scenario(
                 .push(dir.clone());
         }
         eprintln!("{msg}");
+        details = msg.trim_start().to_string();
     }
     // A server that crashed during a passing scenario fails it: the caller
     // panics with this, once it has recorded the result.
     let death = (!t.deaths.is_empty() && !failed).then(|| t.deaths.join("\n"));
-    (failed || !t.deaths.is_empty(), death)
+    (failed || !t.deaths.is_empty(), death, details)
 }
 
 /// The harness's own diagnostics go to stderr at `warn`; other crates stay

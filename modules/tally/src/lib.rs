@@ -6,7 +6,10 @@
 //!   into the AOF as `TALLY.ADD` commands, and digested for `DEBUG DIGEST`.
 //! - `TALLY.ADD key item [n]` (write, replicated verbatim, emits the
 //!   keyspace event `tally.add`), `TALLY.GET key item`, `TALLY.TOTAL key`
-//!   (read-only). All three are in the ACL category `tally`.
+//!   (read-only), `TALLY.DEL key item` (write, replicated verbatim; returns
+//!   1 if the item was counted, else 0). All four are in the ACL category
+//!   `tally`. `TALLY.DEL` is declared in upper case, as many modules declare
+//!   theirs (`BF.ADD`): the server keeps that case in `INFO commandstats`.
 //! - `TALLY.DEBUG-LEAK n` leaks `n` bytes on purpose: valkey-bdd's test of
 //!   its memory checker (`VALKEY_BDD_WRAPPER=valgrind`) needs a real leak.
 //! - Loaded with `step <n>`: the amount `TALLY.ADD` adds when no `n` is
@@ -171,6 +174,22 @@ fn tally_add(ctx: &Context, args: Vec<ValkeyString>) -> ValkeyResult {
     Ok(ValkeyValue::Integer(total))
 }
 
+fn tally_del(ctx: &Context, args: Vec<ValkeyString>) -> ValkeyResult {
+    if args.len() != 3 {
+        return Err(ValkeyError::WrongArity);
+    }
+    let mut args = args.into_iter().skip(1);
+    let key_name = args.next_arg()?;
+    let item = args.next_arg()?;
+    let key = ctx.open_key_writable(&key_name);
+    let removed = match key.get_value::<Tally>(&TALLY_TYPE)? {
+        Some(tally) => tally.counts.remove(item.as_slice()).is_some(),
+        None => false,
+    };
+    ctx.replicate_verbatim();
+    Ok(ValkeyValue::Integer(i64::from(removed)))
+}
+
 fn tally_get(ctx: &Context, args: Vec<ValkeyString>) -> ValkeyResult {
     if args.len() != 3 {
         return Err(ValkeyError::WrongArity);
@@ -254,6 +273,7 @@ valkey_module! {
     ]
     commands: [
         ["tally.add", tally_add, "write deny-oom", 1, 1, 1, "tally"],
+        ["TALLY.DEL", tally_del, "write", 1, 1, 1, "tally"],
         ["tally.get", tally_get, "readonly", 1, 1, 1, "tally"],
         ["tally.total", tally_total, "readonly", 1, 1, 1, "tally"],
         ["tally.debug-leak", tally_debug_leak, "", 0, 0, 0, "tally"],
