@@ -22,7 +22,8 @@
 //! - [`binary`]: finding `valkey-server` and what it is; [`build`]: building
 //!   it from source.
 //! - [`ports`]: ports unique across test processes.
-//! - [`spawn`]: child processes that cannot outlive the harness.
+//! - [`spawn`]: child processes that cannot outlive the harness;
+//!   [`leftovers`]: directories that cannot outlive it either.
 //! - [`server`]: one server's lifecycle; [`logfile`] reads its log.
 //! - [`client`], [`command`], [`reply`]: commands as in `valkey-cli`, replies
 //!   as it prints them; [`info`] reads `INFO`.
@@ -55,6 +56,7 @@ pub mod error;
 mod feed;
 pub mod glossary;
 pub mod info;
+pub mod leftovers;
 pub mod logfile;
 pub mod matrix;
 pub mod modules;

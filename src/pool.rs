@@ -18,7 +18,9 @@
 //!   a cluster with a config table starts cold;
 //! - pooled nodes are servers like any other: PDEATHSIG, the watchdog and
 //!   `Drop` take them down with the run, and the runner stops the idle ones
-//!   when the run ends.
+//!   when the run ends ([`drain`], which also waits for the nodes still
+//!   starting), or kills them when it is interrupted ([`abandon`]). Their
+//!   directories go with them: a pooled node's directory is never kept.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock};
@@ -98,24 +100,72 @@ fn refill() {
         tokio::spawn(async move {
             let started =
                 Server::start(crate::cluster::ClusterSpec::node_spec("pooled node")).await;
+            let unwanted = {
+                let mut p = pool();
+                match started {
+                    Ok(node) if p.target > 0 => {
+                        p.idle.push_back(node);
+                        None
+                    }
+                    // Disabled meanwhile (the run is ending).
+                    Ok(node) => Some(node),
+                    Err(e) => {
+                        if p.target > 0 {
+                            tracing::warn!("a pooled cluster node failed to start: {e}");
+                        }
+                        None
+                    }
+                }
+            };
+            // Dropping a node kills it and removes its directory; only then
+            // is its start over, for `drain`.
+            drop(unwanted);
             drop(guard);
-            let mut p = pool();
-            match started {
-                Ok(node) if p.target > 0 => p.idle.push_back(node),
-                // Disabled meanwhile: dropping the node kills it.
-                Ok(_) => {}
-                Err(e) => tracing::warn!("a pooled cluster node failed to start: {e}"),
-            }
         });
     }
 }
 
-/// Stops keeping a pool and stops the idle nodes.
+/// How long [`drain`] waits for the nodes still starting.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Stops keeping a pool, stops the idle nodes and removes their
+/// directories. Nodes still starting are waited for (at most 15 s): each
+/// one goes, with its directory, as its start ends, so none is left running
+/// or on disk when the process exits.
 pub async fn drain() {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    pool().target = 0;
+    loop {
+        let (idle, starting): (Vec<Server>, usize) = {
+            let mut p = pool();
+            (p.idle.drain(..).collect(), p.starting)
+        };
+        futures::future::join_all(idle.iter().map(|n| n.stop())).await;
+        drop(idle);
+        if starting == 0 {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                "{starting} pooled cluster node(s) still starting after {DRAIN_TIMEOUT:?}; \
+                 they are killed when the process exits"
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Stops keeping a pool and kills the idle nodes at once, removing their
+/// directories: the way out of an interrupted run, which cannot wait.
+/// Nodes still starting are the runner's to clean up
+/// ([`crate::leftovers::remove_own`]).
+pub fn abandon() {
     let idle: Vec<Server> = {
         let mut p = pool();
         p.target = 0;
         p.idle.drain(..).collect()
     };
-    futures::future::join_all(idle.iter().map(|n| n.stop())).await;
+    // Dropping a server kills its process group and removes its directory.
+    drop(idle);
 }

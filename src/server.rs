@@ -999,7 +999,7 @@ impl Server {
             let Workdir::Own(t) = std::mem::replace(&mut *w, Workdir::Kept(PathBuf::new())) else {
                 unreachable!()
             };
-            *w = Workdir::Kept(t.keep());
+            *w = Workdir::Kept(crate::leftovers::keep(t));
         }
         self.dir.clone()
     }
@@ -1347,10 +1347,8 @@ fn make_dir(spec: &ServerSpec) -> Result<Workdir> {
         }
         None => {
             let root = crate::settings::tmp_root();
-            tempfile::Builder::new()
-                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-                .prefix(&format!("valkey-bdd-{}-", sanitize(&spec.name)))
-                .tempdir_in(&root)
+            let prefix = format!("valkey-bdd-{}-", sanitize(&spec.name));
+            crate::leftovers::tempdir(&root, &prefix, crate::leftovers::Kind::Server)
                 .map(Workdir::Own)
                 .map_err(|e| Error::io(format!("creating a directory in {}", root.display()), e))
         }

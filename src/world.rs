@@ -176,16 +176,17 @@ impl ValkeyWorld {
                 ),
                 self.scenario.line
             );
-            let dir = tempfile::Builder::new()
-                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-                .prefix(&label)
-                .tempdir_in(&root)
-                .map_err(|e| {
-                    Error::io(
-                        format!("creating a scenario directory in {}", root.display()),
-                        e,
-                    )
-                })?;
+            let mut dir =
+                crate::leftovers::tempdir(&root, &label, crate::leftovers::Kind::Scenario)
+                    .map_err(|e| {
+                        Error::io(
+                            format!("creating a scenario directory in {}", root.display()),
+                            e,
+                        )
+                    })?;
+            // Kept however the scenario ends, an interrupted run included
+            // (which drops the world without a teardown).
+            dir.disable_cleanup(self.keep == KeepPolicy::Always);
             self.dir = Some(dir);
         }
         Ok(self
@@ -865,7 +866,7 @@ impl ValkeyWorld {
         drop(servers);
         if let Some(dir) = self.dir.take() {
             if keep {
-                out.kept.insert(0, dir.keep());
+                out.kept.insert(0, crate::leftovers::keep(dir));
             } else if let Err(e) = dir.close() {
                 out.report
                     .push(format!("removing the scenario directory failed: {e}"));

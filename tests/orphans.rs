@@ -1,13 +1,17 @@
-//! No server outlives a run: not after a failed scenario, a panicking step or
-//! a SIGKILL of the test process; and two test processes at once do not
-//! collide on ports.
+//! Nothing outlives a run: no server after a failed scenario, a panicking
+//! step or a SIGKILL of the test process; no server, directory or key file
+//! after Ctrl-C or SIGTERM; and what a SIGKILLed run left on disk is removed
+//! by the next run, while a live run's files are never touched. Two test
+//! processes at once do not collide on ports.
 //!
-//! The SIGKILL and two-process tests run this same test binary again as a
-//! child process (`VALKEY_BDD_TEST_CHILD` says which part to play).
+//! The signal and two-process tests run this same test binary again as a
+//! child process (`VALKEY_BDD_TEST_CHILD` says which part to play), each with
+//! a private `VALKEY_BDD_TMPDIR`.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use valkey_bdd::cucumber::{then, when};
@@ -73,6 +77,15 @@ async fn panics(_: &mut ValkeyWorld) {
     panic!("this step panics on purpose");
 }
 
+#[when(regex = r"^I wait for an idle node in the pool$")]
+async fn wait_for_pool(_: &mut ValkeyWorld) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while valkey_bdd::pool::idle() == 0 {
+        assert!(Instant::now() < deadline, "the pool has no idle node");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[then(regex = r"^I print the process ids and wait to be killed$")]
 async fn wait_to_be_killed(_: &mut ValkeyWorld) {
     let pids: Vec<String> = PIDS.lock().unwrap().iter().map(u32::to_string).collect();
@@ -82,6 +95,7 @@ async fn wait_to_be_killed(_: &mut ValkeyWorld) {
 
 #[tokio::test]
 async fn failing_and_panicking_scenarios_leave_no_server_behind() {
+    let _turn = TURNS.lock().await;
     let outcome = Runner::new("tests/fixtures/orphans")
         .args(["orphans"])
         .quiet()
@@ -105,6 +119,12 @@ async fn child_process_entry() {
         Ok("hold") => {
             let _ = Runner::new("tests/fixtures/hold")
                 .args(["hold"])
+                .run()
+                .await;
+        }
+        Ok("interrupt") => {
+            let _ = Runner::new("tests/fixtures/interrupt")
+                .args(["interrupt"])
                 .run()
                 .await;
         }
@@ -137,6 +157,7 @@ fn child(part: &str, tmp: &std::path::Path) -> Command {
 
 #[test]
 fn sigkill_of_the_test_process_leaves_no_server_behind() {
+    let _turn = TURNS.blocking_lock();
     // Orphans of the killed child come to us, so we can reap them and leave
     // no zombie behind either.
     nix::sys::prctl::set_child_subreaper(true).unwrap();
@@ -180,6 +201,7 @@ fn sigkill_of_the_test_process_leaves_no_server_behind() {
             Some(nix::sys::wait::WaitPidFlag::WNOHANG),
         );
     }
+    reap_orphans();
     assert!(
         left.is_empty(),
         "servers outlived a SIGKILLed test process: {left:?}"
@@ -210,4 +232,307 @@ fn two_test_processes_at_once_do_not_collide() {
             "the {name} run ran no scenario"
         );
     }
+}
+
+/// The entries of `dir` (not recursive), sorted.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every file named `name` below `dir`.
+fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                todo.push(e.path());
+            } else if e.file_name() == name {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// The live processes working below `dir`: the servers started there (each
+/// runs in its own directory; one whose directory was removed still counts).
+fn processes_in(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+        })
+        .filter(|pid| alive(*pid))
+        .collect()
+}
+
+/// Tests that run servers in this process and tests that reap what killed
+/// children left to us take turns: reaping a zombie that an in-process
+/// run's runtime is about to wait for would break that run.
+static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Reaps the zombies that came to us (we are their subreaper) from a child
+/// run that ended: its servers and its watchdog, which exits a moment later.
+fn reap_orphans() {
+    let me = std::process::id().to_string();
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(50));
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some((head, tail)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let comm = head.split_once('(').map_or("", |(_, c)| c);
+            let mut f = tail.split_whitespace();
+            let (state, ppid) = (f.next(), f.next());
+            if state == Some("Z")
+                && ppid == Some(me.as_str())
+                && ["valkey-server", "sh"].contains(&comm)
+            {
+                let _ = nix::sys::wait::waitpid(
+                    nix::unistd::Pid::from_raw(pid),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
+            }
+        }
+    }
+}
+
+/// A child run of `tests/fixtures/interrupt` in `tmp` (under the keep policy
+/// `keep`), once it holds a TLS
+/// server, a shared server and idle pooled nodes. Returns the child, its
+/// stderr (collected as it comes) and its servers' process ids.
+fn held_run(tmp: &Path, keep: &str) -> (Child, Arc<Mutex<String>>, Vec<u32>) {
+    let mut proc = child("interrupt", tmp)
+        .env("VALKEY_BDD_KEEP", keep)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = proc.stdout.take().unwrap();
+    let stderr = proc.stderr.take().unwrap();
+    let err = Arc::new(Mutex::new(String::new()));
+    std::thread::spawn({
+        let err = err.clone();
+        move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut e = err.lock().unwrap();
+                e.push_str(&line);
+                e.push('\n');
+            }
+        }
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("PIDS") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(90)).is_err() {
+        let _ = proc.kill();
+        let _ = proc.wait();
+        panic!("the child never held its servers:\n{}", err.lock().unwrap());
+    }
+    let pids = processes_in(tmp);
+    // Not vacuous: a scenario directory, the shared server's, pooled nodes',
+    // a private key, and their servers running.
+    let names: Vec<String> = entries(tmp)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let ok = names.iter().any(|n| n.starts_with("valkey-bdd-interrupt-"))
+        && names.iter().any(|n| n.starts_with("valkey-bdd-common-"))
+        && names
+            .iter()
+            .any(|n| n.starts_with("valkey-bdd-pooled-node-"))
+        && !files_named(tmp, "server.key").is_empty()
+        && pids.len() >= 3;
+    if !ok {
+        let _ = proc.kill();
+        let _ = proc.wait();
+        panic!("the child does not hold what the test needs: {names:?}, servers {pids:?}");
+    }
+    (proc, err, pids)
+}
+
+fn wait_exit(proc: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = proc.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = proc.kill();
+            let _ = proc.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn interrupt_leaves_nothing(signal: nix::sys::signal::Signal, code: i32) {
+    let _turn = TURNS.blocking_lock();
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut proc, err, pids) = held_run(tmp.path(), "failed");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(proc.id() as i32), signal).unwrap();
+    let status = wait_exit(&mut proc, Duration::from_secs(30));
+    let left = wait_all_dead(&pids, Duration::from_secs(5));
+    reap_orphans();
+    let err = err.lock().unwrap().clone();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(code),
+        "{signal} did not end the run with {code}: {status:?}\n{err}"
+    );
+    assert!(
+        left.is_empty(),
+        "servers outlived {signal}: {left:?}\n{err}"
+    );
+    assert_eq!(processes_in(tmp.path()), Vec::<u32>::new(), "{err}");
+    assert_eq!(
+        files_named(tmp.path(), "server.key"),
+        Vec::<PathBuf>::new(),
+        "a private key outlived {signal}"
+    );
+    assert_eq!(
+        entries(tmp.path()),
+        Vec::<PathBuf>::new(),
+        "directories outlived {signal}\n{err}"
+    );
+}
+
+#[test]
+fn sigint_mid_suite_leaves_no_server_directory_or_key() {
+    interrupt_leaves_nothing(nix::sys::signal::Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_mid_suite_leaves_no_server_directory_or_key() {
+    interrupt_leaves_nothing(nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+#[test]
+fn sigint_under_keep_always_keeps_scenario_and_shared_directories_only() {
+    let _turn = TURNS.blocking_lock();
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut proc, err, pids) = held_run(tmp.path(), "always");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(proc.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = wait_exit(&mut proc, Duration::from_secs(30));
+    let left = wait_all_dead(&pids, Duration::from_secs(5));
+    reap_orphans();
+    let err = err.lock().unwrap().clone();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(130),
+        "{status:?}\n{err}"
+    );
+    assert!(left.is_empty(), "servers outlived SIGINT: {left:?}\n{err}");
+    let names: Vec<String> = entries(tmp.path())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // Both scenarios' directories (the finished one's and the interrupted
+    // one's) and the shared server's; no pooled node's, but for those the
+    // finished cluster scenario took and kept as it ended.
+    let kept = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+    assert_eq!(kept("valkey-bdd-interrupt-"), 2, "{names:?}\n{err}");
+    assert_eq!(kept("valkey-bdd-common-"), 1, "{names:?}\n{err}");
+    for name in &names {
+        assert!(
+            name.starts_with("valkey-bdd-interrupt-")
+                || name.starts_with("valkey-bdd-common-")
+                || err.contains(&format!(
+                    "kept its directory: {}",
+                    tmp.path().join(name).display()
+                )),
+            "{name} outlived SIGINT\n{err}"
+        );
+    }
+    // Kept for the user: unmarked, so no later run removes them.
+    assert_eq!(
+        files_named(tmp.path(), valkey_bdd::leftovers::MARK),
+        Vec::<PathBuf>::new()
+    );
+    assert!(err.contains("kept (VALKEY_BDD_KEEP=always)"), "{err}");
+}
+
+/// A run in `tmp`, in this process.
+async fn next_run(tmp: &Path) {
+    let outcome = Runner::new("tests/fixtures/sweep")
+        .args(["sweep"])
+        .tmp_root(tmp)
+        .keep(KeepPolicy::Never)
+        .quiet()
+        .run()
+        .await
+        .unwrap();
+    assert!(!outcome.failed, "{outcome:?}");
+    assert_eq!(
+        outcome.count(|v| *v == valkey_bdd::runner::Verdict::Passed),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_killed_runs_directories_go_with_the_next_run_and_a_live_runs_stay() {
+    let _turn = TURNS.lock().await;
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut proc, err, pids) = held_run(tmp.path(), "failed");
+    let held = entries(tmp.path());
+    let keys = files_named(tmp.path(), "server.key");
+
+    // Another run in the same directory, while the first one lives, leaves
+    // every file of it alone.
+    next_run(tmp.path()).await;
+    assert_eq!(
+        entries(tmp.path()),
+        held,
+        "a run removed a live run's directories"
+    );
+    assert_eq!(files_named(tmp.path(), "server.key"), keys);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(proc.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    proc.wait().unwrap();
+    let left = wait_all_dead(&pids, Duration::from_secs(5));
+    reap_orphans();
+    assert!(left.is_empty(), "servers outlived SIGKILL: {left:?}");
+    // Nothing could run at SIGKILL: the directories are still there.
+    let after_kill = entries(tmp.path());
+    assert!(!after_kill.is_empty());
+
+    next_run(tmp.path()).await;
+    assert_eq!(
+        entries(tmp.path()),
+        Vec::<PathBuf>::new(),
+        "the next run left what the killed one left ({after_kill:?})\n{}",
+        err.lock().unwrap()
+    );
+    assert_eq!(files_named(tmp.path(), "server.key"), Vec::<PathBuf>::new());
 }

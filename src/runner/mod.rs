@@ -5,8 +5,10 @@
 //! needs: a check that the vocabulary is linked, a banner naming the server
 //! binary, a scan that reports unknown steps before anything starts, libtest
 //! arguments (`cargo test -- --nocapture`, `cargo test <filter>`) accepted,
-//! teardown of every scenario's servers in the `after` hook, and an
-//! interrupted run (Ctrl-C, SIGTERM) that kills its servers before it exits.
+//! teardown of every scenario's servers in the `after` hook, an interrupted
+//! run (Ctrl-C, SIGTERM) that kills its servers and removes its directories
+//! before it exits, and, first of all, the removal of what runs killed
+//! earlier left on disk ([`crate::leftovers`]).
 
 mod args;
 mod help;
@@ -232,6 +234,7 @@ impl Runner {
     pub async fn run(self) -> Result<Outcome> {
         init_tracing();
         crate::settings::validate()?;
+        self.sweep_leftovers();
         let steps = glossary::self_check().map_err(|what| Error::Config {
             what,
             hint: "see the README section on reusing the steps from another crate".into(),
@@ -363,7 +366,7 @@ impl Runner {
         .summarized()
         .fail_on_skipped();
         let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
-        let mut outcome = execute(cucumber, &self.features, args, selection).await;
+        let mut outcome = execute(cucumber, &self.features, args, selection, keep).await;
         crate::pool::drain().await;
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
@@ -486,6 +489,20 @@ impl Runner {
 }
 
 impl Runner {
+    /// Removes the directories that runs killed earlier left in the roots
+    /// this run uses ([`crate::leftovers::sweep`]).
+    fn sweep_leftovers(&self) {
+        let roots = crate::leftovers::roots(self.tmp_root.clone());
+        let removed = crate::leftovers::sweep(&roots);
+        if !removed.is_empty() {
+            eprintln!(
+                "valkey-bdd: removed {} director{} left by earlier runs that were killed",
+                removed.len(),
+                if removed.len() == 1 { "y" } else { "ies" }
+            );
+        }
+    }
+
     fn output(&self) -> Box<dyn std::io::Write> {
         if self.quiet {
             Box::new(std::io::sink())
@@ -509,6 +526,7 @@ async fn execute<W>(
     features: &Path,
     args: LibtestArgs,
     selection: select::Selection,
+    keep: KeepPolicy,
 ) -> Result<Outcome>
 where
     W: cucumber::Writer<ValkeyWorld>
@@ -530,12 +548,21 @@ where
     let writer = tokio::select! {
         w = run => w,
         signal = interrupted() => {
-            // Dropping the run drops every world: their servers are killed
-            // and their directories removed. Kill what is left regardless.
-            crate::spawn::kill_all();
-            crate::shared::teardown_all(KeepPolicy::Failed).await;
-            crate::spawn::kill_all();
-            eprintln!("valkey-bdd: {}: stopped every server, exiting", signal.what());
+            // `exit` runs no destructor: everything is cleaned up here.
+            let left = clean_up_interrupted(keep).await;
+            eprintln!(
+                "valkey-bdd: {}: stopped every server and removed the run's directories, exiting",
+                signal.what()
+            );
+            if !left.kept.is_empty() {
+                eprintln!("valkey-bdd: kept (VALKEY_BDD_KEEP=always):");
+                for dir in &left.kept {
+                    eprintln!("  {}", dir.display());
+                }
+            }
+            for failed in &left.failed {
+                eprintln!("valkey-bdd: could not remove {failed}");
+            }
             std::process::exit(signal.exit_code());
         }
     };
@@ -548,6 +575,34 @@ where
         failed: writer.execution_has_failed(),
         ..Outcome::default()
     })
+}
+
+/// How long an interrupted run waits for its shared servers to stop (they
+/// are killed already; this bounds the bookkeeping).
+const INTERRUPT_TEARDOWN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What an interrupted run leaves: no server, and no directory but those
+/// `VALKEY_BDD_KEEP=always` keeps (scenario and shared-server directories;
+/// pooled nodes' never). An interrupted scenario did not fail, so the default
+/// policy (`failed`) keeps nothing of it.
+async fn clean_up_interrupted(keep: KeepPolicy) -> crate::leftovers::Removed {
+    // Dropping the run dropped every world: their servers are killed and,
+    // unless kept, their directories removed. Directories made from now on
+    // (a pooled node starting in the background) would be left behind.
+    crate::leftovers::close();
+    crate::spawn::kill_all();
+    crate::pool::abandon();
+    let keep_all = keep == KeepPolicy::Always;
+    let policy = if keep_all {
+        KeepPolicy::Always
+    } else {
+        KeepPolicy::Never
+    };
+    let shared = tokio::time::timeout(INTERRUPT_TEARDOWN, crate::shared::teardown_all(policy))
+        .await
+        .unwrap_or_default();
+    crate::spawn::kill_all();
+    crate::leftovers::remove_own(keep_all, &shared)
 }
 
 /// A signal that ends a run.
