@@ -313,7 +313,7 @@ impl Server {
                     "was built without TLS, and server \"{}\" needs it",
                     spec.name
                 ),
-                hint: "tag the scenario @requires(tls) so that it is skipped on such a binary, \
+                hint: "tag the scenario @requires:tls so that it is skipped on such a binary, \
                        or use a binary built with TLS (BUILD_TLS=yes; Debian's valkey-server has it)"
                     .into(),
             });

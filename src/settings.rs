@@ -15,7 +15,7 @@
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
 //! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
-//! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires(tls)`, ...) fails the run instead of being skipped | unset |
+//! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires:tls`, ...) fails the run instead of being skipped | unset |
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! Certificates come from [`crate::tls`]: one authority per run, trusted by
 //! every server and client; a second, untrusted one and an expired server
 //! certificate for the refusals. Scenarios that need TLS are tagged
-//! `@requires(tls)`: on a binary built without it they are skipped with the
+//! `@requires:tls`: on a binary built without it they are skipped with the
 //! reason.
 
 use std::os::unix::fs::PermissionsExt as _;
@@ -121,7 +121,7 @@ async fn a_tls_server(w: &mut ValkeyWorld, server: String, mode: String) -> Resu
 /// Starts a server with mutual TLS that logs clients in as the ACL user
 /// named by their certificate's common name (`tls-auth-clients-user CN`,
 /// Valkey 9.0 and later: tag the scenario
-/// `@requires(tls-auth-clients-user)`).
+/// `@requires:tls-auth-clients-user`).
 #[given(regex = r#"^a server(?: "([^"]+)")? with mutual TLS and users named by certificates$"#)]
 async fn a_tls_server_with_cn_users(w: &mut ValkeyWorld, server: String) -> Result<()> {
     let spec = ServerSpec::new(name(&server).unwrap_or(DEFAULT_SERVER))

@@ -268,7 +268,7 @@ async fn a_tls_server_on_a_binary_without_tls_says_so_and_what_to_do() {
         err.contains(&format!(
             "{} cannot be used: was built without TLS, and server \"secure\" needs it",
             binary.display()
-        )) && err.contains("hint: tag the scenario @requires(tls)"),
+        )) && err.contains("hint: tag the scenario @requires:tls"),
         "{err}"
     );
 }

@@ -190,6 +190,11 @@ async fn capability_tags_are_checked_against_the_binary() {
         older.ends_with("is valkey 8.0.1, older than 8.1"),
         "{older}"
     );
+    assert_eq!(
+        requirement("min-version:8.1", &valkey).await,
+        Some(Err(older.clone())),
+        "the spelling tag expressions accept means the same"
+    );
     assert_eq!(requirement("engine(valkey)", &valkey).await, Some(Ok(())));
     let engine = requirement("engine(valkey)", &redis)
         .await

@@ -1,4 +1,4 @@
-@engine(valkey)
+@engine:valkey
 Feature: A module tested the way module authors test theirs
   The module `tally` (modules/tally, a Rust cdylib on the valkey-module
   crate) is built by cargo when a scenario first asks for it. It has a data

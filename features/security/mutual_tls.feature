@@ -1,4 +1,4 @@
-@requires(tls)
+@requires:tls
 Feature: Mutual TLS: servers that ask clients for a certificate
   With `tls-auth-clients yes` a client must present a certificate signed by
   an authority the server trusts; with `optional`, a certificate is not
@@ -32,7 +32,7 @@ Feature: Mutual TLS: servers that ask clients for a certificate
     When client "mallory" tries to connect to the server with a certificate from an untrusted authority
     Then the connection is refused with an error containing "certificate verify failed"
 
-  @requires(tls-auth-clients-user)
+  @requires:tls-auth-clients-user
   Scenario: A certificate's common name logs the client in as that ACL user
     Given a server with mutual TLS and users named by certificates
     And the server has the ACL users:

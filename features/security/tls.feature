@@ -1,4 +1,4 @@
-@requires(tls)
+@requires:tls
 Feature: Servers that speak TLS only
   The harness makes one certificate authority per run, a server certificate
   for 127.0.0.1, ::1 and localhost, and client certificates; every server and

@@ -1,4 +1,4 @@
-@requires(tls)
+@requires:tls
 Feature: Replication and clusters over TLS
   The replication and cluster controllers take a TLS setting: every node
   speaks TLS only, replicas reach their primary over TLS

@@ -1,4 +1,4 @@
-@engine(valkey)
+@engine:valkey
 Feature: Must fail: the module sentences
   The test module `tally` declares `TALLY.DEL` in upper case, as many modules
   declare theirs; `INFO commandstats` keeps that case.
