@@ -317,8 +317,13 @@ fn reap_orphans() {
 /// server, a shared server and idle pooled nodes. Returns the child, its
 /// stderr (collected as it comes) and its servers' process ids.
 fn held_run(tmp: &Path, keep: &str) -> (Child, Arc<Mutex<String>>, Vec<u32>) {
+    // The JUnit report goes into a folder of its own, beside the tmp dir.
     let mut proc = child("interrupt", tmp)
         .env("VALKEY_BDD_KEEP", keep)
+        .env(
+            "VALKEY_BDD_JUNIT",
+            tmp.with_extension("reports").join("junit.xml"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -416,6 +421,11 @@ fn interrupt_leaves_nothing(signal: nix::sys::signal::Signal, code: i32) {
         Vec::<PathBuf>::new(),
         "directories outlived {signal}\n{err}"
     );
+    // A report is written whole or not at all: an interrupted run leaves
+    // neither a half-written report nor its temporary file.
+    let reports = tmp.path().with_extension("reports");
+    assert_eq!(entries(&reports), Vec::<PathBuf>::new(), "{err}");
+    let _ = std::fs::remove_dir(&reports);
 }
 
 #[test]
@@ -434,6 +444,14 @@ fn sigint_under_keep_always_keeps_scenario_and_shared_directories_only() {
     nix::sys::prctl::set_child_subreaper(true).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (mut proc, err, pids) = held_run(tmp.path(), "always");
+    let reports = tmp.path().with_extension("reports");
+    struct RemoveOnDrop(PathBuf);
+    impl Drop for RemoveOnDrop {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _reports = RemoveOnDrop(reports);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(proc.id() as i32),
         nix::sys::signal::Signal::SIGINT,

@@ -229,7 +229,7 @@ fn a_binary_without_tls_skips_tls_scenarios_or_fails_when_strict() {
     assert!(relaxed.contains("OUTCOME failed=false"), "{relaxed}");
     assert!(
         relaxed.contains("skipped \"A TLS server answers over TLS and nowhere else\"")
-            && relaxed.contains("@requires(tls): ")
+            && relaxed.contains("@requires:tls: ")
             && relaxed.contains("built without TLS"),
         "{relaxed}"
     );
@@ -241,7 +241,7 @@ fn a_binary_without_tls_skips_tls_scenarios_or_fails_when_strict() {
     let strict = run(true);
     assert!(
         strict.contains("ERROR bad configuration: VALKEY_BDD_STRICT is set")
-            && strict.contains("@requires(tls): "),
+            && strict.contains("@requires:tls: "),
         "{strict}"
     );
     assert_eq!(
