@@ -316,3 +316,48 @@ async fn an_exact_name_runs_that_scenario_only() {
         "a part of a name is not an exact name: {o:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_reports_of_three_shards_merge_into_the_report_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_to = |args: Vec<String>, report: std::path::PathBuf| async move {
+        Runner::new("tests/fixtures/keep")
+            .args(std::iter::once("selection".to_string()).chain(args))
+            .keep(KeepPolicy::Never)
+            .junit(report)
+            .quiet()
+            .run()
+            .await
+            .unwrap()
+    };
+    let whole = dir.path().join("whole.xml");
+    run_to(Vec::new(), whole.clone()).await;
+    let mut parts = Vec::new();
+    for i in 1..=3 {
+        let part = dir.path().join(format!("part{i}.xml"));
+        run_to(vec!["--shard".into(), format!("{i}/3")], part.clone()).await;
+        parts.push(valkey_bdd::runner::junit::read(&part).unwrap());
+    }
+    let merged = valkey_bdd::runner::junit::merge(parts.clone()).unwrap();
+    let one = valkey_bdd::runner::junit::read(&whole).unwrap();
+    let verdicts = |r: &valkey_bdd::runner::junit::Report| {
+        let mut v: Vec<(String, String)> = r
+            .test_suites
+            .iter()
+            .flat_map(|s| s.test_cases.iter())
+            .map(|c| {
+                (
+                    c.name.as_str().to_string(),
+                    format!("{:?}", std::mem::discriminant(&c.status)),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(verdicts(&merged), verdicts(&one));
+    assert_eq!((merged.tests, merged.failures), (one.tests, one.failures));
+    let some = parts.iter().find(|p| p.tests > 0).unwrap();
+    let twice = valkey_bdd::runner::junit::merge(vec![some.clone(), some.clone()]);
+    assert!(twice.is_err(), "a scenario in two reports is refused");
+}

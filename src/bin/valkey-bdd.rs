@@ -52,6 +52,25 @@ enum Command {
         #[arg(long, default_value = "features")]
         features: PathBuf,
     },
+    /// Works on the JUnit reports of runs.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Joins the JUnit reports of a run's shards into one, as if one machine
+    /// had run them all; a scenario found in two reports is refused.
+    Merge {
+        /// Where to write the joined report.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// The shards' reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -80,6 +99,9 @@ async fn main() {
             build.run().await.map(|p| println!("{}", p.display()))
         }
         Command::Capabilities { paths } => capabilities(paths).await,
+        Command::Report {
+            command: ReportCommand::Merge { output, reports },
+        } => merge(&output, &reports),
         Command::Matrix { servers, features } => {
             let spec = servers
                 .or_else(|| std::env::var(valkey_bdd::matrix::ENV_MATRIX).ok())
@@ -109,6 +131,25 @@ async fn main() {
         }
         std::process::exit(1);
     }
+}
+
+fn merge(output: &std::path::Path, reports: &[PathBuf]) -> valkey_bdd::Result<()> {
+    use valkey_bdd::runner::junit;
+    let read = reports
+        .iter()
+        .map(|p| junit::read(p))
+        .collect::<valkey_bdd::Result<Vec<_>>>()?;
+    let merged = junit::merge(read)?;
+    junit::write(output, &merged)?;
+    eprintln!(
+        "valkey-bdd: {} scenarios from {} reports ({} failed, {} skipped) written to {}",
+        merged.tests,
+        reports.len(),
+        merged.failures,
+        merged.test_suites.iter().map(|s| s.skipped).sum::<usize>(),
+        output.display()
+    );
+    Ok(())
 }
 
 async fn capabilities(paths: Vec<PathBuf>) -> valkey_bdd::Result<()> {

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+pub use quick_junit::Report;
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Outcome, Verdict};
 use crate::error::{Error, Result};
@@ -136,7 +137,13 @@ fn property(case: &TestCase, name: &str) -> Option<String> {
         .map(|p| p.value.as_str().to_string())
 }
 
-/// Serializes a report for [`super::report::Pending`].
+/// Writes a report whole ([`super::report::write_whole`]).
+pub fn write(path: &Path, report: &Report) -> Result<()> {
+    super::report::prepare(path)?;
+    super::report::write_whole(path, &to_xml(report)?)
+}
+
+/// Serializes a report.
 pub fn to_xml(report: &Report) -> Result<String> {
     report.to_string().map_err(|e| Error::Config {
         what: format!("the JUnit report cannot be written: {e}"),
