@@ -53,3 +53,8 @@ Feature: Must fail: named clients and their checkpoints
     When client "w" runs `BLPOP never 0` in the background
     And client "w" is blocked
     And the server is busy
+
+  Scenario: a client the scenario does not have has no id
+    Fails with: ${client.nobody.id}: this scenario has no client called "nobody"; it has "w"
+    Given client "w" is connected to the server
+    When I run `CLIENT UNBLOCK ${client.nobody.id}`
