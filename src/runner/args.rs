@@ -32,6 +32,9 @@ pub struct LibtestArgs {
     pub ignored: bool,
     /// `--shard i/n` (or `auto`, `auto/n`).
     pub shard: Option<String>,
+    /// `--shard-timings REPORT`: an earlier run's JUnit report, whose
+    /// durations pack the shards.
+    pub shard_timings: Option<String>,
 }
 
 impl LibtestArgs {
@@ -50,7 +53,14 @@ impl LibtestArgs {
         };
         let shard = match &self.shard {
             None => None,
-            Some(spec) => Some(super::shard::Shard::parse(spec)?),
+            Some(spec) => {
+                let mut shard = super::shard::Shard::parse(spec)?;
+                if let Some(report) = &self.shard_timings {
+                    let report = super::junit::read(std::path::Path::new(report))?;
+                    shard.timings = super::junit::timings(&report);
+                }
+                Some(shard)
+            }
         };
         Ok(Criteria {
             filters: if self.exact {
@@ -111,7 +121,7 @@ impl From<Vec<String>> for LibtestArgs {
         let mut filters = Vec::new();
         let mut list = false;
         let (mut name, mut tags, mut inputs, mut help) = (None, None, Vec::new(), false);
-        let (mut exact, mut ignored, mut shard) = (false, false, None);
+        let (mut exact, mut ignored, mut shard, mut shard_timings) = (false, false, None, None);
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
                 Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
@@ -131,6 +141,8 @@ impl From<Vec<String>> for LibtestArgs {
                 ignored = true;
             } else if flag == "--shard" {
                 shard = Some(value(inline));
+            } else if flag == "--shard-timings" {
+                shard_timings = Some(value(inline));
             } else if ["-n", "--name", "--scenario-name"].contains(&flag.as_str()) {
                 name = Some(value(inline));
             } else if ["-t", "--tags", "--scenario-tags"].contains(&flag.as_str()) {
@@ -167,6 +179,7 @@ impl From<Vec<String>> for LibtestArgs {
             exact,
             ignored,
             shard,
+            shard_timings,
         }
     }
 }

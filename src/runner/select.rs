@@ -151,12 +151,25 @@ impl Gate {
         }
         name_tests(&mut candidates);
         for c in &mut candidates {
-            c.selected = c.selected
-                && (criteria.exact.is_empty() || criteria.exact.contains(&c.test_name))
-                && criteria
-                    .shard
-                    .as_ref()
-                    .is_none_or(|s| s.holds(&c.test_name));
+            c.selected =
+                c.selected && (criteria.exact.is_empty() || criteria.exact.contains(&c.test_name));
+        }
+        if let Some(shard) = &criteria.shard {
+            // Shards apply after every other criterion, to whole tests.
+            let mut names: Vec<&str> = candidates
+                .iter()
+                .filter(|c| c.selected)
+                .map(|c| c.test_name.as_str())
+                .collect();
+            names.dedup();
+            let parts: std::collections::HashMap<String, u64> = shard
+                .assign(&names)
+                .into_iter()
+                .map(|(name, part)| (name.to_string(), part))
+                .collect();
+            for c in &mut candidates {
+                c.selected = c.selected && parts.get(&c.test_name) == Some(&(shard.index - 1));
+            }
         }
         if !errors.is_empty() {
             return Err(Error::Parse {

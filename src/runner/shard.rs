@@ -7,12 +7,16 @@
 use crate::error::{Error, Result};
 
 /// `--shard i/n`: the `i`-th of `n` parts (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shard {
     /// Which part, from 1.
     pub index: u64,
     /// How many parts.
     pub total: u64,
+    /// How long each test took in an earlier run (`--shard-timings`): the
+    /// tests it names are packed by duration, heaviest first, each into the
+    /// part with the least work so far; the others fall back to the hash.
+    pub timings: std::collections::HashMap<String, std::time::Duration>,
 }
 
 impl Shard {
@@ -28,6 +32,7 @@ impl Shard {
         }
         };
         let (index, total) = spec.split_once('/').unwrap_or((spec, ""));
+        let timings = Default::default();
         let shard = if index == "auto" {
             let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
             let number = |k: &str, v: String| {
@@ -43,6 +48,7 @@ impl Shard {
                 Shard {
                     index: number("CI_NODE_INDEX", i)?,
                     total: number("CI_NODE_TOTAL", n)?,
+                    timings,
                 }
             } else if let (Some(i), Some(n)) = (
                 env("BUILDKITE_PARALLEL_JOB"),
@@ -51,6 +57,7 @@ impl Shard {
                 Shard {
                     index: number("BUILDKITE_PARALLEL_JOB", i)? + 1,
                     total: number("BUILDKITE_PARALLEL_JOB_COUNT", n)?,
+                    timings,
                 }
             } else if let Some(i) = env("JOB_COMPLETION_INDEX") {
                 Shard {
@@ -61,6 +68,7 @@ impl Shard {
                                 .into(),
                         )
                     })?,
+                    timings,
                 }
             } else {
                 return Err(bad(
@@ -75,6 +83,7 @@ impl Shard {
                 total: total
                     .parse()
                     .map_err(|_| bad(format!("{total:?} is not a number")))?,
+                timings,
             }
         };
         if shard.total == 0 || shard.index == 0 || shard.index > shard.total {
@@ -86,9 +95,36 @@ impl Shard {
         Ok(shard)
     }
 
-    /// Whether the test of this name is in this part.
+    /// Whether the test of this name is in this part, by its hash alone.
     pub fn holds(&self, test_name: &str) -> bool {
         bucket(test_name, self.total) + 1 == self.index
+    }
+
+    /// The part (from 0) of each test of a selection: the tests with a
+    /// known duration packed heaviest first into the lightest part (ties to
+    /// the lower part, then by name, so every machine computes the same
+    /// packing), the others by their hash.
+    pub fn assign<'a>(&self, names: &[&'a str]) -> std::collections::HashMap<&'a str, u64> {
+        let mut out = std::collections::HashMap::new();
+        let mut known: Vec<(&str, std::time::Duration)> = Vec::new();
+        for name in names {
+            match self.timings.get(*name) {
+                Some(d) => known.push((name, *d)),
+                None => {
+                    out.insert(*name, bucket(name, self.total));
+                }
+            }
+        }
+        known.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut load = vec![std::time::Duration::ZERO; self.total as usize];
+        for (name, d) in known {
+            let part = (0..load.len())
+                .min_by_key(|p| (load[*p], *p))
+                .expect("at least one part");
+            load[part] += d;
+            out.insert(name, part as u64);
+        }
+        out
     }
 }
 
@@ -106,7 +142,8 @@ mod tests {
 
     #[test]
     fn parts_are_checked() {
-        assert_eq!(Shard::parse("2/3").unwrap(), Shard { index: 2, total: 3 });
+        let s = Shard::parse("2/3").unwrap();
+        assert_eq!((s.index, s.total), (2, 3));
         assert!(Shard::parse("0/3").is_err());
         assert!(Shard::parse("4/3").is_err());
         assert!(Shard::parse("x/3").is_err());
@@ -125,12 +162,52 @@ mod tests {
                     Shard {
                         index: *i,
                         total: 3,
+                        timings: Default::default(),
                     }
                     .holds(name)
                 })
                 .collect();
             assert_eq!(holders.len(), 1, "{name}");
         }
+    }
+
+    #[test]
+    fn known_durations_are_packed_heaviest_first_and_the_rest_hashed() {
+        let ms = std::time::Duration::from_millis;
+        let timings = [
+            ("a", 9000),
+            ("b", 5000),
+            ("c", 4000),
+            ("d", 3000),
+            ("e", 3000),
+            ("f", 2000),
+        ]
+        .map(|(n, d)| (n.to_string(), ms(d)))
+        .into_iter()
+        .collect();
+        let shard = Shard {
+            index: 1,
+            total: 3,
+            timings,
+        };
+        let names = ["a", "b", "c", "d", "e", "f", "new"];
+        let parts = shard.assign(&names);
+        let load = |p: u64| {
+            names
+                .iter()
+                .filter(|n| parts[*n] == p && shard.timings.contains_key(**n))
+                .map(|n| shard.timings[*n])
+                .sum::<std::time::Duration>()
+        };
+        let loads = [load(0), load(1), load(2)];
+        let (max, min) = (loads.iter().max().unwrap(), loads.iter().min().unwrap());
+        assert!(max.as_secs_f64() / min.as_secs_f64() <= 1.3, "{loads:?}");
+        assert_eq!(
+            parts["new"],
+            bucket("new", 3),
+            "an unknown test keeps its hash"
+        );
+        assert_eq!(shard.assign(&names), parts, "the same packing every time");
     }
 
     #[test]
