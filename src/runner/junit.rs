@@ -137,7 +137,7 @@ fn property(case: &TestCase, name: &str) -> Option<String> {
         .map(|p| p.value.as_str().to_string())
 }
 
-/// Writes a report whole ([`super::report::write_whole`]).
+/// Writes a report whole: a temporary file beside it, renamed over it.
 pub fn write(path: &Path, report: &Report) -> Result<()> {
     super::report::prepare(path)?;
     super::report::write_whole(path, &to_xml(report)?)
