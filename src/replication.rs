@@ -233,7 +233,9 @@ impl ReplicaSet {
         let all: Vec<Arc<Server>> = std::iter::once(set.primary.clone())
             .chain(set.replicas.iter().cloned())
             .collect();
-        wait_all_caught_up(&all, timeout).await?;
+        if !set.replicas.is_empty() {
+            wait_all_caught_up(&all, timeout).await?;
+        }
         for server in set.servers() {
             if !spec.sets(&server.name(), "hz") {
                 server
@@ -332,7 +334,8 @@ impl Role {
 }
 
 /// Waits until every replica among `servers` has caught up with the root
-/// primary of its chain, as it stood when the wait began.
+/// primary of its chain, as it stood when the wait began. Without any
+/// replica among them this is an error, not a vacuous success.
 pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> Result<()> {
     let started = Instant::now();
     let mut roles = HashMap::new();
@@ -373,6 +376,21 @@ pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> R
             }
         }
         targets.push((s, by_port[&port], roles[&port].offset));
+    }
+    if targets.is_empty() {
+        // "Every replica caught up" of no replica at all is no claim.
+        return Err(Error::Expectation(format!(
+            "no running server of this scenario is a replica, so none can have caught up (running: {})",
+            if servers.is_empty() {
+                "none".to_string()
+            } else {
+                servers
+                    .iter()
+                    .map(|s| s.describe())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )));
     }
     let left = timeout.saturating_sub(started.elapsed());
     futures::future::try_join_all(

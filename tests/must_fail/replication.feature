@@ -7,6 +7,12 @@ Feature: Must fail: the replication sentences
     And I run `SET k v` on the primary
     Then the replicas have caught up
 
+  Scenario: a scenario without replicas has no replica that caught up
+    Fails with: no running server of this scenario is a replica, so none can have caught up
+    Given a server
+    And I run `SET k v`
+    Then the replicas have caught up
+
   Scenario: a server that replicates nothing has not caught up
     Fails with: to catch up with
     Given a server "a"
