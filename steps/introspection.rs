@@ -12,6 +12,8 @@ async fn config_is(w: &ValkeyWorld, server: &str, key: &str, value: &str) -> Res
     if actual == value {
         return Ok(());
     }
+    // `masterauth` holds the run's password: never print it.
+    let actual = crate::acl::redact(&actual);
     Err(Error::Expectation(format!(
         "the config {key:?} of {} is {actual:?}, expected {value:?}",
         server.describe()

@@ -34,3 +34,8 @@ Feature: Must fail: CONFIG and INFO sentences
     Fails with: to become "0"
     Fails with: last seen: no_such_field: absent
     When the INFO field "no_such_field" becomes "0"
+
+  Scenario: a config holding the run's password is shown redacted
+    Fails with: is "<the run's password>", expected "guess"
+    Given a primary with 1 replica
+    Then the config "masterauth" of replica 1 is "guess"
