@@ -209,6 +209,8 @@ fn help_lists_the_filters_the_settings_and_the_real_concurrency_default() {
         "VALKEY_BDD_PORT_BASE",
         "VALKEY_BDD_KEEP",
         "VALKEY_SERVER_PATH",
+        "--shard <i/n>",
+        "--exact <name>",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }

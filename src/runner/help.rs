@@ -26,6 +26,13 @@ capability tags, the unknown-step check and the cluster pool's size):
                            @requires:tls, @min-version:8.1, @engine:valkey
                            (@requires(tls) is accepted too)
   -i, --input <glob>       read these feature files instead of the runner's folder
+      --shard <i/n>        run the i-th of n parts (by a hash of each test's name;
+                           `auto` or `auto/n` read the CI's own variables)
+      --shard-timings <report.xml>
+                           pack the parts by an earlier run's JUnit durations
+      --list --format terse
+                           list the tests (one per scenario), as nextest asks
+      --exact <name>       run the test of exactly this name
 
 Running:
   -c, --concurrency <n>    scenarios run at once [default here: {concurrency},
