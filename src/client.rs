@@ -199,6 +199,29 @@ impl Client {
         self.run_args(&args).await
     }
 
+    /// Sends `REPLCONF GETACK *` to a replica, which answers nothing: the
+    /// replica sends its primary a `REPLCONF ACK` at once. A `PING` sent
+    /// behind it in the same write is the reply waited for.
+    pub(crate) async fn ask_for_ack(&mut self) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("REPLCONF").arg("GETACK").arg("*").cmd("PING");
+        let sent = redis::aio::ConnectionLike::req_packed_commands(&mut self.conn, &pipe, 0, 1);
+        match tokio::time::timeout(self.timeout.max(Duration::from_secs(1)), sent).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Error::Connection {
+                target: self.target.clone(),
+                action: "asking for a replication ACK (`REPLCONF GETACK *`)".into(),
+                detail: e.to_string(),
+                hint: "the connection broke: did the replica stop?".into(),
+            }),
+            Err(_) => Err(Error::CommandTimeout {
+                target: self.target.clone(),
+                command: "REPLCONF GETACK *".into(),
+                timeout: self.timeout,
+            }),
+        }
+    }
+
     /// Runs one command given as its arguments.
     pub async fn run_args<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Reply> {
         let mut cmd = redis::Cmd::new();

@@ -316,6 +316,7 @@ impl Cluster {
         for (replica, primary) in pairs {
             let left = timeout.saturating_sub(started.elapsed());
             crate::replication::wait_caught_up(&replica, &primary, left).await?;
+            crate::replication::ensure_streaming(&replica, &primary, left).await?;
         }
         // Valkey 8.0 does not save nodes.conf when it learns another node's
         // shard id, and then refuses to load the stale file after a crash

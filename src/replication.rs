@@ -235,6 +235,15 @@ impl ReplicaSet {
             .collect();
         if !set.replicas.is_empty() {
             wait_all_caught_up(&all, timeout).await?;
+            futures::future::try_join_all(set.replicas.iter().enumerate().map(|(i, r)| {
+                let up = if spec.chain && i > 0 {
+                    &set.replicas[i - 1]
+                } else {
+                    &set.primary
+                };
+                ensure_streaming(r, up, timeout)
+            }))
+            .await?;
         }
         for server in set.servers() {
             if !spec.sets(&server.name(), "hz") {
@@ -267,6 +276,48 @@ pub async fn replicate(replica: &Server, primary: &Server) -> Result<()> {
             replica.describe()
         ))),
     }
+}
+
+/// Makes sure a replica that has just synced receives writes at once.
+///
+/// After a diskless sync, a primary streams writes to the replica only once
+/// it has seen an `ACK` from it *after* noticing that the fork which sent
+/// the snapshot ended. The replica sends one ACK as soon as it has loaded
+/// the snapshot — often before the primary noticed — and the next one only
+/// at its once-a-second cron: the first write then reaches the replica up to
+/// a second late, while every check (`master_link_status:up`, the offsets)
+/// already says it is synced. So: wait until the upstream has no snapshot
+/// fork left, then ask the replica for one more ACK (`REPLCONF GETACK *`).
+pub async fn ensure_streaming(
+    replica: &Server,
+    upstream: &Server,
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(500);
+    loop {
+        let info = Info::fetch(upstream, "persistence").await?;
+        let saving = info.get("rdb_bgsave_in_progress").map(str::to_string);
+        match saving.as_deref() {
+            Some("0") | None => break,
+            _ if started.elapsed() >= timeout => {
+                return Err(Error::Timeout {
+                    what: format!(
+                        "{} to end the snapshot it sends {}",
+                        upstream.describe(),
+                        replica.describe()
+                    ),
+                    waited: started.elapsed(),
+                    last: "rdb_bgsave_in_progress:1".into(),
+                    hint: "see the primary's log: a large dataset takes long to snapshot".into(),
+                });
+            }
+            _ => {}
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+    replica.client().await?.ask_for_ack().await
 }
 
 /// Turns a replica into a primary (`REPLICAOF NO ONE`), also in its

@@ -78,7 +78,9 @@ async fn replicates(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerRef)
     let replica = w.resolve(&replica).await?;
     let primary = w.resolve(&primary).await?;
     replication::replicate(&replica, &primary).await?;
-    replication::wait_caught_up(&replica, &primary, wait_timeout()?).await
+    let timeout = wait_timeout()?;
+    replication::wait_caught_up(&replica, &primary, timeout).await?;
+    replication::ensure_streaming(&replica, &primary, timeout).await
 }
 
 /// Turns a replica into a primary (`REPLICAOF NO ONE`).

@@ -1,0 +1,92 @@
+//! What one step costs the harness, above the client's own round trip.
+//!
+//! A scenario of `N` × ``When I run `PING` `` runs through the runner (the
+//! same path as `cargo test --test cucumber`), next to a scenario with no
+//! such step; the difference divided by `N` is one step. The floor is the
+//! same `PING` sent `N` times on one of the harness's clients.
+//!
+//! Release: `cargo bench --bench steps`. The debug build `cargo test` uses:
+//! `cargo test --release=false --bench steps` — i.e. `cargo test --bench steps`.
+//! Steps per scenario: `VALKEY_BDD_BENCH_STEPS` (default 2000).
+//! Target: the harness's overhead per step ≤ 50 µs in the debug build.
+
+use std::time::{Duration, Instant};
+
+use valkey_bdd::{Runner, Server, ServerSpec};
+
+fn feature(dir: &std::path::Path, steps: usize) -> std::path::PathBuf {
+    let mut text = String::from("Feature: step cost\n  Scenario: steps\n    Given a server\n");
+    for _ in 0..steps {
+        text.push_str("    When I run `PING`\n");
+    }
+    text.push_str("    Then the reply is \"PONG\"\n");
+    let path = dir.join(format!("steps{steps}.feature"));
+    std::fs::write(&path, text).expect("write the feature");
+    path
+}
+
+async fn through_runner(path: &std::path::Path) -> Duration {
+    let started = Instant::now();
+    let outcome = Runner::new(path).quiet().run().await.expect("the run");
+    assert_eq!(
+        outcome.count(|v| matches!(v, valkey_bdd::runner::Verdict::Passed)),
+        1,
+        "the scenario passes"
+    );
+    started.elapsed()
+}
+
+#[tokio::main]
+async fn main() {
+    let steps: usize = std::env::var("VALKEY_BDD_BENCH_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let dir = tempfile::tempdir().expect("a directory");
+    let many = feature(dir.path(), steps);
+    let none = feature(dir.path(), 0);
+
+    // The floor: the client's own round trip, on a server of the harness.
+    let server = Server::start(ServerSpec::new("floor"))
+        .await
+        .expect("start");
+    let mut client = server.client().await.expect("a client");
+    for _ in 0..200 {
+        client.run("PING").await.expect("PING");
+    }
+    let started = Instant::now();
+    for _ in 0..steps {
+        client.run("PING").await.expect("PING");
+    }
+    let floor = started.elapsed() / steps as u32;
+    server.stop().await.expect("stop");
+
+    through_runner(&none).await;
+    let mut per_step = Vec::new();
+    for _ in 0..3 {
+        let base = through_runner(&none).await;
+        let full = through_runner(&many).await;
+        per_step.push(full.saturating_sub(base) / steps as u32);
+    }
+    per_step.sort();
+    let step = per_step[1];
+    let overhead = step.saturating_sub(floor);
+    println!("build: {build}, {steps} steps per scenario, median of 3");
+    println!(
+        "client round trip (floor)   {:>8.1} µs",
+        floor.as_secs_f64() * 1e6
+    );
+    println!(
+        "one step through the runner {:>8.1} µs",
+        step.as_secs_f64() * 1e6
+    );
+    println!(
+        "harness overhead per step   {:>8.1} µs   (target ≤ 50 µs in debug; was ~150 µs)",
+        overhead.as_secs_f64() * 1e6
+    );
+}
