@@ -14,13 +14,17 @@ use std::time::{Duration, Instant};
 
 use valkey_bdd::{Runner, Server, ServerSpec};
 
-fn feature(dir: &std::path::Path, steps: usize) -> std::path::PathBuf {
-    let mut text = String::from("Feature: step cost\n  Scenario: steps\n    Given a server\n");
+fn feature(dir: &std::path::Path, steps: usize, step: &str) -> std::path::PathBuf {
+    let mut text = String::from(
+        "Feature: step cost\n  Scenario: steps\n    Given a server\n    When I run `PING`\n",
+    );
     for _ in 0..steps {
-        text.push_str("    When I run `PING`\n");
+        text.push_str("    ");
+        text.push_str(step);
+        text.push('\n');
     }
     text.push_str("    Then the reply is \"PONG\"\n");
-    let path = dir.join(format!("steps{steps}.feature"));
+    let path = dir.join(format!("steps{steps}-{}.feature", step.len()));
     std::fs::write(&path, text).expect("write the feature");
     path
 }
@@ -48,8 +52,9 @@ async fn main() {
         "release"
     };
     let dir = tempfile::tempdir().expect("a directory");
-    let many = feature(dir.path(), steps);
-    let none = feature(dir.path(), 0);
+    let many = feature(dir.path(), steps, "When I run `PING`");
+    let checks = feature(dir.path(), steps, "Then the reply is \"PONG\"");
+    let none = feature(dir.path(), 0, "");
 
     // The floor: the client's own round trip, on a server of the harness.
     let server = Server::start(ServerSpec::new("floor"))
@@ -67,14 +72,18 @@ async fn main() {
     server.stop().await.expect("stop");
 
     through_runner(&none).await;
-    let mut per_step = Vec::new();
+    let (mut per_step, mut per_check) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let base = through_runner(&none).await;
         let full = through_runner(&many).await;
+        let check = through_runner(&checks).await;
         per_step.push(full.saturating_sub(base) / steps as u32);
+        per_check.push(check.saturating_sub(base) / steps as u32);
     }
     per_step.sort();
+    per_check.sort();
     let step = per_step[1];
+    let check = per_check[1];
     let overhead = step.saturating_sub(floor);
     println!("build: {build}, {steps} steps per scenario, median of 3");
     println!(
@@ -84,6 +93,10 @@ async fn main() {
     println!(
         "one step through the runner {:>8.1} µs",
         step.as_secs_f64() * 1e6
+    );
+    println!(
+        "a step with no round trip   {:>8.1} µs   (`Then the reply is \"PONG\"`)",
+        check.as_secs_f64() * 1e6
     );
     println!(
         "harness overhead per step   {:>8.1} µs   (target ≤ 50 µs in debug; was ~150 µs)",
