@@ -12,7 +12,10 @@
 
 mod args;
 mod help;
+pub mod html;
+pub mod json;
 pub mod junit;
+pub mod progress;
 mod record;
 mod report;
 pub mod select;
@@ -29,7 +32,7 @@ use futures::FutureExt as _;
 
 pub use args::LibtestArgs;
 pub use help::render as help_text;
-pub use record::StepFailure;
+pub use record::{StepFailure, StepRecord, StepStatus};
 pub use select::requirement;
 pub use summary::render as summary;
 pub use unknown::check_steps;
@@ -59,6 +62,8 @@ pub struct Runner {
     features: PathBuf,
     concurrency: Option<usize>,
     junit: Option<PathBuf>,
+    json: Option<PathBuf>,
+    report: Option<PathBuf>,
     args: Option<Vec<String>>,
     keep: Option<KeepPolicy>,
     quiet: bool,
@@ -99,6 +104,16 @@ pub struct ScenarioResult {
     pub test_name: String,
     /// What its teardown reported: servers' log tails, a kept directory.
     pub details: String,
+    /// When it started, counted from the start of the run (`None` when it
+    /// did not run).
+    pub started_at: Option<std::time::Duration>,
+    /// Its steps as they ran, background first.
+    pub steps: Vec<StepRecord>,
+    /// The servers it had at its end (`server "cache" at 127.0.0.1:16003`),
+    /// the feature's shared ones marked so.
+    pub servers: Vec<String>,
+    /// Its tags and its feature's, with their `@`.
+    pub tags: Vec<String>,
 }
 
 /// What a run did.
@@ -122,6 +137,11 @@ pub struct Outcome {
     pub selected: usize,
     /// Every scenario selected, with how it ended, in no particular order.
     pub scenarios: Vec<ScenarioResult>,
+    /// From the start of the first scenario's run to the end of the last.
+    pub wall: std::time::Duration,
+    /// Time spent starting servers, forming clusters and waiting, summed
+    /// over the run's scenarios ([`crate::spent`]).
+    pub spent: crate::spent::Totals,
 }
 
 impl Outcome {
@@ -141,6 +161,8 @@ impl Runner {
             features: features.into(),
             concurrency: None,
             junit: None,
+            json: None,
+            report: None,
             args: None,
             keep: None,
             quiet: false,
@@ -159,6 +181,20 @@ impl Runner {
     /// Also writes a JUnit XML report to `path` (also: `VALKEY_BDD_JUNIT`).
     pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
         self.junit = Some(path.into());
+        self
+    }
+
+    /// Also writes a Cucumber JSON report to `path` (also: `--json`,
+    /// `VALKEY_BDD_JSON`).
+    pub fn json(mut self, path: impl Into<PathBuf>) -> Self {
+        self.json = Some(path.into());
+        self
+    }
+
+    /// Also writes an HTML report of the run to `path` (also: `--report`,
+    /// `VALKEY_BDD_REPORT`; see [`html`]).
+    pub fn report(mut self, path: impl Into<PathBuf>) -> Self {
+        self.report = Some(path.into());
         self
     }
 
@@ -290,6 +326,22 @@ impl Runner {
             None => crate::settings::concurrency()?,
         };
         let junit = self.junit.clone().or_else(crate::settings::junit_path);
+        let json_path = args
+            .json
+            .clone()
+            .map(PathBuf::from)
+            .or_else(|| self.json.clone())
+            .or_else(crate::settings::json_path);
+        let html_path = args
+            .report
+            .clone()
+            .map(PathBuf::from)
+            .or_else(|| self.report.clone())
+            .or_else(crate::settings::report_path);
+        let board = progress::Board::new(
+            selection.running(),
+            progress::Mode::detect(self.quiet, crate::settings::slow_notice()?),
+        );
         let kept: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
         let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
         let log = record::Log::default();
@@ -317,13 +369,26 @@ impl Runner {
             .after({
                 let kept = kept.clone();
                 let results = results.clone();
+                let board = board.clone();
                 move |feature, _rule, scenario, finished, world| {
                     let kept = kept.clone();
                     let results = results.clone();
+                    let board = board.clone();
                     async move {
                         if let Some(world) = world {
+                            let servers = world
+                                .servers()
+                                .map(|(name, s)| {
+                                    let shared = if world.is_shared(name) {
+                                        " (shared)"
+                                    } else {
+                                        ""
+                                    };
+                                    format!("{}{shared}", s.describe())
+                                })
+                                .collect();
                             let (failed, death, details) =
-                                after_scenario(scenario, finished, world, &kept).await;
+                                after_scenario(scenario, finished, world, &kept, &board).await;
                             results.lock().unwrap_or_else(|p| p.into_inner()).push(
                                 ScenarioResult {
                                     feature: feature.name.clone(),
@@ -343,6 +408,10 @@ impl Runner {
                                     key: record::key_of(feature, scenario),
                                     test_name: String::new(),
                                     details,
+                                    started_at: None,
+                                    steps: Vec::new(),
+                                    servers,
+                                    tags: Vec::new(),
                                 },
                             );
                             if let Some(death) = death {
@@ -355,18 +424,27 @@ impl Runner {
             });
         let selected = selection.selected;
         let skipped = selection.skipped.clone();
-        if let Some(path) = &junit {
+        for path in [&junit, &json_path, &html_path].into_iter().flatten() {
             report::prepare(path)?;
         }
-        let writer = writer::Basic::new(
-            self.output(),
+        let json_buffer = json::Buffer::default();
+        let writer = writer::Basic::raw(
+            progress::Output::new(board.clone(), self.output()),
             writer::Coloring::Auto,
             writer::Verbosity::Default,
         )
         .summarized()
+        .tee::<ValkeyWorld, _>(writer::Json::for_tee(json_buffer.clone()))
+        .normalized()
         .fail_on_skipped();
-        let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
+        let cucumber =
+            cucumber.with_writer(record::Recorder::new(writer, log.clone(), board.clone()));
+        let spent_before = crate::spent::totals();
+        let run_start = std::time::Instant::now();
+        let shown = board.spawn();
         let mut outcome = execute(cucumber, &self.features, args, selection, keep).await;
+        drop(shown);
+        let wall = run_start.elapsed();
         crate::pool::drain().await;
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
@@ -384,6 +462,8 @@ impl Runner {
         if let Ok(o) = outcome.as_mut() {
             o.kept = kept;
             o.selected = selected;
+            o.wall = wall;
+            o.spent = crate::spent::totals().since(spent_before);
             let mut scenarios =
                 std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
             let log = log.lock().unwrap_or_else(|p| p.into_inner());
@@ -391,6 +471,8 @@ impl Runner {
                 if let Some(seen) = log.get(&r.key) {
                     r.failure = seen.failure.clone();
                     r.duration = seen.duration;
+                    r.started_at = seen.started_at;
+                    r.steps = seen.steps.clone();
                     if r.failure.is_none() {
                         r.failure = seen.hook_failure.clone().map(|message| StepFailure {
                             line: r.key.1,
@@ -410,24 +492,39 @@ impl Runner {
                 key: (Some(c.path.clone()), c.line),
                 test_name: c.test_name.clone(),
                 details: String::new(),
+                started_at: None,
+                steps: Vec::new(),
+                servers: Vec::new(),
+                tags: Vec::new(),
             }));
-            let names: std::collections::HashMap<_, _> = gate
+            let candidates: std::collections::HashMap<_, _> = gate
                 .candidates
                 .iter()
-                .map(|c| ((c.path.clone(), c.line), c.test_name.clone()))
+                .map(|c| ((c.path.clone(), c.line), c))
                 .collect();
             for r in &mut scenarios {
-                if r.test_name.is_empty()
-                    && let Some(path) = &r.key.0
-                {
+                if let Some(path) = &r.key.0 {
                     let path = path.canonicalize().unwrap_or_else(|_| path.clone());
-                    r.test_name = names.get(&(path, r.key.1)).cloned().unwrap_or_default();
+                    if let Some(c) = candidates.get(&(path, r.key.1)) {
+                        if r.test_name.is_empty() {
+                            r.test_name = c.test_name.clone();
+                        }
+                        r.tags = c.tags.iter().map(|t| format!("@{t}")).collect();
+                    }
                 }
             }
             o.scenarios = scenarios;
             if let Some(path) = &junit {
                 report::write_whole(path, &junit::to_xml(&junit::of(o))?)?;
                 eprintln!("valkey-bdd: JUnit report written to {}", path.display());
+            }
+            if let Some(path) = &json_path {
+                report::write_whole(path, &json_buffer.text()?)?;
+                eprintln!("valkey-bdd: Cucumber JSON written to {}", path.display());
+            }
+            if let Some(path) = &html_path {
+                report::write_whole(path, &html::render(o, &binary.to_string())?)?;
+                eprintln!("valkey-bdd: HTML report written to {}", path.display());
             }
             if !self.quiet {
                 eprintln!("{}", summary::render(o));
@@ -648,6 +745,7 @@ async fn after_scenario(
     finished: &event::ScenarioFinished,
     world: &mut ValkeyWorld,
     kept: &Mutex<Vec<PathBuf>>,
+    board: &progress::Board,
 ) -> (bool, Option<String>, String) {
     let failed = matches!(
         finished,
@@ -678,7 +776,7 @@ async fn after_scenario(
                 .unwrap_or_else(|p| p.into_inner())
                 .push(dir.clone());
         }
-        eprintln!("{msg}");
+        board.suspend(|| eprintln!("{msg}"));
         details = msg.trim_start().to_string();
     }
     // A server that crashed during a passing scenario fails it: the caller
