@@ -13,6 +13,7 @@
 mod args;
 mod help;
 pub mod html;
+mod interrupt;
 pub mod json;
 pub mod junit;
 pub mod progress;
@@ -325,19 +326,19 @@ impl Runner {
             Some(n) => n,
             None => crate::settings::concurrency()?,
         };
-        let junit = self.junit.clone().or_else(crate::settings::junit_path);
-        let json_path = args
-            .json
-            .clone()
-            .map(PathBuf::from)
-            .or_else(|| self.json.clone())
-            .or_else(crate::settings::json_path);
-        let html_path = args
-            .report
-            .clone()
-            .map(PathBuf::from)
-            .or_else(|| self.report.clone())
-            .or_else(crate::settings::report_path);
+        let reports = report::Reports::prepare(
+            self.junit.clone().or_else(crate::settings::junit_path),
+            args.json
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.json.clone())
+                .or_else(crate::settings::json_path),
+            args.report
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.report.clone())
+                .or_else(crate::settings::report_path),
+        )?;
         let board = progress::Board::new(
             selection.running(),
             progress::Mode::detect(self.quiet, crate::settings::slow_notice()?),
@@ -424,17 +425,13 @@ impl Runner {
             });
         let selected = selection.selected;
         let skipped = selection.skipped.clone();
-        for path in [&junit, &json_path, &html_path].into_iter().flatten() {
-            report::prepare(path)?;
-        }
-        let json_buffer = json::Buffer::default();
         let writer = writer::Basic::raw(
             progress::Output::new(board.clone(), self.output()),
             writer::Coloring::Auto,
             writer::Verbosity::Default,
         )
         .summarized()
-        .tee::<ValkeyWorld, _>(writer::Json::for_tee(json_buffer.clone()))
+        .tee::<ValkeyWorld, _>(writer::Json::for_tee(reports.json.clone()))
         .normalized()
         .fail_on_skipped();
         let cucumber =
@@ -514,18 +511,7 @@ impl Runner {
                 }
             }
             o.scenarios = scenarios;
-            if let Some(path) = &junit {
-                report::write_whole(path, &junit::to_xml(&junit::of(o))?)?;
-                eprintln!("valkey-bdd: JUnit report written to {}", path.display());
-            }
-            if let Some(path) = &json_path {
-                report::write_whole(path, &json_buffer.text()?)?;
-                eprintln!("valkey-bdd: Cucumber JSON written to {}", path.display());
-            }
-            if let Some(path) = &html_path {
-                report::write_whole(path, &html::render(o, &binary.to_string())?)?;
-                eprintln!("valkey-bdd: HTML report written to {}", path.display());
-            }
+            reports.write(o, &binary.to_string())?;
             if !self.quiet {
                 eprintln!("{}", summary::render(o));
             }
@@ -644,9 +630,9 @@ where
     );
     let writer = tokio::select! {
         w = run => w,
-        signal = interrupted() => {
+        signal = interrupt::interrupted() => {
             // `exit` runs no destructor: everything is cleaned up here.
-            let left = clean_up_interrupted(keep).await;
+            let left = interrupt::clean_up_interrupted(keep).await;
             eprintln!(
                 "valkey-bdd: {}: stopped every server and removed the run's directories, exiting",
                 signal.what()
@@ -672,72 +658,6 @@ where
         failed: writer.execution_has_failed(),
         ..Outcome::default()
     })
-}
-
-/// How long an interrupted run waits for its shared servers to stop (they
-/// are killed already; this bounds the bookkeeping).
-const INTERRUPT_TEARDOWN: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// What an interrupted run leaves: no server, and no directory but those
-/// `VALKEY_BDD_KEEP=always` keeps (scenario and shared-server directories;
-/// pooled nodes' never). An interrupted scenario did not fail, so the default
-/// policy (`failed`) keeps nothing of it.
-async fn clean_up_interrupted(keep: KeepPolicy) -> crate::leftovers::Removed {
-    // Dropping the run dropped every world: their servers are killed and,
-    // unless kept, their directories removed. Directories made from now on
-    // (a pooled node starting in the background) would be left behind.
-    crate::leftovers::close();
-    crate::spawn::kill_all();
-    crate::pool::abandon();
-    let keep_all = keep == KeepPolicy::Always;
-    let policy = if keep_all {
-        KeepPolicy::Always
-    } else {
-        KeepPolicy::Never
-    };
-    let shared = tokio::time::timeout(INTERRUPT_TEARDOWN, crate::shared::teardown_all(policy))
-        .await
-        .unwrap_or_default();
-    crate::spawn::kill_all();
-    crate::leftovers::remove_own(keep_all, &shared)
-}
-
-/// A signal that ends a run.
-#[derive(Debug, Clone, Copy)]
-enum Interrupt {
-    /// SIGINT (Ctrl-C).
-    Int,
-    /// SIGTERM.
-    Term,
-}
-
-impl Interrupt {
-    fn what(self) -> &'static str {
-        match self {
-            Interrupt::Int => "interrupted",
-            Interrupt::Term => "terminated",
-        }
-    }
-
-    /// 128 + the signal's number, as a shell reports a process it ended.
-    fn exit_code(self) -> i32 {
-        match self {
-            Interrupt::Int => 130,
-            Interrupt::Term => 143,
-        }
-    }
-}
-
-async fn interrupted() -> Interrupt {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => Interrupt::Int,
-        _ = term.recv() => Interrupt::Term,
-    }
 }
 
 async fn after_scenario(
