@@ -1,7 +1,7 @@
 //! The run's Cucumber JSON report: cucumber's own [`cucumber::writer::Json`],
 //! teed beside the writer that prints the run, writes into a [`Buffer`] in
 //! memory once the run is over; the runner then writes the buffer whole to
-//! its path (see [`super::report`]), or nothing when the run is interrupted.
+//! its path, or nothing when the run is interrupted.
 
 use std::sync::{Arc, Mutex};
 

@@ -5,7 +5,7 @@
 //! still running after [`crate::settings::slow_notice`] is named once, on a
 //! plain line.
 //!
-//! The [`Recorder`](super::record::Recorder) tells the [`Board`] which
+//! The runner's event recorder tells the [`Board`] which
 //! scenarios start and end; a task of its own ([`Board::spawn`]) redraws the
 //! line or writes the notices, so the run never waits for the terminal.
 //! Whatever the run prints itself goes through [`Board::suspend`] (see
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A scenario by feature file and line, as in [`super::record::Log`].
+/// A scenario by feature file and line, as the recorder keys it.
 type Key = (Option<PathBuf>, usize);
 
 /// How progress is shown.
