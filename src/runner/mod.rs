@@ -138,7 +138,8 @@ pub struct Outcome {
     pub selected: usize,
     /// Every scenario selected, with how it ended, in no particular order.
     pub scenarios: Vec<ScenarioResult>,
-    /// From the start of the first scenario's run to the end of the last.
+    /// The run's wall time: from cucumber reading the features to the end
+    /// of the last scenario (the timeline of the HTML report spans it).
     pub wall: std::time::Duration,
     /// Time spent starting servers, forming clusters and waiting, summed
     /// over the run's scenarios ([`crate::spent`]).
