@@ -181,6 +181,41 @@ fn the_html_report_shows_the_failure_its_log_tail_and_the_timeline_in_a_browser(
     // The filters are there, by verdict and by tag.
     assert!(dom.contains(r#"<option value="@slow-enough">"#), "{dom}");
 
+    // The filters run in the browser: a link may carry one.
+    let dom = headless(
+        &["--dump-dom".to_string()],
+        &format!("{url}?verdict=failed"),
+    );
+    let classes = |id: &str| {
+        let re = regex::Regex::new(&format!(r#"<details class="([^"]*)" id="{id}""#)).unwrap();
+        re.captures(&dom)
+            .unwrap_or_else(|| panic!("no scenario {id} in:\n{dom}"))[1]
+            .to_string()
+    };
+    let ids: Vec<String> = regex::Regex::new(r#"<details class="scenario (\w+)[^"]*" id="(s\d+)""#)
+        .unwrap()
+        .captures_iter(&dom)
+        .map(|c| format!("{} {}", &c[1], &c[2]))
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    for v_id in &ids {
+        let (verdict, id) = v_id.split_once(' ').unwrap();
+        assert_eq!(
+            classes(id).contains("hidden"),
+            verdict != "failed",
+            "{verdict} scenario {id} with ?verdict=failed: {}",
+            classes(id)
+        );
+    }
+    let dom = headless(
+        &["--dump-dom".to_string()],
+        &format!("{url}?tag=@slow-enough"),
+    );
+    let shown = dom.matches(r#"class="scenario passed""#).count()
+        + dom.matches(r#"class="scenario failed""#).count()
+        + dom.matches(r#"class="scenario skipped""#).count();
+    assert_eq!(shown, 1, "only the @slow-enough scenario is shown:\n{dom}");
+
     let wide = screenshot_path("html-report.png");
     headless(
         &[
