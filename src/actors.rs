@@ -360,6 +360,7 @@ impl Actor {
 
     /// Waits until `CLIENT LIST` shows this client with `flag`.
     pub async fn wait_for(&mut self, server: &Server, flag: Flag, timeout: Duration) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let id = self.learn_id(timeout).await?;
         let mut pause = Duration::from_millis(1);
@@ -559,6 +560,7 @@ impl Subscriber {
         payload: &str,
         timeout: Duration,
     ) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let arrived = self
             .received

@@ -177,6 +177,7 @@ impl Cluster {
     /// Starts every node at once, forms the cluster and waits until it is
     /// ready.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster> {
+        let _spent = crate::spent::track(crate::spent::Activity::FormingClusters);
         spec.validate()?;
         let names = spec.names();
         // Nodes started ahead of need, when they fit (see `crate::pool`).
@@ -293,6 +294,7 @@ impl Cluster {
     /// nodes that are not running are left out, except that every node must
     /// still be known to the others.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let mut pause = Duration::from_millis(5);
         let pairs = loop {
@@ -483,6 +485,7 @@ impl Cluster {
     /// Waits until every running node sees `server` as a primary serving
     /// slots, and the cluster is ready.
     pub async fn wait_primary(&self, server: &Server, timeout: Duration) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let mut pause = Duration::from_millis(5);
         loop {
@@ -674,6 +677,7 @@ impl Cluster {
     /// cluster as an empty primary, and waits until the cluster is ready.
     /// Returns it; it is also the last shard.
     pub async fn add_empty_shard(&self) -> Result<Arc<Server>> {
+        let _spent = crate::spent::track(crate::spent::Activity::FormingClusters);
         let name = format!("node {}", self.nodes().len() + 1);
         let node = Arc::new(Server::start(self.spec.spec_for(&name)).await?);
         let anchor = self.any_running().await?;

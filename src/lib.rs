@@ -38,7 +38,8 @@
 //!   every server needs (secure by default) and ACL users; credentials live
 //!   in [`client::Credentials`].
 //! - [`matrix`]: one suite against several binaries.
-//! - [`runner`]: running feature files; [`glossary`]: the registered steps.
+//! - [`runner`]: running feature files and reporting them; [`spent`]: where
+//!   a run's time went; [`glossary`]: the registered steps.
 //! - [`settings`]: the environment switches.
 //! - [`steps`]: the Gherkin vocabulary (see `STEPS.md`).
 
@@ -70,6 +71,7 @@ pub mod server;
 pub mod settings;
 pub mod shared;
 pub mod spawn;
+pub mod spent;
 pub mod streams;
 pub mod tls;
 pub mod world;

@@ -258,6 +258,7 @@ impl UserProcess {
 
     /// Waits until a line of its output contains `text`.
     pub async fn wait_line(&mut self, text: &str, timeout: Duration) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let lines = self.lines.clone();
         let printed = |lines: &[String]| lines.iter().any(|l| l.contains(text));
@@ -291,6 +292,7 @@ impl UserProcess {
 
     /// Waits until something accepts connections on its leased port.
     pub async fn wait_port(&mut self, timeout: Duration) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let Some(port) = self.port() else {
             return Err(Error::Config {
                 what: format!("process \"{}\" has no port of its own", self.name),
@@ -326,6 +328,7 @@ impl UserProcess {
 
     /// Waits until it exits, and returns how.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         if let Some(s) = self.exit {
             return Ok(s);
         }

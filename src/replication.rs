@@ -388,6 +388,7 @@ impl Role {
 /// primary of its chain, as it stood when the wait began. Without any
 /// replica among them this is an error, not a vacuous success.
 pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> Result<()> {
+    let _spent = crate::spent::track(crate::spent::Activity::Waiting);
     let started = Instant::now();
     let mut roles = HashMap::new();
     for s in servers {
@@ -456,6 +457,7 @@ pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> R
 /// Waits until `replica` has caught up with `primary` (its primary, or the
 /// root of its chain) as it stands now.
 pub async fn wait_caught_up(replica: &Server, primary: &Server, timeout: Duration) -> Result<()> {
+    let _spent = crate::spent::track(crate::spent::Activity::Waiting);
     let target = Role::of(primary).await?.offset;
     wait_offset(replica, primary, target, timeout).await
 }
@@ -575,6 +577,7 @@ pub async fn eventually(
     accept: impl Fn(&Reply) -> bool,
     timeout: Duration,
 ) -> Result<Reply> {
+    let _spent = crate::spent::track(crate::spent::Activity::Waiting);
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {

@@ -304,6 +304,7 @@ impl fmt::Debug for Server {
 impl Server {
     /// Starts a server and waits until it is ready.
     pub async fn start(spec: ServerSpec) -> Result<Server> {
+        let _spent = crate::spent::track(crate::spent::Activity::StartingServers);
         spec.validate()?;
         let binary = ServerBinary::resolve(spec.binary.as_deref()).await?;
         if matches!(spec.transport, Transport::Tls(_)) && !binary.supports_tls().await {
@@ -778,6 +779,7 @@ impl Server {
     /// is not busy: its main thread is still in `epoll_wait`. `Err` after
     /// `timeout` says what it answered.
     pub async fn wait_busy(&self, probe: Duration, timeout: Duration) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         loop {
             let last = match tokio::time::timeout(probe, self.command("PING")).await {

@@ -12,6 +12,9 @@
 //! | `VALKEY_BDD_CLUSTER_POOL` | cluster nodes started ahead of need (0: none) | what the features' clusters use, up to 32 |
 //! | `VALKEY_BDD_OTHER_SERVER_PATH` | a second binary, for scenarios mixing versions | the other engine on `PATH` |
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
+//! | `VALKEY_BDD_JSON` | write a Cucumber JSON report to this path | unset |
+//! | `VALKEY_BDD_REPORT` | write an HTML report of the run to this path | unset |
+//! | `VALKEY_BDD_SLOW_NOTICE` | seconds after which a still-running scenario is named on stderr (off a terminal) | 5 |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
 //! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
@@ -168,6 +171,26 @@ pub fn junit_path() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// Where to write a Cucumber JSON report, if anywhere.
+pub fn json_path() -> Option<PathBuf> {
+    std::env::var_os("VALKEY_BDD_JSON")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Where to write the HTML report of the run, if anywhere.
+pub fn report_path() -> Option<PathBuf> {
+    std::env::var_os("VALKEY_BDD_REPORT")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// After how long a scenario still running is named on stderr, when stderr
+/// is not a terminal (a terminal shows the live progress line instead).
+pub fn slow_notice() -> Result<Duration> {
+    seconds("VALKEY_BDD_SLOW_NOTICE", 5)
+}
+
 /// Whether unmet capability tags fail the run (`VALKEY_BDD_STRICT=1`)
 /// instead of skipping their scenarios.
 pub fn strict() -> Result<bool> {
@@ -260,6 +283,21 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "unset",
     ),
     (
+        "VALKEY_BDD_JSON",
+        "write a Cucumber JSON report to this path (--json)",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_REPORT",
+        "write an HTML report of the run to this path (--report)",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_SLOW_NOTICE",
+        "seconds after which a running scenario is named (off a terminal)",
+        "5",
+    ),
+    (
         "VALKEY_BDD_PORT_BASE",
         "first port of the port block",
         "16000",
@@ -321,6 +359,7 @@ pub fn validate() -> Result<()> {
     check(start_timeout().map(drop));
     check(command_timeout().map(drop));
     check(wait_timeout().map(drop));
+    check(slow_notice().map(drop));
     check(cluster_pool().map(drop));
     check(strict().map(drop));
     check(wrapper().map(drop));

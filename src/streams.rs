@@ -302,6 +302,7 @@ pub async fn wait_pending_idle(
     idle: Duration,
     timeout: Duration,
 ) -> Result<()> {
+    let _spent = crate::spent::track(crate::spent::Activity::Waiting);
     let started = Instant::now();
     let line = format!("XPENDING {key} {group} IDLE {} - + 1", idle.as_millis());
     loop {

@@ -317,13 +317,13 @@ fn reap_orphans() {
 /// server, a shared server and idle pooled nodes. Returns the child, its
 /// stderr (collected as it comes) and its servers' process ids.
 fn held_run(tmp: &Path, keep: &str) -> (Child, Arc<Mutex<String>>, Vec<u32>) {
-    // The JUnit report goes into a folder of its own, beside the tmp dir.
+    // The reports go into a folder of their own, beside the tmp dir.
+    let reports = tmp.with_extension("reports");
     let mut proc = child("interrupt", tmp)
         .env("VALKEY_BDD_KEEP", keep)
-        .env(
-            "VALKEY_BDD_JUNIT",
-            tmp.with_extension("reports").join("junit.xml"),
-        )
+        .env("VALKEY_BDD_JUNIT", reports.join("junit.xml"))
+        .env("VALKEY_BDD_JSON", reports.join("cucumber.json"))
+        .env("VALKEY_BDD_REPORT", reports.join("report.html"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

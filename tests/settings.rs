@@ -93,6 +93,11 @@ fn bad_values_stop_the_run_before_anything_starts() {
         ("VALKEY_BDD_CONCURRENCY", "0", "is not a positive number"),
         ("VALKEY_BDD_KEEP", "sometimes", "is not a keep policy"),
         ("VALKEY_BDD_LOG", "valkey_bdd=loud", "is not a log filter"),
+        (
+            "VALKEY_BDD_SLOW_NOTICE",
+            "later",
+            "VALKEY_BDD_SLOW_NOTICE=\"later\" is not a number of seconds",
+        ),
     ] {
         let out = child(&[(var, value)]);
         assert!(out.contains(says), "{var}={value}: {out}");

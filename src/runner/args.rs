@@ -35,6 +35,12 @@ pub struct LibtestArgs {
     /// `--shard-timings REPORT`: an earlier run's JUnit report, whose
     /// durations pack the shards.
     pub shard_timings: Option<String>,
+    /// `--report PATH`: write the run's HTML report there (as
+    /// `VALKEY_BDD_REPORT` does).
+    pub report: Option<String>,
+    /// `--json PATH`: write the run's Cucumber JSON there (as
+    /// `VALKEY_BDD_JSON` does).
+    pub json: Option<String>,
 }
 
 impl LibtestArgs {
@@ -122,6 +128,7 @@ impl From<Vec<String>> for LibtestArgs {
         let mut list = false;
         let (mut name, mut tags, mut inputs, mut help) = (None, None, Vec::new(), false);
         let (mut exact, mut ignored, mut shard, mut shard_timings) = (false, false, None, None);
+        let (mut report, mut json) = (None, None);
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
                 Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
@@ -143,6 +150,10 @@ impl From<Vec<String>> for LibtestArgs {
                 shard = Some(value(inline));
             } else if flag == "--shard-timings" {
                 shard_timings = Some(value(inline));
+            } else if flag == "--report" {
+                report = Some(value(inline));
+            } else if flag == "--json" {
+                json = Some(value(inline));
             } else if ["-n", "--name", "--scenario-name"].contains(&flag.as_str()) {
                 name = Some(value(inline));
             } else if ["-t", "--tags", "--scenario-tags"].contains(&flag.as_str()) {
@@ -180,6 +191,8 @@ impl From<Vec<String>> for LibtestArgs {
             ignored,
             shard,
             shard_timings,
+            report,
+            json,
         }
     }
 }
@@ -221,5 +234,13 @@ mod tests {
             ["t", "-vv", "--concurrency", "3"]
         );
         assert!(LibtestArgs::from(vec!["t".to_string(), "--list".into()]).list);
+        let a = LibtestArgs::from(
+            ["t", "--report", "r.html", "--json=r.json"]
+                .map(String::from)
+                .to_vec(),
+        );
+        assert_eq!(a.args, ["t"]);
+        assert_eq!(a.report.as_deref(), Some("r.html"));
+        assert_eq!(a.json.as_deref(), Some("r.json"));
     }
 }

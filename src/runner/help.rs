@@ -43,6 +43,11 @@ Running:
       --retry <n> ...      cucumber's retry options (see below)
   -h, --help               this text
 
+Reports (each written whole once the run is over, or not at all):
+      --report <path.html> an HTML report of the run [VALKEY_BDD_REPORT]
+      --json <path.json>   Cucumber JSON [VALKEY_BDD_JSON]
+                           (JUnit XML: VALKEY_BDD_JUNIT)
+
 Settings (environment variables, checked before anything starts):
 "
     );

@@ -12,7 +12,11 @@
 
 mod args;
 mod help;
+pub mod html;
+mod interrupt;
+pub mod json;
 pub mod junit;
+pub mod progress;
 mod record;
 mod report;
 pub mod select;
@@ -29,7 +33,7 @@ use futures::FutureExt as _;
 
 pub use args::LibtestArgs;
 pub use help::render as help_text;
-pub use record::StepFailure;
+pub use record::{StepFailure, StepRecord, StepStatus};
 pub use select::requirement;
 pub use summary::render as summary;
 pub use unknown::check_steps;
@@ -59,6 +63,8 @@ pub struct Runner {
     features: PathBuf,
     concurrency: Option<usize>,
     junit: Option<PathBuf>,
+    json: Option<PathBuf>,
+    report: Option<PathBuf>,
     args: Option<Vec<String>>,
     keep: Option<KeepPolicy>,
     quiet: bool,
@@ -99,6 +105,16 @@ pub struct ScenarioResult {
     pub test_name: String,
     /// What its teardown reported: servers' log tails, a kept directory.
     pub details: String,
+    /// When it started, counted from the start of the run (`None` when it
+    /// did not run).
+    pub started_at: Option<std::time::Duration>,
+    /// Its steps as they ran, background first.
+    pub steps: Vec<StepRecord>,
+    /// The servers it had at its end (`server "cache" at 127.0.0.1:16003`),
+    /// the feature's shared ones marked so.
+    pub servers: Vec<String>,
+    /// Its tags and its feature's, with their `@`.
+    pub tags: Vec<String>,
 }
 
 /// What a run did.
@@ -122,6 +138,12 @@ pub struct Outcome {
     pub selected: usize,
     /// Every scenario selected, with how it ended, in no particular order.
     pub scenarios: Vec<ScenarioResult>,
+    /// The run's wall time: from cucumber reading the features to the end
+    /// of the last scenario (the timeline of the HTML report spans it).
+    pub wall: std::time::Duration,
+    /// Time spent starting servers, forming clusters and waiting, summed
+    /// over the run's scenarios ([`crate::spent`]).
+    pub spent: crate::spent::Totals,
 }
 
 impl Outcome {
@@ -141,6 +163,8 @@ impl Runner {
             features: features.into(),
             concurrency: None,
             junit: None,
+            json: None,
+            report: None,
             args: None,
             keep: None,
             quiet: false,
@@ -159,6 +183,20 @@ impl Runner {
     /// Also writes a JUnit XML report to `path` (also: `VALKEY_BDD_JUNIT`).
     pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
         self.junit = Some(path.into());
+        self
+    }
+
+    /// Also writes a Cucumber JSON report to `path` (also: `--json`,
+    /// `VALKEY_BDD_JSON`).
+    pub fn json(mut self, path: impl Into<PathBuf>) -> Self {
+        self.json = Some(path.into());
+        self
+    }
+
+    /// Also writes an HTML report of the run to `path` (also: `--report`,
+    /// `VALKEY_BDD_REPORT`; see [`html`]).
+    pub fn report(mut self, path: impl Into<PathBuf>) -> Self {
+        self.report = Some(path.into());
         self
     }
 
@@ -289,7 +327,23 @@ impl Runner {
             Some(n) => n,
             None => crate::settings::concurrency()?,
         };
-        let junit = self.junit.clone().or_else(crate::settings::junit_path);
+        let reports = report::Reports::prepare(
+            self.junit.clone().or_else(crate::settings::junit_path),
+            args.json
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.json.clone())
+                .or_else(crate::settings::json_path),
+            args.report
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.report.clone())
+                .or_else(crate::settings::report_path),
+        )?;
+        let board = progress::Board::new(
+            selection.running(),
+            progress::Mode::detect(self.quiet, crate::settings::slow_notice()?),
+        );
         let kept: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
         let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
         let log = record::Log::default();
@@ -317,13 +371,26 @@ impl Runner {
             .after({
                 let kept = kept.clone();
                 let results = results.clone();
+                let board = board.clone();
                 move |feature, _rule, scenario, finished, world| {
                     let kept = kept.clone();
                     let results = results.clone();
+                    let board = board.clone();
                     async move {
                         if let Some(world) = world {
+                            let servers = world
+                                .servers()
+                                .map(|(name, s)| {
+                                    let shared = if world.is_shared(name) {
+                                        " (shared)"
+                                    } else {
+                                        ""
+                                    };
+                                    format!("{}{shared}", s.describe())
+                                })
+                                .collect();
                             let (failed, death, details) =
-                                after_scenario(scenario, finished, world, &kept).await;
+                                after_scenario(scenario, finished, world, &kept, &board).await;
                             results.lock().unwrap_or_else(|p| p.into_inner()).push(
                                 ScenarioResult {
                                     feature: feature.name.clone(),
@@ -343,6 +410,10 @@ impl Runner {
                                     key: record::key_of(feature, scenario),
                                     test_name: String::new(),
                                     details,
+                                    started_at: None,
+                                    steps: Vec::new(),
+                                    servers,
+                                    tags: Vec::new(),
                                 },
                             );
                             if let Some(death) = death {
@@ -355,18 +426,23 @@ impl Runner {
             });
         let selected = selection.selected;
         let skipped = selection.skipped.clone();
-        if let Some(path) = &junit {
-            report::prepare(path)?;
-        }
-        let writer = writer::Basic::new(
-            self.output(),
+        let writer = writer::Basic::raw(
+            progress::Output::new(board.clone(), self.output()),
             writer::Coloring::Auto,
             writer::Verbosity::Default,
         )
         .summarized()
+        .tee::<ValkeyWorld, _>(writer::Json::for_tee(reports.json.clone()))
+        .normalized()
         .fail_on_skipped();
-        let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
+        let cucumber =
+            cucumber.with_writer(record::Recorder::new(writer, log.clone(), board.clone()));
+        let spent_before = crate::spent::totals();
+        let run_start = std::time::Instant::now();
+        let shown = board.spawn();
         let mut outcome = execute(cucumber, &self.features, args, selection, keep).await;
+        drop(shown);
+        let wall = run_start.elapsed();
         crate::pool::drain().await;
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
@@ -384,6 +460,8 @@ impl Runner {
         if let Ok(o) = outcome.as_mut() {
             o.kept = kept;
             o.selected = selected;
+            o.wall = wall;
+            o.spent = crate::spent::totals().since(spent_before);
             let mut scenarios =
                 std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
             let log = log.lock().unwrap_or_else(|p| p.into_inner());
@@ -391,6 +469,8 @@ impl Runner {
                 if let Some(seen) = log.get(&r.key) {
                     r.failure = seen.failure.clone();
                     r.duration = seen.duration;
+                    r.started_at = seen.started_at;
+                    r.steps = seen.steps.clone();
                     if r.failure.is_none() {
                         r.failure = seen.hook_failure.clone().map(|message| StepFailure {
                             line: r.key.1,
@@ -410,25 +490,29 @@ impl Runner {
                 key: (Some(c.path.clone()), c.line),
                 test_name: c.test_name.clone(),
                 details: String::new(),
+                started_at: None,
+                steps: Vec::new(),
+                servers: Vec::new(),
+                tags: Vec::new(),
             }));
-            let names: std::collections::HashMap<_, _> = gate
+            let candidates: std::collections::HashMap<_, _> = gate
                 .candidates
                 .iter()
-                .map(|c| ((c.path.clone(), c.line), c.test_name.clone()))
+                .map(|c| ((c.path.clone(), c.line), c))
                 .collect();
             for r in &mut scenarios {
-                if r.test_name.is_empty()
-                    && let Some(path) = &r.key.0
-                {
+                if let Some(path) = &r.key.0 {
                     let path = path.canonicalize().unwrap_or_else(|_| path.clone());
-                    r.test_name = names.get(&(path, r.key.1)).cloned().unwrap_or_default();
+                    if let Some(c) = candidates.get(&(path, r.key.1)) {
+                        if r.test_name.is_empty() {
+                            r.test_name = c.test_name.clone();
+                        }
+                        r.tags = c.tags.iter().map(|t| format!("@{t}")).collect();
+                    }
                 }
             }
             o.scenarios = scenarios;
-            if let Some(path) = &junit {
-                report::write_whole(path, &junit::to_xml(&junit::of(o))?)?;
-                eprintln!("valkey-bdd: JUnit report written to {}", path.display());
-            }
+            reports.write(o, &binary.to_string())?;
             if !self.quiet {
                 eprintln!("{}", summary::render(o));
             }
@@ -547,9 +631,9 @@ where
     );
     let writer = tokio::select! {
         w = run => w,
-        signal = interrupted() => {
+        signal = interrupt::interrupted() => {
             // `exit` runs no destructor: everything is cleaned up here.
-            let left = clean_up_interrupted(keep).await;
+            let left = interrupt::clean_up_interrupted(keep).await;
             eprintln!(
                 "valkey-bdd: {}: stopped every server and removed the run's directories, exiting",
                 signal.what()
@@ -577,77 +661,12 @@ where
     })
 }
 
-/// How long an interrupted run waits for its shared servers to stop (they
-/// are killed already; this bounds the bookkeeping).
-const INTERRUPT_TEARDOWN: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// What an interrupted run leaves: no server, and no directory but those
-/// `VALKEY_BDD_KEEP=always` keeps (scenario and shared-server directories;
-/// pooled nodes' never). An interrupted scenario did not fail, so the default
-/// policy (`failed`) keeps nothing of it.
-async fn clean_up_interrupted(keep: KeepPolicy) -> crate::leftovers::Removed {
-    // Dropping the run dropped every world: their servers are killed and,
-    // unless kept, their directories removed. Directories made from now on
-    // (a pooled node starting in the background) would be left behind.
-    crate::leftovers::close();
-    crate::spawn::kill_all();
-    crate::pool::abandon();
-    let keep_all = keep == KeepPolicy::Always;
-    let policy = if keep_all {
-        KeepPolicy::Always
-    } else {
-        KeepPolicy::Never
-    };
-    let shared = tokio::time::timeout(INTERRUPT_TEARDOWN, crate::shared::teardown_all(policy))
-        .await
-        .unwrap_or_default();
-    crate::spawn::kill_all();
-    crate::leftovers::remove_own(keep_all, &shared)
-}
-
-/// A signal that ends a run.
-#[derive(Debug, Clone, Copy)]
-enum Interrupt {
-    /// SIGINT (Ctrl-C).
-    Int,
-    /// SIGTERM.
-    Term,
-}
-
-impl Interrupt {
-    fn what(self) -> &'static str {
-        match self {
-            Interrupt::Int => "interrupted",
-            Interrupt::Term => "terminated",
-        }
-    }
-
-    /// 128 + the signal's number, as a shell reports a process it ended.
-    fn exit_code(self) -> i32 {
-        match self {
-            Interrupt::Int => 130,
-            Interrupt::Term => 143,
-        }
-    }
-}
-
-async fn interrupted() -> Interrupt {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => Interrupt::Int,
-        _ = term.recv() => Interrupt::Term,
-    }
-}
-
 async fn after_scenario(
     scenario: &gherkin::Scenario,
     finished: &event::ScenarioFinished,
     world: &mut ValkeyWorld,
     kept: &Mutex<Vec<PathBuf>>,
+    board: &progress::Board,
 ) -> (bool, Option<String>, String) {
     let failed = matches!(
         finished,
@@ -678,7 +697,7 @@ async fn after_scenario(
                 .unwrap_or_else(|p| p.into_inner())
                 .push(dir.clone());
         }
-        eprintln!("{msg}");
+        board.suspend(|| eprintln!("{msg}"));
         details = msg.trim_start().to_string();
     }
     // A server that crashed during a passing scenario fails it: the caller

@@ -1,8 +1,11 @@
 //! What happened to each scenario, as cucumber's events tell it: the step
-//! that failed with its message, and when the scenario started and ended.
+//! that failed with its message, each step's verdict and duration, and when
+//! the scenario started and ended.
 //!
 //! [`Recorder`] wraps the writer that prints the run and passes every event
-//! on unchanged; the runner reads the [`Log`] once the run is over.
+//! on unchanged; it sees events as they happen (before cucumber reorders
+//! them for printing), so it also tells the [`Board`] of the progress line
+//! which scenarios run. The runner reads the [`Log`] once the run is over.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::{Event, World, Writer, gherkin, parser, writer};
+
+use super::progress::Board;
 
 /// Where a step failed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +28,37 @@ pub struct StepFailure {
     pub message: String,
 }
 
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    /// It passed.
+    Passed,
+    /// It failed (the scenario's first failure, see [`StepFailure`]).
+    Failed,
+    /// It did not run: an earlier step failed.
+    Skipped,
+}
+
+/// One step of a scenario as it ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    /// Keyword and text (`When I run \`PING\``).
+    pub step: String,
+    /// Its line in the feature file.
+    pub line: usize,
+    /// How it ended.
+    pub status: StepStatus,
+    /// From its start to its end (`None` for a step that did not run).
+    pub duration: Option<Duration>,
+}
+
 /// One scenario as seen through the events.
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
+    /// When it started, counted from the start of the run.
+    pub started_at: Option<Duration>,
+    /// Its steps (background first) in the order they ended.
+    pub steps: Vec<StepRecord>,
     /// The first step that failed (a background step counts).
     pub failure: Option<StepFailure>,
     /// A hook that failed: a server that died behind a passing scenario.
@@ -43,16 +76,25 @@ pub type Log = Arc<Mutex<HashMap<(Option<PathBuf>, usize), Seen>>>;
 pub struct Recorder<Wr> {
     inner: Wr,
     log: Log,
+    board: Board,
+    /// When the run started: scenarios' start times count from here.
+    run_start: Instant,
     started: HashMap<(Option<PathBuf>, usize), Instant>,
+    /// Steps running now, by scenario and step line.
+    steps: HashMap<((Option<PathBuf>, usize), usize), Instant>,
 }
 
 impl<Wr> Recorder<Wr> {
-    /// Wraps `inner`, recording into `log`.
-    pub fn new(inner: Wr, log: Log) -> Self {
+    /// Wraps `inner`, recording into `log` and telling `board` which
+    /// scenarios start and end.
+    pub fn new(inner: Wr, log: Log, board: Board) -> Self {
         Recorder {
             inner,
             log,
+            board,
+            run_start: Instant::now(),
             started: HashMap::new(),
+            steps: HashMap::new(),
         }
     }
 
@@ -65,27 +107,67 @@ impl<Wr> Recorder<Wr> {
         let key = (feature.path.clone(), scenario.position.line);
         match ev {
             Scenario::Started => {
-                self.started.insert(key, Instant::now());
+                let now = Instant::now();
+                self.started.insert(key.clone(), now);
+                let at = now.duration_since(self.run_start);
+                self.board
+                    .started(key.clone(), &scenario.name, &place_of(feature, scenario));
+                self.with_seen(key, |seen| seen.started_at = Some(at));
             }
             Scenario::Finished => {
                 let took = self.started.remove(&key).map(|t| t.elapsed());
-                self.with_seen(key, |seen| seen.duration = took);
-            }
-            Scenario::Step(step, Step::Failed(_, _, _, err))
-            | Scenario::Background(step, Step::Failed(_, _, _, err)) => {
-                self.with_seen(key, |seen| {
-                    seen.failure.get_or_insert_with(|| StepFailure {
-                        line: step.position.line,
-                        step: format!("{}{}", step.keyword, step.value),
-                        message: step_error(err),
-                    });
+                let mut failed = false;
+                self.with_seen(key.clone(), |seen| {
+                    seen.duration = took;
+                    failed = seen.failure.is_some() || seen.hook_failure.is_some();
                 });
+                self.board.finished(&key, failed);
+            }
+            Scenario::Step(step, ev) | Scenario::Background(step, ev) => {
+                self.observe_step(key, step, ev);
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 self.with_seen(key, |seen| seen.hook_failure = Some(panic_text(info)));
             }
             _ => {}
         }
+    }
+
+    fn observe_step<W>(
+        &mut self,
+        key: (Option<PathBuf>, usize),
+        step: &gherkin::Step,
+        ev: &Step<W>,
+    ) {
+        let at = (key.clone(), step.position.line);
+        let status = match ev {
+            Step::Started => {
+                self.steps.insert(at, Instant::now());
+                return;
+            }
+            Step::Passed(..) => StepStatus::Passed,
+            Step::Skipped => StepStatus::Skipped,
+            Step::Failed(_, _, _, err) => {
+                let failure = StepFailure {
+                    line: step.position.line,
+                    step: format!("{}{}", step.keyword, step.value),
+                    message: step_error(err),
+                };
+                self.with_seen(key.clone(), |seen| {
+                    seen.failure.get_or_insert(failure);
+                });
+                StepStatus::Failed
+            }
+        };
+        let duration = self.steps.remove(&at).map(|t| t.elapsed());
+        self.with_seen(key, |seen| {
+            seen.steps.push(StepRecord {
+                step: format!("{}{}", step.keyword, step.value),
+                line: step.position.line,
+                status,
+                duration,
+            })
+        });
     }
 
     fn with_seen(&self, key: (Option<PathBuf>, usize), f: impl FnOnce(&mut Seen)) {
@@ -151,6 +233,18 @@ impl<W: World, Wr: writer::Arbitrary<W, V>, V> writer::Arbitrary<W, V> for Recor
 }
 
 impl<Wr: writer::Normalized> writer::Normalized for Recorder<Wr> {}
+
+/// `features/x.feature:12`, relative to the current directory.
+fn place_of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> String {
+    format!(
+        "{}:{}",
+        feature
+            .path
+            .as_ref()
+            .map_or("?".into(), |p| super::relative(p)),
+        scenario.position.line
+    )
+}
 
 /// The key of a scenario in the [`Log`].
 pub fn key_of(

@@ -33,3 +33,50 @@ pub fn write_whole(path: &Path, text: &str) -> Result<()> {
     tmp.persist(path).map_err(|e| Error::io(what(), e.error))?;
     Ok(())
 }
+
+/// The report files a run was asked for: their folders are made before
+/// anything starts, the files once the run is over.
+#[derive(Debug)]
+pub struct Reports {
+    junit: Option<PathBuf>,
+    json_path: Option<PathBuf>,
+    html: Option<PathBuf>,
+    /// Where cucumber's JSON writer puts the Cucumber JSON meanwhile.
+    pub json: super::json::Buffer,
+}
+
+impl Reports {
+    /// Checks the paths now: a bad one stops the run before anything starts.
+    pub fn prepare(
+        junit: Option<PathBuf>,
+        json: Option<PathBuf>,
+        html: Option<PathBuf>,
+    ) -> Result<Reports> {
+        for path in [&junit, &json, &html].into_iter().flatten() {
+            prepare(path)?;
+        }
+        Ok(Reports {
+            junit,
+            json_path: json,
+            html,
+            json: super::json::Buffer::default(),
+        })
+    }
+
+    /// Writes each report asked for, whole; `binary` names the server binary.
+    pub fn write(&self, o: &super::Outcome, binary: &str) -> Result<()> {
+        if let Some(path) = &self.junit {
+            write_whole(path, &super::junit::to_xml(&super::junit::of(o))?)?;
+            eprintln!("valkey-bdd: JUnit report written to {}", path.display());
+        }
+        if let Some(path) = &self.json_path {
+            write_whole(path, &self.json.text()?)?;
+            eprintln!("valkey-bdd: Cucumber JSON written to {}", path.display());
+        }
+        if let Some(path) = &self.html {
+            write_whole(path, &super::html::render(o, binary)?)?;
+            eprintln!("valkey-bdd: HTML report written to {}", path.display());
+        }
+        Ok(())
+    }
+}

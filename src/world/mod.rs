@@ -444,6 +444,12 @@ impl ValkeyWorld {
         }
     }
 
+    /// Whether the server called `name` belongs to the feature (shared by
+    /// its scenarios) rather than to this scenario.
+    pub fn is_shared(&self, name: &str) -> bool {
+        self.shared.contains(name)
+    }
+
     /// Every server of the scenario, by name.
     pub fn servers(&self) -> impl Iterator<Item = (&str, &Arc<Server>)> {
         self.servers.iter().map(|(k, v)| (k.as_str(), v))
