@@ -39,7 +39,9 @@
 //!   in [`client::Credentials`].
 //! - [`matrix`]: one suite against several binaries.
 //! - [`runner`]: running feature files; [`glossary`]: the registered steps.
-//! - [`settings`]: the environment switches.
+//! - [`settings`]: the environment switches; [`wait`]: the deadline every
+//!   wait polls under.
+//! - [`compare`]: numbers and the comparisons sentences make of them.
 //! - [`steps`]: the Gherkin vocabulary (see `STEPS.md`).
 
 #![deny(unsafe_code)]
@@ -52,6 +54,7 @@ pub mod build;
 pub mod client;
 pub mod cluster;
 pub mod command;
+pub mod compare;
 pub mod error;
 mod feed;
 pub mod glossary;
@@ -72,6 +75,7 @@ pub mod shared;
 pub mod spawn;
 pub mod streams;
 pub mod tls;
+pub mod wait;
 pub mod world;
 
 #[path = "../steps/mod.rs"]

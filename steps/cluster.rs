@@ -32,7 +32,7 @@ async fn cluster_with_config(
     #[step] s: &Step,
 ) -> Result<()> {
     let mut spec = ClusterSpec::new(shards, replicas);
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_cluster(spec).await

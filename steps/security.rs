@@ -187,11 +187,13 @@ async fn a_server_with_password(
 #[given(expr = "{server} has the ACL users:")]
 async fn acl_users(w: &mut ValkeyWorld, server: ServerRef, #[step] s: &Step) -> Result<()> {
     let users = pair_table(
+        w,
         s,
         ["user", "rules"],
         "| alice | on >secret ~app:* +@read |",
         "the rules are those of ACL SETUSER, in one cell",
-    )?;
+    )
+    .await?;
     let server = w.resolve(&server).await?;
     crate::acl::set_users(&server, &users).await
 }

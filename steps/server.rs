@@ -25,7 +25,7 @@ async fn a_server(w: &mut ValkeyWorld, server: String) -> Result<()> {
 #[given(regex = r#"^a server(?: "([^"]+)")? with the config:$"#)]
 async fn a_server_with_config(w: &mut ValkeyWorld, server: String, #[step] s: &Step) -> Result<()> {
     let mut spec = spec(&server);
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_server(spec).await.map(drop)
@@ -71,7 +71,7 @@ async fn try_start_with_config(
     #[step] s: &Step,
 ) -> Result<()> {
     let mut spec = spec(&server);
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_server_expecting_failure(spec).await
