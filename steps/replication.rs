@@ -157,9 +157,10 @@ async fn returns(
 #[then(expr = "{server} returns nil for {command}")]
 async fn returns_nil(w: &mut ValkeyWorld, server: ServerRef, command: CommandLine) -> Result<()> {
     let server = w.resolve(&server).await?;
+    let line = w.expand(command.line()).await?;
     replication::eventually(
         &server,
-        command.line(),
+        &line,
         "(nil)",
         |r| *r == Reply::Nil,
         wait_timeout()?,

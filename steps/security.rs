@@ -253,6 +253,7 @@ async fn client_tries(w: &mut ValkeyWorld, client: String, server: ServerRef) ->
 /// the client saw contains the text (case-insensitive).
 #[then(expr = "the connection is refused with an error containing {string}")]
 async fn connection_refused(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     match w.connection_attempt()? {
         Ok(what) => Err(Error::Expectation(format!(
             "expected the connection to be refused with an error containing {text:?}, but {what}"
