@@ -123,8 +123,8 @@ async fn answers_as(
     let line = w.expand(command.line()).await?;
     let mut deadline = crate::wait::Deadline::start(crate::settings::wait_timeout()?);
     loop {
-        let want = reference.command(&line).await?;
-        let got = server.command(&line).await?;
+        let want = w.ask(&reference, &line).await?;
+        let got = w.ask(&server, &line).await?;
         if got == want {
             return Ok(());
         }

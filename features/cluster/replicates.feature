@@ -11,3 +11,7 @@ Feature: A write replicates in a cluster
     And the key "c" exists
     And the key "missing" does not exist
     And the reply to `GET a` becomes "1"
+    And "a" hashes to slot 15495
+    And the replica of shard 3 answers `GET a` as the primary of shard 3 does
+    And the key "a" exists on the replica of shard 3
+    And the reply to `GET a` on the replica of shard 3 becomes "1"

@@ -8,6 +8,7 @@
 use crate::compare::{Comparison, Expected, Number};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::server::Server;
 
 use super::{DEFAULT_SERVER, ValkeyWorld};
 
@@ -68,7 +69,23 @@ impl ValkeyWorld {
             return client.run(line).await;
         }
         let server = self.server(server)?.clone();
-        match server.command(line).await {
+        self.ask(&server, line).await
+    }
+
+    /// Runs a command on one server without making it the last reply. In a
+    /// cluster scenario it goes over a connection of its own in `READONLY`
+    /// mode, so that a replica answers for its shard's keys instead of
+    /// redirecting.
+    pub async fn ask(&self, server: &Server, line: &str) -> Result<Reply> {
+        if self.cluster.is_none() {
+            return server.command(line).await;
+        }
+        let mut client = server.client().await?;
+        let result = match client.run("READONLY").await {
+            Ok(_) => client.run(line).await,
+            Err(e) => Err(e),
+        };
+        match result {
             Ok(r) => Ok(r),
             Err(e) => Err(server.explain(e, &format!("running `{line}`")).await),
         }

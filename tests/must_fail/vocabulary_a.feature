@@ -234,3 +234,18 @@ Feature: Must fail: remembered values, comparisons, negatives, becomes, replicat
     Given a primary with 1 replica
     When I freeze replica 1
     Then `SET k v` replicates
+
+  Scenario: a write in a cluster whose replica is frozen does not replicate
+    Fails with: server "node 2" at
+    Fails with: to catch up with
+    Given a cluster of 1 shard with 1 replica each
+    When I freeze node 2
+    Then `SET a 1` replicates
+
+  Scenario: a cluster replica answers for its own shard only
+    Fails with: `GET a` on server "node 3"
+    Fails with: to answer as on server "node 2"
+    Fails with: MOVED 15495
+    Given a cluster of 2 shards with 1 replica each
+    And I run `SET a 1`
+    Then the replica of shard 1 answers `GET a` as the primary of shard 2 does
