@@ -20,6 +20,21 @@ Feature: Must fail: remembered values, comparisons, negatives, becomes, replicat
     And I remember the reply as "word"
     Then the reply is "${word+1}"
 
+  Scenario: nil is no value to remember
+    Fails with: the reply to `GET missing` run by server "default" is absent (nil), so there is nothing to remember as "v"
+    When I run `GET missing`
+    And I remember the reply as "v"
+
+  Scenario: an INFO field the server does not print is no value to remember
+    Fails with: the INFO field "no_such_field" of server "default"
+    Fails with: is absent (nil), so there is nothing to remember as "v"
+    When I remember the INFO field "no_such_field" as "v"
+
+  Scenario: a built-in name cannot be remembered
+    Fails with: "now" is a built-in placeholder; it cannot be remembered
+    When I run `DBSIZE`
+    And I remember the reply as "now"
+
   Scenario: a remembered value is not another text
     Fails with: the remembered "size" is "0", expected "1"
     Given I run `DBSIZE`
