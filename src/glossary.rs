@@ -176,6 +176,12 @@ pub fn render(entries: &[Entry]) -> String {
          `the node that owns \"key\"`, `the primary of shard 2`, `the replica of shard 1`;\n\
          - `{command}` is a command between backticks, written as in `valkey-cli`: `` `SET \"my key\" v` ``;\n\
          - `{string}` and `\"…\"` are text in double quotes, `{int}` and `<integer>` a whole number;\n\
+         - `{comparison}` is `greater than X`, `at least X`, `less than X`, `at most X`, `equal to X` or\n  \
+         `between X and Y`, each bound a number or a placeholder holding one;\n\
+         - `${name}` in any text (commands, quoted values, tables, doc strings, command lines) is a value the\n  \
+         scenario remembered (`I remember the reply as \"name\"`) or a built-in: `${now}`, `${now_ms}`,\n  \
+         `${port}`, `${host}`, `${url}` (`${port:cache}` for server \"cache\"), `${dir}`, `${client.bob.id}`,\n  \
+         `${client.bob.name}`; integers take arithmetic (`${now+5}`); `$${x}` is the text `${x}`;\n\
          - `[…]` is a part you may leave out, `a | b` a choice.\n\n\
          A sentence without a server means the default server and its own connection — or, in a scenario with\n\
          a cluster and no default server, the cluster through a cluster-aware client. Tables and doc strings\n\
@@ -219,6 +225,7 @@ pub fn sentence_of(regex: &Regex) -> String {
     let param = |regex: &str| format!("({regex})");
     let server = param(<crate::steps::ServerRef as cucumber::Parameter>::REGEX);
     let command = param(<crate::steps::CommandLine as cucumber::Parameter>::REGEX);
+    let comparison = param(<crate::steps::CompareTo as cucumber::Parameter>::REGEX);
     for (from, to) in [
         (
             r#"(?:"(?P<__N_0>[^"\\]*(?:\\.[^"\\]*)*)"|'(?P<__N_1>[^'\\]*(?:\\.[^'\\]*)*)')"#,
@@ -226,6 +233,7 @@ pub fn sentence_of(regex: &Regex) -> String {
         ),
         (server.as_str(), "{server}"),
         (command.as_str(), "{command}"),
+        (comparison.as_str(), "{comparison}"),
         (r"((?:-?\d+)|(?:\d+))", "{int}"),
     ] {
         s = s.replace(from, to);

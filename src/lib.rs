@@ -40,7 +40,9 @@
 //! - [`matrix`]: one suite against several binaries.
 //! - [`runner`]: running feature files and reporting them; [`spent`]: where
 //!   a run's time went; [`glossary`]: the registered steps.
-//! - [`settings`]: the environment switches.
+//! - [`settings`]: the environment switches; [`wait`]: the deadline every
+//!   wait polls under.
+//! - [`compare`]: numbers and the comparisons sentences make of them.
 //! - [`steps`]: the Gherkin vocabulary (see `STEPS.md`).
 
 #![deny(unsafe_code)]
@@ -53,6 +55,7 @@ pub mod build;
 pub mod client;
 pub mod cluster;
 pub mod command;
+pub mod compare;
 pub mod error;
 mod feed;
 pub mod glossary;
@@ -74,6 +77,7 @@ pub mod spawn;
 pub mod spent;
 pub mod streams;
 pub mod tls;
+pub mod wait;
 pub mod world;
 
 #[path = "../steps/mod.rs"]

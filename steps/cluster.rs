@@ -32,7 +32,7 @@ async fn cluster_with_config(
     #[step] s: &Step,
 ) -> Result<()> {
     let mut spec = ClusterSpec::new(shards, replicas);
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_cluster(spec).await
@@ -49,6 +49,7 @@ async fn ready(w: &mut ValkeyWorld) -> Result<()> {
 /// The key hashes to this slot (`CLUSTER KEYSLOT`; `{tag}` hash tags count).
 #[then(expr = "{string} hashes to slot {int}")]
 async fn hashes_to(w: &mut ValkeyWorld, key: String, slot: u16) -> Result<()> {
+    let key = w.expand(&key).await?;
     let actual = w.cluster()?.keyslot(&key).await?;
     if actual == slot {
         return Ok(());
@@ -61,6 +62,7 @@ async fn hashes_to(w: &mut ValkeyWorld, key: String, slot: u16) -> Result<()> {
 /// Two keys hash to the same slot (for multi-key commands).
 #[then(expr = "{string} and {string} hash to the same slot")]
 async fn same_slot(w: &mut ValkeyWorld, a: String, b: String) -> Result<()> {
+    let (a, b) = (w.expand(&a).await?, w.expand(&b).await?);
     let cluster = w.cluster()?;
     let (sa, sb) = (cluster.keyslot(&a).await?, cluster.keyslot(&b).await?);
     if sa == sb {

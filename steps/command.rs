@@ -3,7 +3,7 @@
 use cucumber::gherkin::Step;
 use cucumber::{given, when};
 
-use super::{CommandLine, ServerRef, doc_string};
+use super::{CommandLine, ServerRef, raw_doc_string};
 use crate::error::{Error, Result};
 use crate::world::ValkeyWorld;
 
@@ -24,10 +24,11 @@ async fn run_on(w: &mut ValkeyWorld, command: CommandLine, server: ServerRef) ->
 }
 
 /// Runs one command per line of the doc string on the default server; any
-/// error reply fails the step. For setting up data.
+/// error reply fails the step. For setting up data. Each line's `${...}`
+/// placeholders are filled in as it runs.
 #[given(expr = "I ran the commands:")]
 async fn ran_commands(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
-    for line in doc_string(s)?
+    for line in raw_doc_string(s)?
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

@@ -1,6 +1,6 @@
 //! What a server says about itself: `CONFIG GET` and `INFO`.
 
-use cucumber::{then, when};
+use cucumber::{given, then, when};
 
 use super::ServerRef;
 use crate::error::{Error, Result};
@@ -23,6 +23,7 @@ async fn config_is(w: &ValkeyWorld, server: &str, key: &str, value: &str) -> Res
 /// `CONFIG GET` of the directive on the default server answers exactly this value.
 #[then(expr = "the config {string} is {string}")]
 async fn config(w: &mut ValkeyWorld, key: String, value: String) -> Result<()> {
+    let (key, value) = (w.expand(&key).await?, w.expand(&value).await?);
     config_is(w, DEFAULT_SERVER, &key, &value).await
 }
 
@@ -34,6 +35,7 @@ async fn config_of(
     server: ServerRef,
     value: String,
 ) -> Result<()> {
+    let (key, value) = (w.expand(&key).await?, w.expand(&value).await?);
     let server = w.resolve_name(&server).await?;
     config_is(w, &server, &key, &value).await
 }
@@ -58,6 +60,7 @@ async fn info_is(w: &ValkeyWorld, server: &str, field: &str, value: &str) -> Res
 /// The `INFO` field (from any section) of the default server has exactly this value.
 #[then(expr = "the INFO field {string} is {string}")]
 async fn info_field(w: &mut ValkeyWorld, field: String, value: String) -> Result<()> {
+    let (field, value) = (w.expand(&field).await?, w.expand(&value).await?);
     info_is(w, DEFAULT_SERVER, &field, &value).await
 }
 
@@ -69,34 +72,22 @@ async fn info_field_of(
     server: ServerRef,
     value: String,
 ) -> Result<()> {
+    let (field, value) = (w.expand(&field).await?, w.expand(&value).await?);
     let server = w.resolve_name(&server).await?;
     info_is(w, &server, &field, &value).await
 }
 
 /// Waits until an `INFO` field of the default server has this value (a
 /// background rewrite or save finishing: `aof_rewrite_in_progress` → `0`).
+#[given(expr = "the INFO field {string} becomes {string}")]
 #[when(expr = "the INFO field {string} becomes {string}")]
+#[then(expr = "the INFO field {string} becomes {string}")]
 async fn info_becomes(w: &mut ValkeyWorld, field: String, value: String) -> Result<()> {
-    let server = w.server(None)?.clone();
-    let timeout = crate::settings::wait_timeout()?;
-    let started = std::time::Instant::now();
-    loop {
-        let info = crate::info::Info::fetch(&server, "everything").await?;
-        let now = info.get(&field).map(str::to_string);
-        if now.as_deref() == Some(value.as_str()) {
-            return Ok(());
-        }
-        if started.elapsed() >= timeout {
-            return Err(Error::Timeout {
-                what: format!(
-                    "the INFO field {field:?} of {} to become {value:?}",
-                    server.describe()
-                ),
-                waited: started.elapsed(),
-                last: format!("{field}: {}", now.as_deref().unwrap_or("absent")),
-                hint: "is the field spelled as INFO prints it?".into(),
-            });
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let (field, value) = (w.expand(&field).await?, w.expand(&value).await?);
+    let subject = crate::world::Subject::Info {
+        server: DEFAULT_SERVER.to_string(),
+        field,
+    };
+    w.check_until(&subject, &crate::compare::Expected::Text(value))
+        .await
 }

@@ -9,14 +9,18 @@ use std::str::FromStr;
 use cucumber::Parameter;
 use cucumber::gherkin::Step;
 
+use crate::compare::Comparison;
 use crate::error::{Error, Result};
+use crate::world::ValkeyWorld;
 
 pub mod cluster;
 pub mod command;
+pub mod compare;
 pub mod concurrency;
 pub mod introspection;
 pub mod modules;
 pub mod processes;
+pub mod remember;
 pub mod replication;
 pub mod reply;
 pub mod security;
@@ -100,20 +104,42 @@ impl FromStr for CommandLine {
     }
 }
 
+/// `{comparison}` in a sentence: `greater than X`, `at least X`, `less
+/// than X`, `at most X`, `equal to X`, `between X and Y` — each bound a
+/// number or a `${placeholder}` holding one.
+#[derive(Debug, Clone, PartialEq, Parameter)]
+#[param(
+    name = "comparison",
+    regex = r"(?:greater than|at least|less than|at most|equal to) \S+|between \S+ and \S+"
+)]
+pub struct CompareTo(pub Comparison<String>);
+
+impl FromStr for CompareTo {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        s.parse().map(CompareTo)
+    }
+}
+
 /// Reads a `| directive | value |` table. A header row `| directive | value |`
-/// is allowed and skipped.
-pub fn config_table(step: &Step) -> Result<Vec<(String, String)>> {
+/// is allowed and skipped. `${...}` placeholders are filled in.
+pub async fn config_table(w: &mut ValkeyWorld, step: &Step) -> Result<Vec<(String, String)>> {
     pair_table(
+        w,
         step,
         ["directive", "value"],
         "| maxmemory | 1kb |",
         "a directive with several arguments keeps them in one cell: | save | 900 1 |",
     )
+    .await
 }
 
 /// Reads a two-column table whose optional header row is `header`.
 /// `example` shows a row; `more` says what else to know about a row.
-pub fn pair_table(
+/// `${...}` placeholders are filled in.
+pub async fn pair_table(
+    w: &mut ValkeyWorld,
     step: &Step,
     header: [&str; 2],
     example: &str,
@@ -152,13 +178,17 @@ pub fn pair_table(
                 hint: format!("each row is | {first} | {second} |"),
             });
         }
-        out.push((row[0].trim().to_string(), row[1].trim().to_string()));
+        out.push((
+            w.expand(row[0].trim()).await?,
+            w.expand(row[1].trim()).await?,
+        ));
     }
     Ok(out)
 }
 
-/// The single column of a table, as a list of values.
-pub fn list_table(step: &Step) -> Result<Vec<String>> {
+/// The single column of a table, as a list of values, `${...}`
+/// placeholders filled in.
+pub async fn list_table(w: &mut ValkeyWorld, step: &Step) -> Result<Vec<String>> {
     let table = step.table.as_ref().ok_or_else(|| Error::Config {
         what: format!(
             "the step `{}` needs a one-column table below it",
@@ -166,26 +196,34 @@ pub fn list_table(step: &Step) -> Result<Vec<String>> {
         ),
         hint: "one row per element: | a |".into(),
     })?;
-    table
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| match row.as_slice() {
-            [cell] => Ok(cell.clone()),
-            _ => Err(Error::Config {
-                what: format!(
-                    "row {} of the list table has {} cells, not 1",
-                    i + 1,
-                    row.len()
-                ),
-                hint: "one element per row: | a |".into(),
-            }),
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (i, row) in table.rows.iter().enumerate() {
+        match row.as_slice() {
+            [cell] => out.push(w.expand(cell).await?),
+            _ => {
+                return Err(Error::Config {
+                    what: format!(
+                        "row {} of the list table has {} cells, not 1",
+                        i + 1,
+                        row.len()
+                    ),
+                    hint: "one element per row: | a |".into(),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
-/// The doc string below a step.
-fn doc_string(step: &Step) -> Result<&str> {
+/// The doc string below a step, `${...}` placeholders filled in.
+async fn doc_string(w: &mut ValkeyWorld, step: &Step) -> Result<String> {
+    let text = raw_doc_string(step)?;
+    w.expand(text).await
+}
+
+/// The doc string below a step as written, for steps that fill in its
+/// placeholders piece by piece (each command as it runs).
+fn raw_doc_string(step: &Step) -> Result<&str> {
     step.docstring
         .as_deref()
         .map(|d| d.trim_matches('\n'))

@@ -45,7 +45,7 @@ async fn server_with_crate_module_config(
     #[step] s: &Step,
 ) -> Result<()> {
     let mut spec = spec_with(&server, &krate, "").await?;
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_server(spec).await.map(drop)

@@ -2,10 +2,12 @@
 //! servers, told where they are, checked by what it prints, the port it
 //! opens and how it exits.
 //!
-//! In a command line, `{host}`, `{port}` and `{url}` name the default
-//! server (`{port:cache}` names server "cache"; `{url}` is `redis://…`,
-//! `rediss://…` for TLS or `unix://…`), `{dir}` the scenario's directory and
-//! `{free_port}` a port leased for the program. Its environment has
+//! In a command line, `${host}`, `${port}` and `${url}` name the default
+//! server (`${port:cache}` names server "cache"; `${url}` is `redis://…`,
+//! `rediss://…` for TLS or `unix://…`), `${dir}` the scenario's directory and
+//! `${free_port}` a port leased for the program; every other `${...}`
+//! placeholder (remembered values, `${now}`) works too. The older spelling
+//! without `$` (`{port}`, `{free_port}`) still works. Its environment has
 //! `VALKEY_HOST`, `VALKEY_PORT` and `VALKEY_URL` of the default server, and
 //! `FREE_PORT` when the command asks for one.
 //!
@@ -24,8 +26,16 @@ use crate::error::{Error, Result};
 use crate::process::ProcessSpec;
 use crate::world::{DEFAULT_SERVER, ValkeyWorld};
 
-/// Replaces the `{...}` placeholders of a command line.
-fn expand(w: &mut ValkeyWorld, line: &str) -> Result<String> {
+/// Replaces the placeholders of a command line: `${...}` as everywhere
+/// ([`ValkeyWorld::expand`]), then the older `{...}` spelling.
+/// `${free_port}` becomes `{free_port}`, which the program's start fills in
+/// with the port it leases.
+async fn expand(w: &mut ValkeyWorld, line: &str) -> Result<String> {
+    let line = w
+        .expand(&line.replace("${free_port}", "$${free_port}"))
+        .await?;
+    let line = line.replace("${free_port}", "{free_port}");
+    let line = line.as_str();
     let re = regex::Regex::new(r"\{(host|port|url)(?::([^}]+))?\}").expect("valid regex");
     let mut out = String::new();
     let mut last = 0;
@@ -55,7 +65,7 @@ fn expand(w: &mut ValkeyWorld, line: &str) -> Result<String> {
 #[given(expr = "process {string} runs {command}")]
 #[when(expr = "process {string} runs {command}")]
 async fn runs(w: &mut ValkeyWorld, name: String, command: CommandLine) -> Result<()> {
-    let line = expand(w, command.line())?;
+    let line = expand(w, command.line()).await?;
     let mut spec = ProcessSpec::new(&name, line.clone());
     if line.contains("{free_port}") {
         spec = spec.with_port();
@@ -72,6 +82,7 @@ async fn runs(w: &mut ValkeyWorld, name: String, command: CommandLine) -> Result
 #[when(expr = "process {string} prints {string}")]
 #[then(expr = "process {string} prints {string}")]
 async fn prints(w: &mut ValkeyWorld, name: String, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     let timeout = crate::settings::wait_timeout()?;
     w.process(&name)?.wait_line(&text, timeout).await
 }
@@ -104,6 +115,7 @@ async fn exits_with(w: &mut ValkeyWorld, name: String, code: i32) -> Result<()> 
 /// Checks what the program printed so far (any line containing the text).
 #[then(expr = "the output of process {string} contains {string}")]
 async fn output_contains(w: &mut ValkeyWorld, name: String, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     let p = w.process(&name)?;
     if p.output().iter().any(|l| l.contains(&text)) {
         return Ok(());

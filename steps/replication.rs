@@ -25,7 +25,7 @@ async fn primary_with_replicas_config(
     #[step] s: &Step,
 ) -> Result<()> {
     let mut spec = ReplicaSetSpec::new(n);
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_replica_set(spec).await
@@ -100,6 +100,19 @@ async fn caught_up(w: &mut ValkeyWorld) -> Result<()> {
     replication::wait_all_caught_up(&servers, wait_timeout()?).await
 }
 
+/// Runs a writing command on the primary (server "primary", else the
+/// default server, else through the cluster), waits until every replica of
+/// the primary that serves its keys has caught up, and checks that each
+/// holds what the write wrote: every key the command touches (`COMMAND
+/// GETKEYS`) has the same type, value and expiry time there. Fails with
+/// each differing replica's last value, and when there is no replica.
+#[given(expr = "{command} replicates")]
+#[when(expr = "{command} replicates")]
+#[then(expr = "{command} replicates")]
+async fn write_replicates(w: &mut ValkeyWorld, command: CommandLine) -> Result<()> {
+    w.write_replicates(command.line()).await
+}
+
 /// Waits until one server has processed everything another had when the
 /// step began.
 #[then(expr = "{server} has caught up with {server}")]
@@ -120,10 +133,12 @@ async fn returns(
     command: CommandLine,
 ) -> Result<()> {
     let server = w.resolve(&server).await?;
+    let text = w.expand(&text).await?;
+    let line = w.expand(command.line()).await?;
     let expected = format!("{text:?}");
     replication::eventually(
         &server,
-        command.line(),
+        &line,
         &expected,
         // A string, a status or an integer: not nil read as "(nil)", nor an
         // error or a list read as valkey-cli prints it.
@@ -144,9 +159,10 @@ async fn returns(
 #[then(expr = "{server} returns nil for {command}")]
 async fn returns_nil(w: &mut ValkeyWorld, server: ServerRef, command: CommandLine) -> Result<()> {
     let server = w.resolve(&server).await?;
+    let line = w.expand(command.line()).await?;
     replication::eventually(
         &server,
-        command.line(),
+        &line,
         "(nil)",
         |r| *r == Reply::Nil,
         wait_timeout()?,

@@ -28,6 +28,7 @@ fn reply(w: &ValkeyWorld) -> Result<&Reply> {
 /// The reply is a status or a string with exactly this text.
 #[then(regex = r#"^the reply is "(.*)"$"#)]
 async fn is_text(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     match reply(w)? {
         Reply::Status(s) if *s == text => Ok(()),
         r @ Reply::Bulk(_) if r.text().as_deref() == Some(text.as_str()) => Ok(()),
@@ -38,6 +39,7 @@ async fn is_text(w: &mut ValkeyWorld, text: String) -> Result<()> {
 /// The reply is a status (simple string) such as `OK` or `PONG`.
 #[then(regex = r#"^the reply is the status "(.*)"$"#)]
 async fn is_status(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     match reply(w)? {
         Reply::Status(s) if *s == text => Ok(()),
         _ => Err(mismatch(w, &format!("the status {text}"))),
@@ -48,6 +50,7 @@ async fn is_status(w: &mut ValkeyWorld, text: String) -> Result<()> {
 /// (`"a\x00b"` for binary data).
 #[then(regex = r#"^the reply is the string (".*")$"#)]
 async fn is_string(w: &mut ValkeyWorld, quoted: String) -> Result<()> {
+    let quoted = w.expand(&quoted).await?;
     match reply(w)? {
         r @ Reply::Bulk(_) if r.to_string() == quoted => Ok(()),
         _ => Err(mismatch(w, &format!("the string {quoted}"))),
@@ -76,7 +79,7 @@ async fn is_nil(w: &mut ValkeyWorld) -> Result<()> {
 /// one element per row.
 #[then(regex = r"^the reply is the list:$")]
 async fn is_list(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
-    let expected = list_table(s)?;
+    let expected = list_table(w, s).await?;
     match reply(w)?.items() {
         Some(items) if items == expected => Ok(()),
         _ => Err(mismatch(w, &format!("the list {expected:?}"))),
@@ -86,7 +89,7 @@ async fn is_list(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
 /// The reply is a list (or set) with these elements in any order.
 #[then(regex = r"^the reply is the list, in any order:$")]
 async fn is_list_any_order(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
-    let mut expected = list_table(s)?;
+    let mut expected = list_table(w, s).await?;
     expected.sort();
     match reply(w)?.items() {
         Some(mut items) => {
@@ -118,6 +121,7 @@ async fn is_empty_list(w: &mut ValkeyWorld) -> Result<()> {
 /// The reply is an error whose message (code included) contains the text.
 #[then(regex = r#"^the reply is an error containing "(.*)"$"#)]
 async fn is_error(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     match reply(w)?.error() {
         Some(e) if e.contains(&text) => Ok(()),
         _ => Err(mismatch(w, &format!("an error containing {text:?}"))),
@@ -143,11 +147,8 @@ fn text_mismatch(w: &ValkeyWorld, expected: &str) -> Error {
 /// list, an error, nil) as `valkey-cli` prints it.
 #[then(regex = r"^the reply matches /(.*)/$")]
 async fn matches(w: &mut ValkeyWorld, pattern: String) -> Result<()> {
-    let re = regex::Regex::new(&pattern).map_err(|e| Error::Config {
-        what: format!("/{pattern}/ is not a regular expression: {e}"),
-        hint: "the syntax is that of the regex crate".into(),
-    })?;
-    if re.is_match(&reply(w)?.cell()) {
+    let pattern = w.expand(&pattern).await?;
+    if regex_of(&pattern)?.is_match(&reply(w)?.cell()) {
         return Ok(());
     }
     Err(text_mismatch(w, &format!("a match for /{pattern}/")))
@@ -156,6 +157,7 @@ async fn matches(w: &mut ValkeyWorld, pattern: String) -> Result<()> {
 /// The reply's text, as for `the reply matches`, contains the text.
 #[then(regex = r#"^the reply contains "(.*)"$"#)]
 async fn contains(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     if reply(w)?.cell().contains(&text) {
         return Ok(());
     }
@@ -165,7 +167,8 @@ async fn contains(w: &mut ValkeyWorld, text: String) -> Result<()> {
 /// The reply prints exactly as the doc string, the way `valkey-cli` prints it.
 #[then(regex = r"^the reply is:$")]
 async fn prints_as(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
-    let expected = doc_string(s)?.trim_end();
+    let expected = doc_string(w, s).await?;
+    let expected = expected.trim_end();
     if reply(w)?.to_string() == expected {
         return Ok(());
     }
@@ -173,4 +176,46 @@ async fn prints_as(w: &mut ValkeyWorld, #[step] s: &Step) -> Result<()> {
         w,
         &format!("exactly:\n{}", crate::error::indent(expected)),
     ))
+}
+
+fn regex_of(pattern: &str) -> Result<regex::Regex> {
+    regex::Regex::new(pattern).map_err(|e| Error::Config {
+        what: format!("/{pattern}/ is not a regular expression: {e}"),
+        hint: "the syntax is that of the regex crate".into(),
+    })
+}
+
+/// The reply is anything but a status or string with exactly this text
+/// (nil, an integer, an error, another text).
+#[then(regex = r#"^the reply is not "(.*)"$"#)]
+async fn is_not_text(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
+    match reply(w)? {
+        Reply::Status(s) if *s == text => Err(mismatch(w, &format!("anything but {text:?}"))),
+        r @ Reply::Bulk(_) if r.text().as_deref() == Some(text.as_str()) => {
+            Err(mismatch(w, &format!("anything but {text:?}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The reply's text, as for `the reply matches`, does not contain the text.
+#[then(regex = r#"^the reply does not contain "(.*)"$"#)]
+async fn does_not_contain(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
+    if !reply(w)?.cell().contains(&text) {
+        return Ok(());
+    }
+    Err(text_mismatch(w, &format!("a text without {text:?}")))
+}
+
+/// The reply's text, as for `the reply matches`, has no match for the
+/// regular expression.
+#[then(regex = r"^the reply does not match /(.*)/$")]
+async fn does_not_match(w: &mut ValkeyWorld, pattern: String) -> Result<()> {
+    let pattern = w.expand(&pattern).await?;
+    if !regex_of(&pattern)?.is_match(&reply(w)?.cell()) {
+        return Ok(());
+    }
+    Err(text_mismatch(w, &format!("no match for /{pattern}/")))
 }

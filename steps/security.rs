@@ -187,11 +187,13 @@ async fn a_server_with_password(
 #[given(expr = "{server} has the ACL users:")]
 async fn acl_users(w: &mut ValkeyWorld, server: ServerRef, #[step] s: &Step) -> Result<()> {
     let users = pair_table(
+        w,
         s,
         ["user", "rules"],
         "| alice | on >secret ~app:* +@read |",
         "the rules are those of ACL SETUSER, in one cell",
-    )?;
+    )
+    .await?;
     let server = w.resolve(&server).await?;
     crate::acl::set_users(&server, &users).await
 }
@@ -251,6 +253,7 @@ async fn client_tries(w: &mut ValkeyWorld, client: String, server: ServerRef) ->
 /// the client saw contains the text (case-insensitive).
 #[then(expr = "the connection is refused with an error containing {string}")]
 async fn connection_refused(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     match w.connection_attempt()? {
         Ok(what) => Err(Error::Expectation(format!(
             "expected the connection to be refused with an error containing {text:?}, but {what}"

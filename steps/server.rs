@@ -25,7 +25,7 @@ async fn a_server(w: &mut ValkeyWorld, server: String) -> Result<()> {
 #[given(regex = r#"^a server(?: "([^"]+)")? with the config:$"#)]
 async fn a_server_with_config(w: &mut ValkeyWorld, server: String, #[step] s: &Step) -> Result<()> {
     let mut spec = spec(&server);
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_server(spec).await.map(drop)
@@ -71,7 +71,7 @@ async fn try_start_with_config(
     #[step] s: &Step,
 ) -> Result<()> {
     let mut spec = spec(&server);
-    for (k, v) in config_table(s)? {
+    for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_server_expecting_failure(spec).await
@@ -80,6 +80,7 @@ async fn try_start_with_config(
 /// Checks that the last start failed and that the server's log says why.
 #[then(regex = r#"^the server fails to start and its log contains "(.*)"$"#)]
 async fn fails_to_start(w: &mut ValkeyWorld, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     match w.start_error()? {
         Error::StartFailed { report, .. } if crate::logfile::contains(&report.log, &text) => Ok(()),
         other => Err(Error::Expectation(format!(
@@ -185,6 +186,7 @@ async fn run_and_die(w: &mut ValkeyWorld, command: CommandLine, server: ServerRe
 /// Checks that a server's log (everything it printed) contains the text.
 #[then(expr = "the log of {server} contains {string}")]
 async fn log_contains(w: &mut ValkeyWorld, server: ServerRef, text: String) -> Result<()> {
+    let text = w.expand(&text).await?;
     let server = w.resolve(&server).await?;
     if server.log_contains(&text) {
         return Ok(());

@@ -54,7 +54,11 @@ fn rows(step: &Step) -> Result<Vec<Vec<(String, String)>>> {
 #[given(expr = "the stream {string} has the entries:")]
 #[when(expr = "I add to the stream {string} the entries:")]
 async fn add_entries(w: &mut ValkeyWorld, key: String, #[step] s: &Step) -> Result<()> {
-    let rows = rows(s)?;
+    let key = w.expand(&key).await?;
+    let mut rows = rows(s)?;
+    for (_, value) in rows.iter_mut().flatten() {
+        *value = w.expand(value).await?;
+    }
     let server = w.server(None)?.clone();
     streams::add(&server, &key, &rows).await.map(drop)
 }
@@ -63,6 +67,7 @@ async fn add_entries(w: &mut ValkeyWorld, key: String, #[step] s: &Step) -> Resu
 #[given(expr = "{int} entries are added to the stream {string}")]
 #[when(expr = "{int} entries are added to the stream {string}")]
 async fn add_many(w: &mut ValkeyWorld, count: usize, key: String) -> Result<()> {
+    let key = w.expand(&key).await?;
     let server = w.server(None)?.clone();
     streams::add_numbered(&server, &key, count).await.map(drop)
 }
@@ -71,6 +76,7 @@ async fn add_many(w: &mut ValkeyWorld, count: usize, key: String) -> Result<()> 
 /// fails, as does a key of another type.
 #[then(expr = "the stream {string} has {int} entries")]
 async fn has_entries(w: &mut ValkeyWorld, key: String, count: u64) -> Result<()> {
+    let key = w.expand(&key).await?;
     let server = w.server(None)?.clone();
     match streams::length(&server, &key).await? {
         Some(n) if n == count => Ok(()),
@@ -88,6 +94,8 @@ async fn has_entries(w: &mut ValkeyWorld, key: String, count: u64) -> Result<()>
 /// (`XGROUP CREATE key group 0 MKSTREAM`).
 #[given(expr = "the stream {string} has the consumer group {string}")]
 async fn has_group(w: &mut ValkeyWorld, key: String, group: String) -> Result<()> {
+    let key = w.expand(&key).await?;
+    let group = w.expand(&group).await?;
     let server = w.server(None)?.clone();
     match server
         .command(&format!("XGROUP CREATE {key} {group} 0 MKSTREAM"))
@@ -105,6 +113,8 @@ async fn has_group(w: &mut ValkeyWorld, key: String, group: String) -> Result<()
 /// until the stream has nothing new for any of them.
 #[when(expr = "{int} consumers of the group {string} drain the stream {string} at once")]
 async fn drain(w: &mut ValkeyWorld, consumers: usize, group: String, key: String) -> Result<()> {
+    let key = w.expand(&key).await?;
+    let group = w.expand(&group).await?;
     let server = w.server(None)?.clone();
     let timeout = crate::settings::wait_timeout()?;
     let drained = streams::drain(&server, &key, &group, consumers, 100, timeout).await?;
@@ -130,6 +140,7 @@ fn last_drain(w: &mut ValkeyWorld, key: &str) -> Result<Drained> {
 /// was read exactly once, by one consumer; none lost, none read twice.
 #[then(expr = "every entry of the stream {string} was read exactly once")]
 async fn exactly_once(w: &mut ValkeyWorld, key: String) -> Result<()> {
+    let key = w.expand(&key).await?;
     let server = w.server(None)?.clone();
     let drained = last_drain(w, &key)?;
     let expected = streams::ids(&server, &key).await?;
@@ -141,6 +152,7 @@ async fn exactly_once(w: &mut ValkeyWorld, key: String) -> Result<()> {
 /// fewer than 100 entries per consumer may rightly go to fewer of them.
 #[then(expr = "every consumer read some entries of the stream {string}")]
 async fn every_consumer_read(w: &mut ValkeyWorld, key: String) -> Result<()> {
+    let key = w.expand(&key).await?;
     last_drain(w, &key)?.check_every_consumer_read()
 }
 
@@ -148,6 +160,8 @@ async fn every_consumer_read(w: &mut ValkeyWorld, key: String) -> Result<()> {
 /// acknowledged): the count of `XPENDING key group`.
 #[then(expr = "the consumer group {string} of the stream {string} has {int} pending entries")]
 async fn pending(w: &mut ValkeyWorld, group: String, key: String, count: i64) -> Result<()> {
+    let key = w.expand(&key).await?;
+    let group = w.expand(&group).await?;
     let server = w.server(None)?.clone();
     let reply = server.command(&format!("XPENDING {key} {group}")).await?;
     match &reply {
@@ -170,6 +184,8 @@ async fn pending(w: &mut ValkeyWorld, group: String, key: String, count: i64) ->
     expr = "an entry of the stream {string} has been pending in the group {string} for {int} ms"
 )]
 async fn pending_idle(w: &mut ValkeyWorld, key: String, group: String, ms: u64) -> Result<()> {
+    let key = w.expand(&key).await?;
+    let group = w.expand(&group).await?;
     let server = w.server(None)?.clone();
     let timeout = crate::settings::wait_timeout()?;
     streams::wait_pending_idle(

@@ -212,12 +212,14 @@ fn step_of(feature: &str) -> gherkin::Step {
     f.scenarios[0].steps[0].clone()
 }
 
-#[test]
-fn a_malformed_config_table_names_the_row() {
+#[tokio::test]
+async fn a_malformed_config_table_names_the_row() {
+    let mut w = valkey_bdd::ValkeyWorld::new();
     let step = step_of(
         "Feature: f\n  Scenario: s\n    Given a server with the config:\n      | maxmemory | 1kb | extra |\n",
     );
-    let err = valkey_bdd::steps::config_table(&step)
+    let err = valkey_bdd::steps::config_table(&mut w, &step)
+        .await
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -226,7 +228,8 @@ fn a_malformed_config_table_names_the_row() {
          hint: each row is | directive | value |; a directive with several arguments keeps them in one cell: | save | 900 1 |"
     );
     let missing = step_of("Feature: f\n  Scenario: s\n    Given a server with the config:\n");
-    let err = valkey_bdd::steps::config_table(&missing)
+    let err = valkey_bdd::steps::config_table(&mut w, &missing)
+        .await
         .unwrap_err()
         .to_string();
     assert!(

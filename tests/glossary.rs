@@ -137,6 +137,16 @@ const CHECKPOINTS: &[&str] = &[
     "I try to start a server with the config:",
     r#"I try to start a server with the module of the crate "m" and the arguments "a""#,
     "I ran the commands:",
+    r#"the INFO field "connected_slaves" of the primary becomes "1""#,
+    r#"the INFO field "connected_slaves" becomes at least 1"#,
+    r#"the INFO field "master_repl_offset" of replica 1 becomes greater than 5"#,
+    r#"the config "maxmemory" becomes "1""#,
+    r#"the config "maxmemory" of replica 1 becomes "1""#,
+    r#"the config "maxmemory" becomes between 1 and ${max}"#,
+    r#"the reply to `LLEN q` becomes "3""#,
+    "the reply to `DBSIZE` becomes at most 3",
+    r#"the reply to `GET k` on replica 1 becomes "v""#,
+    "`SET k v` replicates",
 ];
 
 /// The last step of each scenario of the must-fail corpus (see

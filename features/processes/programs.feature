@@ -51,3 +51,21 @@ Feature: Your own programs beside the servers
     And the output of process "outsider" contains "NOAUTH"
     When I run `GET written-by`
     Then the reply is "port+url+env"
+
+  Scenario: A program's command line takes ${placeholders}, the older {port} too
+    Given a server
+    And I run `SET greeting hello`
+    And I remember the reply to `GET greeting` as "word"
+    When process "cli" runs `valkey-cli -p ${port} SET copied ${word}; echo "old={port} dir=${dir}"; X=1; echo "shell=$${X}"`
+    Then process "cli" exits with code 0
+    And the output of process "cli" contains "old=${port} dir=${dir}"
+    And the output of process "cli" contains "shell=1"
+    When I run `GET copied`
+    Then the reply is "${word}"
+
+  Scenario: A port leased with the ${free_port} spelling
+    Given a server
+    When process "web" runs `exec python3 -m http.server ${free_port} --bind 127.0.0.1`
+    And process "web" listens on its port
+    And I stop process "web"
+    Then process "web" was killed by SIGTERM

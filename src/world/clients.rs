@@ -1,6 +1,6 @@
 //! A scenario's named clients, subscribers and programs: connecting them,
 //! their commands in the foreground and the background, their checkpoints,
-//! and the values commands can name (`${client.bob.id}`).
+//! and their ids and names (`${client.bob.id}`, see [`super::remember`]).
 
 use std::sync::Arc;
 
@@ -170,65 +170,6 @@ impl ValkeyWorld {
     pub async fn client_start(&mut self, client: &str, line: &str) -> Result<()> {
         let line = self.expand(line).await?;
         self.actor(client).await?.start(&line).await
-    }
-
-    /// Fills in what a command refers to: `${client.bob.id}` (the `CLIENT ID`
-    /// of the named client) and `${client.bob.name}` (its name on the server,
-    /// [`crate::actors::server_side_name`]). A name this scenario does not
-    /// have fails, with the names it has.
-    pub async fn expand(&mut self, text: &str) -> Result<String> {
-        if !text.contains("${") {
-            return Ok(text.to_string());
-        }
-        let re = regex::Regex::new(r"\$\{([^}]*)\}").expect("valid regex");
-        let mut out = String::new();
-        let mut last = 0;
-        let found: Vec<(std::ops::Range<usize>, String)> = re
-            .captures_iter(text)
-            .map(|c| (c.get(0).expect("whole match").range(), c[1].to_string()))
-            .collect();
-        for (range, name) in found {
-            out.push_str(&text[last..range.start]);
-            let parts: Vec<&str> = name.split('.').collect();
-            let value = match parts.as_slice() {
-                ["client", client, field @ ("id" | "name")] => {
-                    if !self.clients.contains_key(*client) {
-                        return Err(Error::Unknown {
-                            what: format!(
-                                "${{{name}}}: this scenario has no client called \"{client}\"; it has {}",
-                                if self.clients.is_empty() {
-                                    "none".to_string()
-                                } else {
-                                    self.clients
-                                        .keys()
-                                        .map(|k| format!("\"{k}\""))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                }
-                            ),
-                            hint: format!(
-                                "connect it first: Given client \"{client}\" is connected to the server"
-                            ),
-                        });
-                    }
-                    if *field == "id" {
-                        self.client_id(client).await?.to_string()
-                    } else {
-                        crate::actors::server_side_name(client)
-                    }
-                }
-                _ => {
-                    return Err(Error::Unknown {
-                        what: format!("${{{name}}} is not a value valkey-bdd knows"),
-                        hint: "write ${client.<name>.id} or ${client.<name>.name}".into(),
-                    });
-                }
-            };
-            out.push_str(&value);
-            last = range.end;
-        }
-        out.push_str(&text[last..]);
-        Ok(out)
     }
 
     /// Waits for the reply of a named client's background command and keeps

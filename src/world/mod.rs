@@ -18,6 +18,11 @@ use crate::settings::KeepPolicy;
 use crate::shared;
 
 mod clients;
+mod observe;
+pub mod remember;
+mod replicates;
+
+pub use observe::Subject;
 
 /// The name of the server that sentences without a name refer to.
 pub const DEFAULT_SERVER: &str = "default";
@@ -84,6 +89,9 @@ pub struct ValkeyWorld {
     /// How the last connection attempt that was allowed to fail ended:
     /// `Err` holds what the client saw.
     attempt: Option<std::result::Result<String, String>>,
+    /// The values the scenario remembered (`I remember ... as "name"`),
+    /// which `${name}` fills in.
+    remembered: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -129,6 +137,7 @@ impl ValkeyWorld {
             cluster_client: None,
             tmp_root: crate::settings::tmp_root(),
             attempt: None,
+            remembered: BTreeMap::new(),
         }
     }
 

@@ -1,0 +1,61 @@
+//! The one way a sentence waits: poll, back off, and give up at the run's
+//! deadline (`VALKEY_BDD_WAIT_TIMEOUT`) with what was last seen.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// A deadline for polling something until it holds.
+///
+/// ```no_run
+/// # async fn f(server: &valkey_bdd::server::Server) -> valkey_bdd::error::Result<()> {
+/// let mut deadline = valkey_bdd::wait::Deadline::start(valkey_bdd::settings::wait_timeout()?);
+/// loop {
+///     let seen = server.command("DBSIZE").await?.cell();
+///     if seen == "3" {
+///         return Ok(());
+///     }
+///     deadline
+///         .pause("DBSIZE to be 3", &seen, "is something writing?")
+///         .await?;
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Deadline {
+    started: Instant,
+    timeout: Duration,
+    pause: Duration,
+}
+
+impl Deadline {
+    /// Starts the clock.
+    pub fn start(timeout: Duration) -> Deadline {
+        Deadline {
+            started: Instant::now(),
+            timeout,
+            pause: Duration::from_millis(1),
+        }
+    }
+
+    /// Sleeps before the next look (1 ms, doubling up to 50 ms), or, when
+    /// the deadline has passed, fails with what was waited for, the last
+    /// state seen, and the hint.
+    pub async fn pause(&mut self, what: &str, last: &str, hint: &str) -> Result<()> {
+        if self.started.elapsed() >= self.timeout {
+            return Err(Error::Timeout {
+                what: what.to_string(),
+                waited: self.started.elapsed(),
+                last: last.to_string(),
+                hint: format!(
+                    "{hint}{}the wait is VALKEY_BDD_WAIT_TIMEOUT ({:?})",
+                    if hint.is_empty() { "" } else { "; " },
+                    self.timeout
+                ),
+            });
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(50));
+        Ok(())
+    }
+}
