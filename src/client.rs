@@ -61,6 +61,15 @@ pub enum Address {
     },
     /// A unix socket.
     Unix(PathBuf),
+    /// TLS over TCP to a server the harness did not start
+    /// ([`crate::external`]), trusting the system's roots, with no client
+    /// certificate.
+    TlsSystem {
+        /// Host name or address; the server's certificate must name it.
+        host: String,
+        /// Port.
+        port: u16,
+    },
 }
 
 impl std::fmt::Display for Address {
@@ -69,6 +78,7 @@ impl std::fmt::Display for Address {
             Address::Tcp { host, port } => write!(f, "{host}:{port}"),
             Address::Tls { host, port, .. } => write!(f, "{host}:{port} (TLS)"),
             Address::Unix(path) => write!(f, "unix socket {}", path.display()),
+            Address::TlsSystem { host, port } => write!(f, "{host}:{port} (TLS)"),
         }
     }
 }
@@ -337,6 +347,9 @@ fn connect_hint(address: &Address, e: &redis::RedisError) -> String {
         Address::Tcp { .. } => {
             "is the server running and listening on that port? see its log".into()
         }
+        Address::TlsSystem { .. } => {
+            "is the external server listening with TLS there, with a certificate the system trusts?".into()
+        }
     }
 }
 
@@ -354,6 +367,12 @@ fn connection_info(address: &Address, auth: Option<&Credentials>) -> redis::Conn
             tls_params: None,
         },
         Address::Unix(path) => redis::ConnectionAddr::Unix(path.clone()),
+        Address::TlsSystem { host, port } => redis::ConnectionAddr::TcpTls {
+            host: host.clone(),
+            port: *port,
+            insecure: false,
+            tls_params: None,
+        },
     };
     let mut settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
     if let Some(c) = auth {

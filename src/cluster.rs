@@ -19,6 +19,7 @@ use crate::reply::Reply;
 use crate::server::{Server, ServerSpec};
 use crate::tls::ServerTls;
 
+mod external;
 mod mover;
 use mover::Mover;
 

@@ -24,7 +24,8 @@
 //! - [`ports`]: ports unique across test processes.
 //! - [`spawn`]: child processes that cannot outlive the harness;
 //!   [`leftovers`]: directories that cannot outlive it either.
-//! - [`server`]: one server's lifecycle; [`logfile`] reads its log.
+//! - [`server`]: one server's lifecycle; [`logfile`] reads its log;
+//!   [`external`]: servers the harness did not start (`VALKEY_BDD_EXTERNAL`).
 //! - [`client`], [`command`], [`reply`]: commands as in `valkey-cli`, replies
 //!   as it prints them; [`info`] reads `INFO`.
 //! - [`replication`]: primaries and replicas, exact waits, data comparison.
@@ -57,6 +58,7 @@ pub mod cluster;
 pub mod command;
 pub mod compare;
 pub mod error;
+pub mod external;
 mod feed;
 pub mod glossary;
 pub mod info;

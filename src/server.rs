@@ -39,6 +39,7 @@ use crate::reply::Reply;
 use crate::spawn;
 use crate::tls::ServerTls;
 
+mod external;
 mod readiness;
 
 /// How many log lines an error shows.
@@ -91,6 +92,15 @@ impl Default for ServerSpec {
 }
 
 impl ServerSpec {
+    /// Whether it asks for nothing but the harness's defaults (no
+    /// directive, binary, TLS, socket or credentials of its own).
+    pub fn is_plain(&self) -> bool {
+        self.config.is_empty()
+            && self.binary.is_none()
+            && self.transport == Transport::Tcp
+            && self.admin.is_none()
+    }
+
     /// A server called `name` (used in messages and as its directory name),
     /// with the harness's defaults.
     pub fn new(name: impl Into<String>) -> Self {
@@ -232,6 +242,19 @@ impl Workdir {
     }
 }
 
+/// Where a server listens.
+enum Place {
+    /// A port leased for a process of the harness's own.
+    Leased(PortLease),
+    /// A server someone else runs ([`crate::external`]): no process, no
+    /// directory, no log of ours.
+    External {
+        host: String,
+        port: u16,
+        address: Address,
+    },
+}
+
 /// The running (or stopped) process.
 #[derive(Default)]
 struct Proc {
@@ -272,7 +295,7 @@ pub struct Server {
     /// would log them in as `default` instead.
     certificate_logins: bool,
     binary: Arc<ServerBinary>,
-    lease: PortLease,
+    place: Place,
     workdir: std::sync::Mutex<Workdir>,
     dir: PathBuf,
     log: PathBuf,
@@ -357,7 +380,7 @@ impl Server {
                     .iter()
                     .any(|(k, v)| k.eq_ignore_ascii_case("tls-auth-clients-user") && v != "off"),
                 binary: binary.clone(),
-                lease,
+                place: Place::Leased(lease),
                 log: dir.join("server.log"),
                 conf: dir.join("valkey.conf"),
                 dir,
@@ -405,14 +428,27 @@ impl Server {
         &self.binary
     }
 
-    /// Its client port on 127.0.0.1.
+    /// Its client port.
     pub fn port(&self) -> u16 {
-        self.lease.port()
+        match &self.place {
+            Place::Leased(lease) => lease.port(),
+            Place::External { port, .. } => *port,
+        }
     }
 
-    /// `127.0.0.1`: servers listen on loopback only.
-    pub fn host(&self) -> &'static str {
-        "127.0.0.1"
+    /// `127.0.0.1`: the servers the harness starts listen on loopback only;
+    /// an external one is where `VALKEY_BDD_EXTERNAL` says.
+    pub fn host(&self) -> &str {
+        match &self.place {
+            Place::Leased(_) => "127.0.0.1",
+            Place::External { host, .. } => host,
+        }
+    }
+
+    /// Whether someone else runs it ([`crate::external`]): the harness
+    /// cannot stop, restart, freeze or read the log of such a server.
+    pub fn is_external(&self) -> bool {
+        matches!(self.place, Place::External { .. })
     }
 
     /// Its private directory (data, `valkey.conf`, `server.log`).
@@ -442,6 +478,14 @@ impl Server {
 
     /// A short description for messages: `server "cache" at 127.0.0.1:16001`.
     pub fn describe(&self) -> String {
+        if self.is_external() {
+            return format!(
+                "server \"{}\" at {}:{} (external)",
+                self.name(),
+                self.host(),
+                self.port()
+            );
+        }
         match &self.transport {
             Transport::Tcp => format!(
                 "server \"{}\" at {}:{}",
@@ -480,6 +524,14 @@ impl Server {
     /// `redis://127.0.0.1:16001`, `rediss://…` when it speaks TLS,
     /// `unix:///…/valkey.sock`.
     pub fn url(&self) -> String {
+        if let Place::External { address, .. } = &self.place {
+            let scheme = if matches!(address, Address::TlsSystem { .. }) {
+                "rediss"
+            } else {
+                "redis"
+            };
+            return format!("{scheme}://{}:{}", self.host(), self.port());
+        }
         match &self.transport {
             Transport::Tcp => format!("redis://{}:{}", self.host(), self.port()),
             Transport::Tls(_) => format!("rediss://{}:{}", self.host(), self.port()),
@@ -514,6 +566,9 @@ impl Server {
     /// clients in (`tls-auth-clients-user`). Named clients connect with
     /// these.
     pub fn client_credentials(&self) -> Option<Credentials> {
+        if self.is_external() {
+            return self.admin_credentials();
+        }
         (self.guarded.load(Ordering::SeqCst) && !self.certificate_logins).then(run_credentials)
     }
 
@@ -537,6 +592,9 @@ impl Server {
     /// How a client presenting `identity` reaches it (the identity matters
     /// only when it speaks TLS).
     pub fn address_as(&self, identity: crate::tls::Identity) -> Address {
+        if let Place::External { address, .. } = &self.place {
+            return address.clone();
+        }
         match &self.transport {
             Transport::Tcp => self.plaintext_address(),
             Transport::Tls(_) => Address::Tls {
@@ -698,6 +756,10 @@ impl Server {
 
     /// What the process is doing.
     pub async fn status(&self) -> Status {
+        if self.is_external() {
+            // Someone else's: as far as the harness can tell, it runs.
+            return Status::Running { pid: 0 };
+        }
         let mut p = self.proc.lock().await;
         self.poll(&mut p);
         status_of(&p)
@@ -719,7 +781,9 @@ impl Server {
     /// Turns a client error into the server's death report when the server
     /// turns out to be dead; other errors pass unchanged.
     pub async fn explain(&self, err: Error, during: &str) -> Error {
-        if !matches!(err, Error::Connection { .. } | Error::CommandTimeout { .. }) {
+        if self.is_external()
+            || !matches!(err, Error::Connection { .. } | Error::CommandTimeout { .. })
+        {
             return err;
         }
         // A crashing server may still be writing its report.
@@ -872,6 +936,7 @@ impl Server {
 
     /// Stops the server the given way.
     pub async fn stop_with(&self, mode: StopMode) -> Result<()> {
+        self.own_process("stop it")?;
         // A fresh connection says SHUTDOWN: the kept one may have been
         // closed by the scenario (CLIENT KILL, `timeout`), and a lost
         // SHUTDOWN costs the whole grace period.
@@ -940,6 +1005,7 @@ impl Server {
     /// Starts a stopped (or crashed) server again on the same port, directory
     /// and configuration file.
     pub async fn start_again(&self) -> Result<()> {
+        self.own_process("start it")?;
         if let Status::Running { .. } = self.status().await {
             return Err(Error::Expectation(format!(
                 "{} is already running\n  hint: stop or kill it first, or restart it",
@@ -953,6 +1019,7 @@ impl Server {
     /// `valkey.conf`, so that it holds after a restart. The running server
     /// is not told: pair this with the command that changes it live.
     pub fn persist_directive(&self, key: &str, value: Option<&str>) -> Result<()> {
+        self.own_process("change its configuration file")?;
         let text = std::fs::read_to_string(&self.conf)
             .map_err(|e| Error::io(format!("reading {}", self.conf.display()), e))?;
         let mut lines: Vec<String> = text
@@ -973,6 +1040,7 @@ impl Server {
 
     /// Sends a signal to the server's process group (SIGSTOP, SIGCONT, ...).
     pub async fn signal(&self, signal: Signal) -> Result<()> {
+        self.own_process(&format!("send it {signal}"))?;
         let pid = self.pid.load(Ordering::SeqCst);
         if pid == 0 {
             self.check_running(&format!("sending {signal}")).await?;

@@ -18,6 +18,8 @@
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
 //! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
+//! | `VALKEY_BDD_EXTERNAL` | run against a server the harness did not start: `redis://host:port`, `rediss://…`, `cluster:redis://host:port` ([`crate::external`]) | unset |
+//! | `VALKEY_BDD_EXTERNAL_FLUSH` | `1`: the harness may `FLUSHALL` the external server (at the start and before every scenario) | unset: a non-empty one is refused |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires:tls`, ...) fails the run instead of being skipped | unset |
 
 use std::path::PathBuf;
@@ -318,6 +320,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "unset",
     ),
     (
+        "VALKEY_BDD_EXTERNAL",
+        "run against a server you started: redis://host:port, rediss://..., cluster:redis://host:port",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_EXTERNAL_FLUSH",
+        "1: the harness may FLUSHALL the external server",
+        "unset: a non-empty one is refused",
+    ),
+    (
         "VALKEY_BDD_MATRIX",
         "name=path,...: run the suite once per binary",
         "unset",
@@ -364,6 +376,8 @@ pub fn validate() -> Result<()> {
     check(strict().map(drop));
     check(wrapper().map(drop));
     check(crate::ports::block().map(drop));
+    check(crate::external::Endpoint::from_env().map(drop));
+    check(crate::external::may_flush().map(drop));
     check(tmp_root_exists());
     check(log_filter());
     if let Some(p) = other_server_path() {

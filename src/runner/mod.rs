@@ -311,10 +311,43 @@ impl Runner {
             crate::binary::set_main(Some(b));
             MainBinary
         });
-        let binary = ServerBinary::resolve(None).await?;
-        eprintln!("valkey-bdd: server {binary}");
-        let selection = self.selection(&gate, &binary).await?;
+        /// Forgets the external deployment however the run ends.
+        struct ExternalRun;
+        impl Drop for ExternalRun {
+            fn drop(&mut self) {
+                crate::external::set_active(None);
+            }
+        }
+        let external = match crate::external::Endpoint::from_env()? {
+            Some(endpoint) => Some(Arc::new(
+                crate::external::External::connect(endpoint).await?,
+            )),
+            None => None,
+        };
+        let _external = external.clone().map(|x| {
+            crate::external::set_active(Some(x));
+            ExternalRun
+        });
+        let binary = match &external {
+            Some(x) => {
+                eprintln!(
+                    "valkey-bdd: external server {} ({} {}, {} node(s)); scenarios run one at a time",
+                    x.endpoint.url(),
+                    x.binary.engine,
+                    x.binary.version_string(),
+                    x.nodes().count()
+                );
+                x.binary.clone()
+            }
+            None => {
+                let binary = ServerBinary::resolve(None).await?;
+                eprintln!("valkey-bdd: server {binary}");
+                binary
+            }
+        };
+        let selection = self.selection(&gate, &binary, external.as_deref()).await?;
         let pool = match crate::settings::cluster_pool()? {
+            _ if external.is_some() => 0,
             Some(n) => n,
             None => gate.cluster_nodes_wanted(&selection).min(32),
         };
@@ -324,6 +357,8 @@ impl Runner {
         }
 
         let concurrency = match self.concurrency {
+            // Scenarios share the one external database.
+            _ if external.is_some() => 1,
             Some(n) => n,
             None => crate::settings::concurrency()?,
         };
@@ -526,9 +561,29 @@ impl Runner {
         &self,
         gate: &select::Gate,
         binary: &ServerBinary,
+        external: Option<&crate::external::External>,
     ) -> Result<select::Selection> {
         let used = gate.tags_used();
         let mut unmet = std::collections::BTreeMap::new();
+        if let Some(external) = external {
+            for tag in &used {
+                if let Some(Err(why)) = crate::external::requirement(tag, external).await {
+                    unmet.insert(tag.clone(), why);
+                } else if (tag.starts_with("min-version:") || tag.starts_with("engine:"))
+                    && let Some(Err(why)) = select::requirement(tag, binary).await
+                {
+                    unmet.insert(tag.clone(), why);
+                }
+            }
+            let mut selection = gate.select(&unmet, crate::settings::strict()?, binary)?;
+            for c in gate.selected() {
+                if let Some(why) = crate::external::why_not(&c.tags, &c.steps, external) {
+                    selection.skip(c, why);
+                }
+            }
+            report_skips(&selection);
+            return Ok(selection);
+        }
         if used.contains("mixed-versions") {
             match crate::binary::older_and_newer().await {
                 Ok((older, newer)) => eprintln!(
@@ -561,14 +616,18 @@ impl Runner {
             }
         }
         let selection = gate.select(&unmet, crate::settings::strict()?, binary)?;
-        for (c, reason) in &selection.skipped {
-            eprintln!(
-                "valkey-bdd: skipped \"{}\" ({}): {reason}",
-                c.scenario,
-                c.place()
-            );
-        }
+        report_skips(&selection);
         Ok(selection)
+    }
+}
+
+fn report_skips(selection: &select::Selection) {
+    for (c, reason) in &selection.skipped {
+        eprintln!(
+            "valkey-bdd: skipped \"{}\" ({}): {reason}",
+            c.scenario,
+            c.place()
+        );
     }
 }
 
@@ -729,6 +788,7 @@ fn relative(path: &Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .or_else(|| path.strip_prefix(".").ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()

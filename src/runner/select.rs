@@ -129,6 +129,14 @@ impl Selection {
     pub fn running(&self) -> usize {
         self.run.len()
     }
+
+    /// Takes a scenario that would run out of the run, with the reason
+    /// (a scenario an external server cannot run).
+    pub fn skip(&mut self, c: &Candidate, reason: String) {
+        if self.run.remove(&(c.path.clone(), c.line)) {
+            self.skipped.push((c.clone(), reason));
+        }
+    }
 }
 
 impl Gate {

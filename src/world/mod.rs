@@ -212,10 +212,33 @@ impl ValkeyWorld {
     /// Starts a server for this scenario, in the scenario's directory.
     pub async fn start_server(&mut self, spec: ServerSpec) -> Result<Arc<Server>> {
         self.ensure_new_name(spec.name())?;
+        if let Some(external) = crate::external::active() {
+            return self.attach_external(spec, &external).await;
+        }
         let spec = spec.in_dir(self.dir()?);
         let server = Arc::new(Server::start(spec).await?);
         self.servers
             .insert(server.name().to_string(), server.clone());
+        Ok(server)
+    }
+
+    /// Under `VALKEY_BDD_EXTERNAL`, the scenario's default server is the
+    /// external one, emptied first (or checked empty); any other server
+    /// would need a process of the harness's own.
+    async fn attach_external(
+        &mut self,
+        spec: ServerSpec,
+        external: &crate::external::External,
+    ) -> Result<Arc<Server>> {
+        if spec.name() != DEFAULT_SERVER || !spec.is_plain() || external.endpoint.cluster {
+            return Err(external_refusal(&format!("server \"{}\"", spec.name())));
+        }
+        external.make_empty("the scenario starts").await?;
+        let node = &external.shards[0][0];
+        let dir = self.dir()?.join(DEFAULT_SERVER);
+        let server = Arc::new(Server::external(DEFAULT_SERVER, external, node, dir));
+        self.servers
+            .insert(DEFAULT_SERVER.to_string(), server.clone());
         Ok(server)
     }
 
@@ -254,6 +277,9 @@ impl ValkeyWorld {
         for name in spec.names() {
             self.ensure_new_name(&name)?;
         }
+        if crate::external::active().is_some() {
+            return Err(external_refusal("replicas"));
+        }
         let set = ReplicaSet::start(spec.in_dir(self.dir()?)).await?;
         for server in set.servers() {
             self.servers
@@ -277,6 +303,12 @@ impl ValkeyWorld {
     /// this is the first scenario of the feature to ask for it.
     pub async fn attach_shared_server(&mut self, spec: ServerSpec) -> Result<Arc<Server>> {
         self.ensure_new_name(spec.name())?;
+        if crate::external::active().is_some() {
+            return Err(external_refusal(&format!(
+                "shared server \"{}\"",
+                spec.name()
+            )));
+        }
         let key = format!("server {}", spec.name());
         let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
             Ok(vec![Arc::new(Server::start(spec).await?)])
@@ -291,6 +323,9 @@ impl ValkeyWorld {
     pub async fn attach_shared_replica_set(&mut self, spec: ReplicaSetSpec) -> Result<()> {
         for name in spec.names() {
             self.ensure_new_name(&name)?;
+        }
+        if crate::external::active().is_some() {
+            return Err(external_refusal("shared replicas"));
         }
         let key = format!("replica set {}", spec.names().join(","));
         let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
@@ -410,7 +445,16 @@ impl ValkeyWorld {
         for name in spec.names() {
             self.ensure_new_name(&name)?;
         }
-        let cluster = Cluster::start(spec.in_dir(self.dir()?)).await?;
+        let cluster = match crate::external::active() {
+            Some(external)
+                if external.endpoint.cluster && Cluster::fits_external(&spec, &external) =>
+            {
+                external.make_empty("the scenario starts").await?;
+                Cluster::external(spec, &external, &self.dir()?)
+            }
+            Some(_) => return Err(external_refusal("a cluster of this shape")),
+            None => Cluster::start(spec.in_dir(self.dir()?)).await?,
+        };
         for node in &cluster.nodes() {
             self.servers.insert(node.name().to_string(), node.clone());
         }
@@ -587,7 +631,7 @@ impl ValkeyWorld {
         let servers = std::mem::take(&mut self.servers);
         let owned: Vec<&Arc<Server>> = servers
             .iter()
-            .filter(|(name, _)| !self.shared.contains(*name))
+            .filter(|(name, s)| !self.shared.contains(*name) && !s.is_external())
             .map(|(_, s)| s)
             .collect();
         let stops = futures::future::join_all(owned.iter().map(|s| s.stop())).await;
@@ -613,7 +657,7 @@ impl ValkeyWorld {
         }
         let failed = failed || !out.deaths.is_empty();
         if failed {
-            for server in servers.values() {
+            for server in servers.values().filter(|s| !s.is_external()) {
                 out.report.push(format!(
                     "── {} — {} — last {} log lines ──\n{}",
                     server.describe(),
@@ -651,6 +695,18 @@ impl ValkeyWorld {
             }
         }
         out
+    }
+}
+
+/// What a step that needs a server of the harness's own says under
+/// `VALKEY_BDD_EXTERNAL` (the selection gate skips such scenarios; this is
+/// the net for steps it does not know, such as a downstream crate's).
+fn external_refusal(what: &str) -> Error {
+    Error::Config {
+        what: format!(
+            "this scenario asks for {what}, which needs a server process of the harness's own, and VALKEY_BDD_EXTERNAL runs against a server the harness did not start"
+        ),
+        hint: "tag the scenario @external:skip, or run it without VALKEY_BDD_EXTERNAL".into(),
     }
 }
 

@@ -1,0 +1,58 @@
+//! A [`Server`] that someone else runs ([`crate::external`]): the same
+//! handle for steps, with no process, directory or log of the harness's.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU32;
+
+use tokio::sync::Mutex;
+
+use super::{Place, Proc, Server, Transport, Workdir};
+use crate::error::{Error, Result};
+use crate::external::{External, Node};
+
+impl Server {
+    /// A handle on the external node `node`, called `name` in the scenario;
+    /// `dir` is where its files would be (nothing is written there). The
+    /// harness authenticates as the endpoint's URL says, and named clients
+    /// too: the external server has no password of the run's.
+    pub fn external(name: &str, external: &External, node: &Node, dir: PathBuf) -> Server {
+        let address = external.endpoint.address_of(&node.host, node.port);
+        Server {
+            name: std::sync::RwLock::new(name.to_string()),
+            transport: Transport::Tcp,
+            admin: std::sync::RwLock::new(external.endpoint.credentials.clone()),
+            guarded: false.into(),
+            certificate_logins: false,
+            binary: external.binary.clone(),
+            place: Place::External {
+                host: node.host.clone(),
+                port: node.port,
+                address,
+            },
+            workdir: std::sync::Mutex::new(Workdir::Borrowed(dir.clone())),
+            log: dir.join("server.log"),
+            conf: dir.join("valkey.conf"),
+            dir,
+            start_timeout: std::time::Duration::ZERO,
+            pid: AtomicU32::new(0),
+            proc: Mutex::new(Proc::default()),
+            attempts: 0,
+            frozen: Default::default(),
+            kept: Default::default(),
+        }
+    }
+
+    /// `Err` for a server the harness did not start: it cannot `what`.
+    pub(super) fn own_process(&self, what: &str) -> Result<()> {
+        if !self.is_external() {
+            return Ok(());
+        }
+        Err(Error::Config {
+            what: format!(
+                "{} was not started by the harness: it cannot {what}",
+                self.describe()
+            ),
+            hint: "tag the scenario @external:skip, or run it without VALKEY_BDD_EXTERNAL".into(),
+        })
+    }
+}

@@ -1,0 +1,395 @@
+//! `VALKEY_BDD_EXTERNAL`: the suite against servers the harness did not
+//! start. A plain `valkey-server` and a 3-shard cluster formed with
+//! `valkey-cli --cluster create` — started here, as a user's script would —
+//! pass the standalone, streams, concurrency and cluster-routing scenarios
+//! that apply; every other one is skipped with its reason, in the summary
+//! and in the JUnit report. A database that holds keys is refused unless
+//! the harness may flush it.
+//!
+//! Each run is a child process of this test binary (`child_process_entry`):
+//! the setting is read from the environment, which tests in one process
+//! share.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use valkey_bdd::Runner;
+use valkey_bdd::runner::Verdict;
+use valkey_bdd::settings::KeepPolicy;
+
+/// Servers started the way a user's script would; killed when dropped,
+/// a failing assertion included.
+struct Deployment {
+    children: Vec<Child>,
+    ports: Vec<u16>,
+    // The harness's port leases keep other test processes off these ports.
+    _leases: Vec<valkey_bdd::ports::PortLease>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Deployment {
+    fn start(nodes: usize, extra: &[&str]) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = Deployment {
+            children: Vec::new(),
+            ports: Vec::new(),
+            _leases: Vec::new(),
+            _dir: dir,
+        };
+        for i in 0..nodes {
+            let lease = valkey_bdd::ports::lease().unwrap();
+            let port = lease.port();
+            let node_dir = d._dir.path().join(format!("node{i}"));
+            std::fs::create_dir(&node_dir).unwrap();
+            let log = std::fs::File::create(node_dir.join("server.log")).unwrap();
+            let child = Command::new("valkey-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(extra)
+                .current_dir(&node_dir)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            d.children.push(child);
+            d.ports.push(port);
+            d._leases.push(lease);
+        }
+        for port in &d.ports {
+            wait_for(
+                || cli(*port, &["PING"]) == "PONG",
+                &format!("port {port} to answer"),
+            );
+        }
+        d
+    }
+
+    fn standalone() -> Deployment {
+        Deployment::start(1, &["--enable-debug-command", "yes"])
+    }
+
+    fn cluster() -> Deployment {
+        let d = Deployment::start(
+            3,
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ],
+        );
+        let nodes: Vec<String> = d.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let out = Command::new("valkey-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .arg("--cluster-yes")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        for port in &d.ports {
+            wait_for(
+                || cli(*port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"),
+                &format!("node {port} to report cluster_state:ok"),
+            );
+        }
+        d
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.ports[0])
+    }
+}
+
+fn cli(port: u16, args: &[&str]) -> String {
+    Command::new("valkey-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn wait_for(ok: impl Fn() -> bool, what: &str) {
+    let started = Instant::now();
+    while !ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "waited 20 s for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The child's part: runs the features named by `VALKEY_BDD_TEST_CHILD`
+/// (`path,path`) and prints each scenario's verdict; does nothing in a
+/// normal run.
+#[tokio::test]
+async fn child_process_entry() {
+    let Ok(paths) = std::env::var("VALKEY_BDD_TEST_CHILD") else {
+        return;
+    };
+    // One glob: cucumber takes `-i` once.
+    let globs: Vec<String> = paths
+        .split(',')
+        .map(|p| {
+            if p.ends_with(".feature") {
+                p.to_string()
+            } else {
+                format!("{p}/*.feature")
+            }
+        })
+        .collect();
+    let glob = format!("{{{}}}", globs.join(","));
+    let args = ["external", "-i", &glob];
+    let root = std::env::var("VALKEY_BDD_TEST_ROOT").unwrap();
+    match Runner::new("features")
+        .args(args)
+        .keep(KeepPolicy::Never)
+        .tmp_root(root)
+        .run()
+        .await
+    {
+        Ok(o) => {
+            for s in &o.scenarios {
+                let verdict = match &s.verdict {
+                    Verdict::Passed => "passed".to_string(),
+                    Verdict::Failed => format!("FAILED {:?}", s.failure),
+                    Verdict::Skipped(why) => format!("skipped: {why}"),
+                };
+                println!("SCENARIO {} | {verdict}", s.place);
+            }
+            println!("OUTCOME failed={}", o.failed);
+        }
+        Err(e) => println!("ERROR {e}"),
+    }
+}
+
+/// Runs the child on `inputs` (folders or feature files) against `external`, with extra variables.
+fn run(
+    inputs: &[&str],
+    external: &str,
+    env: &[(&str, &str)],
+) -> (String, PathBuf, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("junit.xml");
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args(["--exact", "child_process_entry", "--nocapture"])
+        .env("VALKEY_BDD_TEST_CHILD", inputs.join(","))
+        .env("VALKEY_BDD_TEST_ROOT", &root)
+        .env("VALKEY_BDD_EXTERNAL", external)
+        .env("VALKEY_BDD_JUNIT", &junit)
+        .env_remove("VALKEY_BDD_EXTERNAL_FLUSH")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Shown when the test fails (or under --nocapture).
+    println!("{text}");
+    assert_eq!(
+        std::fs::read_dir(&root).unwrap().count(),
+        0,
+        "nothing left behind:\n{text}"
+    );
+    (text, junit, tmp)
+}
+
+fn verdict<'a>(text: &'a str, place: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("SCENARIO {place} | ")))
+        .unwrap_or_else(|| panic!("no verdict for {place}:\n{text}"))
+}
+
+#[test]
+fn a_plain_server_passes_what_applies_and_skips_the_rest_with_reasons() {
+    let server = Deployment::standalone();
+    let (text, junit, _tmp) = run(
+        &[
+            "features/standalone",
+            "features/streams",
+            "features/concurrency",
+            "tests/fixtures/external",
+        ],
+        &server.url(),
+        &[("VALKEY_BDD_EXTERNAL_FLUSH", "1")],
+    );
+    assert!(text.contains("OUTCOME failed=false"), "{text}");
+    assert!(!text.contains("| FAILED"), "{text}");
+    assert!(text.contains("scenarios run one at a time"), "{text}");
+    // Ran against the external server.
+    for place in [
+        "features/standalone/data_types.feature:8",
+        "features/streams/basics.feature:6",
+        "features/streams/drain.feature:7",
+        "features/streams/groups.feature:45",
+        "features/concurrency/blocking.feature:6",
+        "features/concurrency/transactions.feature:5",
+        "features/concurrency/holding.feature:17",
+        "tests/fixtures/external/tags.feature:3",
+    ] {
+        assert_eq!(verdict(&text, place), "passed", "{place}:\n{text}");
+    }
+    // Skipped, each with the reason.
+    for (place, why) in [
+        (
+            "features/standalone/lifecycle.feature:13",
+            "checks a server's process",
+        ),
+        (
+            "features/standalone/lifecycle.feature:3",
+            "starts a server that is expected to fail",
+        ),
+        (
+            "features/standalone/persistence.feature:22",
+            "its own configuration",
+        ),
+        (
+            "features/standalone/rfc17_shared_server.feature:7",
+            "shares a server",
+        ),
+        (
+            "features/concurrency/blocking.feature:41",
+            "sets up or checks replicas",
+        ),
+        (
+            "features/concurrency/holding.feature:54",
+            "freezes a server's process",
+        ),
+        (
+            "tests/fixtures/external/tags.feature:9",
+            "tagged @external:skip",
+        ),
+        (
+            "tests/fixtures/external/tags.feature:14",
+            "tagged @needs:repl",
+        ),
+    ] {
+        let v = verdict(&text, place);
+        assert!(
+            v.starts_with("skipped: external server: ") && v.contains(why),
+            "{place}: {v}\n{text}"
+        );
+    }
+    // The summary and the JUnit report show every skip with its reason.
+    let skipped = text.lines().filter(|l| l.contains("| skipped: ")).count();
+    assert!(skipped >= 8, "{text}");
+    assert!(text.contains("tagged @external:skip"), "{text}");
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert_eq!(
+        xml.matches("<skipped").count(),
+        skipped,
+        "every skip in the JUnit report:\n{xml}"
+    );
+    assert!(xml.contains("external server: step"), "{xml}");
+    // Nothing of the scenarios is left in the server.
+    assert_eq!(cli(server.ports[0], &["DBSIZE"]), "0");
+}
+
+#[test]
+fn a_cluster_formed_by_valkey_cli_passes_the_routing_scenarios_that_apply() {
+    let cluster = Deployment::cluster();
+    let (text, junit, _tmp) = run(
+        &[
+            "features/cluster",
+            "features/standalone/data_types.feature",
+            "tests/fixtures/external",
+        ],
+        &format!("cluster:{}", cluster.url()),
+        &[("VALKEY_BDD_EXTERNAL_FLUSH", "1")],
+    );
+    assert!(text.contains("OUTCOME failed=false"), "{text}");
+    assert!(text.contains("3 node(s)"), "{text}");
+    for place in [
+        "features/cluster/slots.feature:8",
+        "features/cluster/slots.feature:20",
+    ] {
+        assert_eq!(verdict(&text, place), "passed", "{place}:\n{text}");
+    }
+    for (place, why) in [
+        (
+            "features/cluster/slots.feature:28",
+            "changes the cluster's slot map",
+        ),
+        (
+            "features/cluster/formation.feature:8",
+            "the external cluster has 3 shard(s) with 0 replica(s) each",
+        ),
+        ("features/cluster/formation.feature:23", "needs 1 shard(s)"),
+        (
+            "features/standalone/data_types.feature:8",
+            "needs a standalone server",
+        ),
+        (
+            "tests/fixtures/external/tags.feature:18",
+            "tagged @cluster:skip",
+        ),
+    ] {
+        let v = verdict(&text, place);
+        assert!(
+            v.starts_with("skipped: external server: ") && v.contains(why),
+            "{place}: {v}\n{text}"
+        );
+    }
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(xml.contains("tagged @cluster:skip"), "{xml}");
+}
+
+#[test]
+fn a_database_with_keys_is_refused_unless_the_harness_may_flush_it() {
+    let server = Deployment::standalone();
+    assert_eq!(cli(server.ports[0], &["SELECT", "3"]), "OK");
+    assert_eq!(
+        cli(server.ports[0], &["-n", "3", "SET", "precious", "data"]),
+        "OK"
+    );
+    let inputs = ["features/standalone/data_types.feature"];
+    let (text, _, _tmp) = run(&inputs, &server.url(), &[]);
+    assert!(
+        text.contains(&format!(
+            "ERROR bad configuration: the external server {} is not empty when the run starts: 127.0.0.1:{} db3: 1 keys",
+            server.url(),
+            server.ports[0]
+        )) && text.contains("VALKEY_BDD_EXTERNAL_FLUSH=1"),
+        "{text}"
+    );
+    assert!(!text.contains("SCENARIO"), "nothing ran:\n{text}");
+    assert_eq!(
+        cli(server.ports[0], &["-n", "3", "GET", "precious"]),
+        "data"
+    );
+    let (text, _, _tmp) = run(
+        &inputs,
+        &server.url(),
+        &[("VALKEY_BDD_EXTERNAL_FLUSH", "1")],
+    );
+    assert!(text.contains("OUTCOME failed=false"), "{text}");
+    assert_eq!(cli(server.ports[0], &["-n", "3", "DBSIZE"]), "0");
+    // A URL that is none stops the run before anything starts.
+    let (text, _, _tmp) = run(&inputs, "localhost:6379", &[]);
+    assert!(
+        text.contains(
+            "VALKEY_BDD_EXTERNAL=\"localhost:6379\": the URL must start with redis:// or rediss://"
+        ),
+        "{text}"
+    );
+}
