@@ -18,6 +18,7 @@ use crate::settings::KeepPolicy;
 use crate::shared;
 
 mod clients;
+mod modules;
 
 /// The name of the server that sentences without a name refer to.
 pub const DEFAULT_SERVER: &str = "default";
@@ -84,6 +85,9 @@ pub struct ValkeyWorld {
     /// How the last connection attempt that was allowed to fail ended:
     /// `Err` holds what the client saw.
     attempt: Option<std::result::Result<String, String>>,
+    /// Modules every server started from now on loads (`Given every server
+    /// loads the module ...`, typically in a Background), besides the run's.
+    every_server: Vec<crate::modules::ModuleLoad>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -129,6 +133,7 @@ impl ValkeyWorld {
             cluster_client: None,
             tmp_root: crate::settings::tmp_root(),
             attempt: None,
+            every_server: Vec::new(),
         }
     }
 
@@ -203,6 +208,7 @@ impl ValkeyWorld {
     /// Starts a server for this scenario, in the scenario's directory.
     pub async fn start_server(&mut self, spec: ServerSpec) -> Result<Arc<Server>> {
         self.ensure_new_name(spec.name())?;
+        let spec = self.with_every_module(spec, ServerSpec::load)?;
         let spec = spec.in_dir(self.dir()?);
         let server = Arc::new(Server::start(spec).await?);
         self.servers
@@ -214,6 +220,7 @@ impl ValkeyWorld {
     /// [`ValkeyWorld::start_error`]. Starting successfully is an error.
     pub async fn start_server_expecting_failure(&mut self, spec: ServerSpec) -> Result<()> {
         self.ensure_new_name(spec.name())?;
+        let spec = self.with_every_module(spec, ServerSpec::load)?;
         let spec = spec.in_dir(self.dir()?);
         match Server::start(spec).await {
             Ok(server) => {
@@ -245,6 +252,7 @@ impl ValkeyWorld {
         for name in spec.names() {
             self.ensure_new_name(&name)?;
         }
+        let spec = self.with_every_module(spec, ReplicaSetSpec::load)?;
         let set = ReplicaSet::start(spec.in_dir(self.dir()?)).await?;
         for server in set.servers() {
             self.servers
@@ -268,6 +276,7 @@ impl ValkeyWorld {
     /// this is the first scenario of the feature to ask for it.
     pub async fn attach_shared_server(&mut self, spec: ServerSpec) -> Result<Arc<Server>> {
         self.ensure_new_name(spec.name())?;
+        let spec = self.with_every_module(spec, ServerSpec::load)?;
         let key = format!("server {}", spec.name());
         let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
             Ok(vec![Arc::new(Server::start(spec).await?)])
@@ -283,6 +292,7 @@ impl ValkeyWorld {
         for name in spec.names() {
             self.ensure_new_name(&name)?;
         }
+        let spec = self.with_every_module(spec, ReplicaSetSpec::load)?;
         let key = format!("replica set {}", spec.names().join(","));
         let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
             let set = ReplicaSet::start(spec).await?;
@@ -401,6 +411,7 @@ impl ValkeyWorld {
         for name in spec.names() {
             self.ensure_new_name(&name)?;
         }
+        let spec = self.with_every_module(spec, ClusterSpec::load)?;
         let cluster = Cluster::start(spec.in_dir(self.dir()?)).await?;
         for node in &cluster.nodes() {
             self.servers.insert(node.name().to_string(), node.clone());
