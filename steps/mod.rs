@@ -17,6 +17,7 @@ pub mod concurrency;
 pub mod introspection;
 pub mod modules;
 pub mod processes;
+pub mod pubsub;
 pub mod replication;
 pub mod reply;
 pub mod security;

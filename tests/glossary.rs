@@ -137,6 +137,10 @@ const CHECKPOINTS: &[&str] = &[
     "I try to start a server with the config:",
     r#"I try to start a server with the module of the crate "m" and the arguments "a""#,
     "I ran the commands:",
+    r#"client "alice" watches 2 keys"#,
+    r#"the transaction of client "alice" is doomed"#,
+    r#"client "alice" has the flag "d""#,
+    r#"the CLIENT LIST field "db" of client "alice" is "0""#,
 ];
 
 /// The last step of each scenario of the must-fail corpus (see

@@ -38,9 +38,6 @@ impl ValkeyWorld {
         spec: S,
         load: impl FnMut(S, &ModuleLoad) -> S,
     ) -> Result<S> {
-        Ok(self
-            .modules_of_every_server()?
-            .iter()
-            .fold(spec, load))
+        Ok(self.modules_of_every_server()?.iter().fold(spec, load))
     }
 }
