@@ -94,6 +94,14 @@ impl ValkeyWorld {
 
     /// Runs a command through a named client. A client that does not exist
     /// yet is connected to the default server first.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// w.client_run("alice", "CLIENT GETNAME").await?; // connects alice on first use
+    /// let id = w.client_id("alice").await?;
+    /// w.run(None, &format!("CLIENT KILL ID {id}")).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn client_run(&mut self, client: &str, line: &str) -> Result<&Reply> {
         let expanded = self.expand(line).await?;
         let line = expanded.as_str();

@@ -158,6 +158,15 @@ impl ValkeyWorld {
     }
 
     /// The user's own state of type `T`, created with `T::default()` on first
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// #[derive(Default)]
+    /// struct Created { keys: Vec<String> }
+    /// w.state::<Created>().keys.push("f".into());
+    /// assert_eq!(w.state::<Created>().keys.len(), 1);
+    /// # Ok(()) }
+    /// ```
     /// use. One value per type per scenario.
     pub fn state<T: Default + Send + 'static>(&mut self) -> &mut T {
         self.user
@@ -329,6 +338,13 @@ impl ValkeyWorld {
     }
 
     /// The server called `name`, or the default server for `None`.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// let cache = w.server(Some("cache"))?.clone();
+    /// let reply = cache.command("DBSIZE").await?; // a connection of the harness's, no last reply
+    /// # Ok(()) }
+    /// ```
     pub fn server(&self, name: Option<&str>) -> Result<&Arc<Server>> {
         let name = name.unwrap_or(DEFAULT_SERVER);
         self.servers.get(name).ok_or_else(|| {
@@ -352,6 +368,15 @@ impl ValkeyWorld {
     }
 
     /// The server a sentence names.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// use valkey_bdd::steps::ServerRef;
+    /// let replica: ServerRef = "replica 2".parse().expect("a server reference");
+    /// let server = w.resolve(&replica).await?;
+    /// println!("{} on port {}", server.describe(), server.port());
+    /// # Ok(()) }
+    /// ```
     pub async fn resolve(&self, r: &crate::steps::ServerRef) -> Result<Arc<Server>> {
         use crate::steps::ServerRef;
         match r {
@@ -493,6 +518,14 @@ impl ValkeyWorld {
     // --- commands --------------------------------------------------------
 
     /// Runs a command on a server through its default client.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// w.run(None, r#"SET "my key" "a b""#).await?;       // the default server
+    /// let reply = w.run(Some("primary"), "GET k").await?; // a named one
+    /// assert!(reply.error().is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn run(&mut self, server: Option<&str>, line: &str) -> Result<&Reply> {
         let expanded = self.expand(line).await?;
         let line = expanded.as_str();
@@ -551,6 +584,15 @@ impl ValkeyWorld {
     }
 
     /// The last command's reply, and what it was.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// use valkey_bdd::Reply;
+    /// w.run(None, "INCR hits").await?;
+    /// let last = w.last()?;
+    /// assert_eq!(last.reply, Reply::Integer(1), "{} ran `{}`", last.by, last.command);
+    /// # Ok(()) }
+    /// ```
     pub fn last(&self) -> Result<&LastReply> {
         self.last.as_ref().ok_or_else(|| Error::Unknown {
             what: "no command has been run yet in this scenario".into(),
