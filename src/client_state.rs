@@ -106,7 +106,7 @@ impl ClientState {
 /// When a field appeared, for the fields added late.
 fn since(field: &str) -> &'static str {
     match field {
-        "watch" => " (Valkey 8.0 and later show it)",
+        "watch" => " (Valkey 8.0 and Redis 7.4 and later show it)",
         "lib-name" | "lib-ver" => " (Valkey 7.2 and later show it)",
         _ => "",
     }

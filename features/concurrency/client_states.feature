@@ -3,7 +3,10 @@ Feature: What the server says about a client, checked as checkpoints
   shows the client so: the keys it watches, a doomed transaction, any flag,
   any field. A field the server does not show fails at once, naming it.
 
+  @min-version:7.4
   Scenario: Alice watches two keys; Bob's write dooms her transaction
+    CLIENT LIST shows watch= from Redis 7.4 and Valkey 8.0 on: an older
+    server fails `watches 2 keys` at once, naming the field it lacks.
     Given a server
     And I run `SET balance 100`
     When client "alice" runs `WATCH balance limit`
