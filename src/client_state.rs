@@ -1,6 +1,6 @@
 //! What `CLIENT LIST` says of one client, and the states a checkpoint waits
 //! for: a flag (`b` blocked, `x` inside `MULTI`, `d` a doomed transaction),
-//! the number of keys it watches (`watch=`, Valkey 8.0 and later), or any
+//! the number of keys it watches (`watch=`, Valkey 8.0, Redis 7.4 and later), or any
 //! field (`db=0`, `name=alice`, `resp=3`).
 //!
 //! ```
@@ -59,7 +59,7 @@ impl ClientLine {
 pub enum ClientState {
     /// A letter among its `flags=`.
     Flag(char),
-    /// `watch=<n>`: it watches that many keys (Valkey 8.0 and later).
+    /// `watch=<n>`: it watches that many keys (Valkey 8.0, Redis 7.4 and later).
     Watching(u64),
     /// A field with exactly this value.
     Field {
@@ -137,7 +137,7 @@ mod tests {
         let old = ClientLine::parse("id=3 addr=127.0.0.1:1 flags=N db=0");
         let err = ClientState::Watching(0).check(&old).unwrap_err();
         assert!(
-            err.contains("no field \"watch\" (Valkey 8.0 and later"),
+            err.contains("no field \"watch\" (Valkey 8.0 and Redis 7.4"),
             "{err}"
         );
         assert!(ClientState::field("resp", "3").check(&old).is_err());
