@@ -17,10 +17,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
 use tokio::sync::oneshot;
 
-use crate::client::{Address, Client};
+use crate::client::Client;
+use crate::client_state::{ClientLine, ClientState};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::server::Server;
@@ -43,13 +43,6 @@ impl Flag {
         match self {
             Flag::Blocked => 'b',
             Flag::InTransaction => 'x',
-        }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Flag::Blocked => "blocked (flag b)",
-            Flag::InTransaction => "inside a transaction (flag x)",
         }
     }
 }
@@ -360,45 +353,71 @@ impl Actor {
 
     /// Waits until `CLIENT LIST` shows this client with `flag`.
     pub async fn wait_for(&mut self, server: &Server, flag: Flag, timeout: Duration) -> Result<()> {
+        self.wait_state(server, &ClientState::Flag(flag.letter()), timeout)
+            .await
+    }
+
+    /// Waits until `CLIENT LIST` shows this client in `state` (a flag, the
+    /// keys it watches, a field's value). A field the server does not show
+    /// fails at once, as does waiting for `b` once the background command
+    /// has answered.
+    pub async fn wait_state(
+        &mut self,
+        server: &Server,
+        state: &ClientState,
+        timeout: Duration,
+    ) -> Result<()> {
         let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let id = self.learn_id(timeout).await?;
         let mut pause = Duration::from_millis(1);
         loop {
-            let line = match server.command(&format!("CLIENT LIST ID {id}")).await? {
-                Reply::Bulk(b) => String::from_utf8_lossy(&b).trim().to_string(),
+            let line = ClientLine::parse(&match server
+                .command(&format!("CLIENT LIST ID {id}"))
+                .await?
+            {
+                Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
                 other => other.to_string(),
+            });
+            let last = if line.is_empty() {
+                format!("CLIENT LIST has no client with id {id}: it disconnected")
+            } else {
+                format!("CLIENT LIST: {}", line.raw())
             };
-            let flags = line
-                .split_whitespace()
-                .find_map(|f| f.strip_prefix("flags="))
-                .unwrap_or("");
-            if flags.contains(flag.letter()) {
+            let holds = match state.check(&line) {
+                Ok(holds) => holds,
+                Err(_) if line.is_empty() => false,
+                Err(why) => {
+                    return Err(Error::Expectation(format!(
+                        "client \"{}\" cannot be seen {state}: {why}, on {}\n  {last}",
+                        self.name,
+                        server.describe()
+                    )));
+                }
+            };
+            if holds {
                 return Ok(());
             }
             // A command that has answered can block nobody any more: no use
             // waiting out the deadline for it.
-            let answered = matches!(flag, Flag::Blocked)
+            let answered = *state == ClientState::Flag('b')
                 && self
                     .background
                     .as_ref()
                     .is_some_and(|b| b.task.is_finished());
             if answered || started.elapsed() >= timeout {
                 return Err(Error::Timeout {
-                    what: format!("client \"{}\" to be {}", self.name, flag.describe()),
+                    what: format!("client \"{}\" to be {state}", self.name),
                     waited: started.elapsed(),
-                    last: if line.is_empty() {
-                        format!("CLIENT LIST has no client with id {id}: it disconnected")
-                    } else {
-                        format!("CLIENT LIST: {line}")
-                    },
+                    last,
                     hint: match &self.background {
                         Some(b) if b.task.is_finished() => format!(
                             "its background command `{}` has already answered",
                             b.line
                         ),
                         Some(b) => format!("it is running `{}` in the background", b.line),
-                        None => "it runs nothing in the background: start the command that should block it with `... in the background`".into(),
+                        None if *state == ClientState::Flag('b') => "it runs nothing in the background: start the command that should block it with `... in the background`".into(),
+                        None => "it runs nothing in the background; VALKEY_BDD_WAIT_TIMEOUT sets the deadline".into(),
                     },
                 });
             }
@@ -475,125 +494,8 @@ impl Actor {
     }
 }
 
-/// The messages a subscriber received, as `(channel, payload)`.
-type Inbox = Arc<crate::feed::Feed<(String, Vec<u8>)>>;
-
-/// A subscriber: its own pub/sub connection and the messages it received.
-pub struct Subscriber {
-    name: String,
-    received: Inbox,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Subscriber {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscriber")
-            .field("name", &self.name)
-            .finish()
-    }
-}
-
-impl Drop for Subscriber {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Subscriber {
-    /// Connects `name` to `address` (authenticated with `auth`, if any) and
-    /// subscribes to `channels`; returns once the server has confirmed every
-    /// subscription.
-    pub async fn subscribe(
-        name: impl Into<String>,
-        address: &Address,
-        auth: Option<&crate::client::Credentials>,
-        channels: &[String],
-    ) -> Result<Subscriber> {
-        let name = name.into();
-        let fail = |e: redis::RedisError| Error::Connection {
-            target: address.to_string(),
-            action: format!("subscribing client \"{name}\""),
-            detail: e.to_string(),
-            hint: "is the server running? see its log".into(),
-        };
-        let client = crate::client::redis_client(address, auth).map_err(fail)?;
-        let timeout = crate::settings::command_timeout()?;
-        let mut pubsub = tokio::time::timeout(timeout, client.get_async_pubsub())
-            .await
-            .map_err(|_| Error::CommandTimeout {
-                target: address.to_string(),
-                command: "SUBSCRIBE".into(),
-                timeout,
-            })?
-            .map_err(fail)?;
-        for ch in channels {
-            pubsub.subscribe(ch).await.map_err(fail)?;
-        }
-        let received: Inbox = Arc::default();
-        let sink = received.clone();
-        let task = tokio::spawn(async move {
-            let mut stream = pubsub.into_on_message();
-            while let Some(msg) = stream.next().await {
-                sink.push((
-                    msg.get_channel_name().to_string(),
-                    msg.get_payload_bytes().to_vec(),
-                ));
-            }
-            sink.close();
-        });
-        Ok(Subscriber {
-            name,
-            received,
-            task,
-        })
-    }
-
-    /// The messages received so far, as `(channel, payload)`.
-    pub fn received(&self) -> Vec<(String, Vec<u8>)> {
-        self.received.snapshot()
-    }
-
-    /// Waits at most `timeout` until a message `payload` arrived on `channel`.
-    pub async fn wait_message(
-        &self,
-        channel: &str,
-        payload: &str,
-        timeout: Duration,
-    ) -> Result<()> {
-        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
-        let started = Instant::now();
-        let arrived = self
-            .received
-            .wait_until(started + timeout, None, |got| {
-                got.iter()
-                    .any(|(c, p)| c == channel && p.as_slice() == payload.as_bytes())
-            })
-            .await;
-        if arrived {
-            return Ok(());
-        }
-        let got = self.received();
-        Err(Error::Timeout {
-            what: format!(
-                "client \"{}\" to receive {payload:?} on {channel:?}",
-                self.name
-            ),
-            waited: started.elapsed(),
-            last: if got.is_empty() {
-                "no message at all".into()
-            } else {
-                format!(
-                    "received: {}",
-                    got.iter()
-                        .map(|(c, p)| format!("{:?} on {c:?}", String::from_utf8_lossy(p)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            },
-            hint: "was the message published on that channel after the subscription?".into(),
-        })
-    }
-}
+/// Subscribers moved to [`crate::pubsub`]; the old path still names them.
+pub use crate::pubsub::Subscriber;
 
 #[cfg(test)]
 mod tests {

@@ -83,6 +83,20 @@ impl ClusterSpec {
         self
     }
 
+    /// Loads a module (see [`crate::modules::ModuleLoad`]), unless a
+    /// `loadmodule` directive given already loads its library: a server
+    /// cannot load one library twice.
+    pub fn load(mut self, module: &crate::modules::ModuleLoad) -> Self {
+        let loaded = self
+            .config
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("loadmodule") && module.loaded_by(v));
+        if !loaded {
+            self.config.push(("loadmodule".into(), module.directive()));
+        }
+        self
+    }
+
     /// Makes the nodes' directories inside `parent`.
     pub fn in_dir(mut self, parent: impl Into<std::path::PathBuf>) -> Self {
         self.parent_dir = Some(parent.into());

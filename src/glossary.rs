@@ -255,6 +255,7 @@ pub fn readable(sentence: &str) -> String {
         (r#"(".*")"#, r#""…""#),
         ("`(.+)`", "`…`"),
         (r"(-?\d+)", "<integer>"),
+        (r"(\d+)", "<integer>"),
         ("/(.*)/", "/<regex>/"),
     ] {
         s = s.replace(from, to);
@@ -266,7 +267,8 @@ pub fn readable(sentence: &str) -> String {
     s = choice
         .replace_all(&s, |c: &regex::Captures<'_>| c[1].replace('|', " | "))
         .into_owned();
-    s
+    s.replace("replicas?", "replica(s)")
+        .replace("shards?", "shard(s)")
 }
 
 fn title_of(file: &str) -> String {

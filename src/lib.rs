@@ -33,8 +33,10 @@
 //!   [`pool`]: cluster nodes started ahead of need.
 //! - [`world`]: one scenario's servers and clients; [`shared`]: servers shared
 //!   by the scenarios of a feature.
-//! - [`actors`]: named clients with background commands and checkpoints;
-//!   [`process`]: the user's own programs; [`streams`]: stream consumers.
+//! - [`actors`]: named clients with background commands and checkpoints on
+//!   what [`client_state`] reads of them in `CLIENT LIST`;
+//!   [`process`]: the user's own programs; [`streams`]: stream consumers;
+//!   [`pubsub`]: subscribers to channels and patterns, keyspace events.
 //! - [`tls`]: certificates made once per run; [`acl`]: the run's password
 //!   every server needs (secure by default) and ACL users; credentials live
 //!   in [`client::Credentials`].
@@ -54,6 +56,7 @@ pub mod actors;
 pub mod binary;
 pub mod build;
 pub mod client;
+pub mod client_state;
 pub mod cluster;
 pub mod command;
 pub mod compare;
@@ -69,6 +72,7 @@ pub mod modules;
 pub mod pool;
 pub mod ports;
 pub mod process;
+pub mod pubsub;
 pub mod replication;
 pub mod reply;
 pub mod runner;

@@ -6,7 +6,7 @@
 //! features would otherwise run against a stale or missing library.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
@@ -80,4 +80,122 @@ async fn build(package: String) -> std::result::Result<PathBuf, String> {
         .ok_or_else(|| {
             format!("cargo built {package}, but named no .so among its artifacts: is it a cdylib?")
         })
+}
+
+/// A module to load into a server: its shared library and its arguments,
+/// as one `loadmodule` directive.
+///
+/// ```no_run
+/// # async fn demo() -> valkey_bdd::Result<()> {
+/// use valkey_bdd::modules::ModuleLoad;
+/// use valkey_bdd::{Server, ServerSpec};
+/// // A relative path is taken from the working directory.
+/// let bloom = ModuleLoad::at_path("target/release/libvalkey_bloom.so", "").await?;
+/// let server = Server::start(ServerSpec::new("bloom").load(&bloom)).await?;
+/// # server.stop().await }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleLoad {
+    path: PathBuf,
+    args: String,
+}
+
+impl ModuleLoad {
+    /// The module at `path`, with its arguments. A relative path is taken
+    /// from the working directory (where `cargo test` runs: the package's
+    /// root); a path where there is no file fails, naming the path tried.
+    pub async fn at_path(path: impl AsRef<Path>, args: &str) -> Result<ModuleLoad> {
+        let path = absolute(path.as_ref());
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(ModuleLoad::new(path, args)),
+            Ok(_) => Err(not_a_module(&path, "it is not a file")),
+            Err(e) => Err(not_a_module(&path, &e.to_string())),
+        }
+    }
+
+    /// The module of a `cdylib` crate of the workspace, built first (see
+    /// [`cdylib`]), with its arguments.
+    pub async fn of_crate(package: &str, args: &str) -> Result<ModuleLoad> {
+        Ok(ModuleLoad::new(absolute(&cdylib(package).await?), args))
+    }
+
+    /// A module whose path is known to be absolute and to exist.
+    fn new(path: PathBuf, args: &str) -> ModuleLoad {
+        ModuleLoad {
+            path,
+            args: args.trim().to_string(),
+        }
+    }
+
+    /// The module named for the whole run (`VALKEY_BDD_MODULE`, or
+    /// `MODULE_PATH` as the Python framework names it, with
+    /// `VALKEY_BDD_MODULE_ARGS`), if any; see
+    /// [`crate::settings::run_module`].
+    pub fn of_run() -> Result<Option<ModuleLoad>> {
+        Ok(crate::settings::run_module()?.map(|(path, args)| ModuleLoad::new(path, &args)))
+    }
+
+    /// The shared library, as an absolute path.
+    pub fn library(&self) -> &Path {
+        &self.path
+    }
+
+    /// The arguments, as one line (empty: none).
+    pub fn args(&self) -> &str {
+        &self.args
+    }
+
+    /// The value of its `loadmodule` directive: the path, then the arguments.
+    pub fn directive(&self) -> String {
+        format!("{} {}", self.path.display(), self.args)
+            .trim_end()
+            .to_string()
+    }
+
+    /// Whether a `loadmodule` directive's value loads this library.
+    pub fn loaded_by(&self, directive: &str) -> bool {
+        directive.split_whitespace().next() == Some(&*self.path.to_string_lossy())
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn not_a_module(path: &Path, why: &str) -> Error {
+    let cwd = std::env::current_dir().map_or_else(|_| "?".into(), |d| d.display().to_string());
+    Error::Config {
+        what: format!("no module at {}: {why}", path.display()),
+        hint: format!(
+            "a relative module path is taken from the working directory ({cwd}); build the module first, or name the path from there"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ModuleLoad;
+
+    #[tokio::test]
+    async fn a_missing_module_names_the_path_tried() {
+        let err = ModuleLoad::at_path("no/such/libmod.so", "")
+            .await
+            .unwrap_err();
+        let cwd = std::env::current_dir().unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains(&cwd.join("no/such/libmod.so").display().to_string()),
+            "{text}"
+        );
+        assert!(text.contains("working directory"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_directive_is_the_absolute_path_then_the_arguments() {
+        let m = ModuleLoad::at_path("Cargo.toml", " step 5 ").await.unwrap();
+        let path = std::env::current_dir().unwrap().join("Cargo.toml");
+        assert_eq!(m.directive(), format!("{} step 5", path.display()));
+        assert!(m.loaded_by(&format!("{} other args", path.display())));
+        assert!(!m.loaded_by("/elsewhere/Cargo.toml"));
+    }
 }

@@ -84,6 +84,20 @@ impl ReplicaSetSpec {
         self
     }
 
+    /// Loads a module (see [`crate::modules::ModuleLoad`]), unless a
+    /// `loadmodule` directive given already loads its library: a server
+    /// cannot load one library twice.
+    pub fn load(mut self, module: &crate::modules::ModuleLoad) -> Self {
+        let loaded = self
+            .all
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("loadmodule") && module.loaded_by(v));
+        if !loaded {
+            self.all.push(("loadmodule".into(), module.directive()));
+        }
+        self
+    }
+
     /// A directive for one node (`primary`, `replica 2`) or, with `all`, for
     /// every node.
     pub fn node_config(

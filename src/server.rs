@@ -175,6 +175,20 @@ impl ServerSpec {
         self.config("loadmodule", value)
     }
 
+    /// Loads a module (see [`crate::modules::ModuleLoad`]), unless a
+    /// `loadmodule` directive given already loads its library: a server
+    /// cannot load one library twice.
+    pub fn load(mut self, module: &crate::modules::ModuleLoad) -> Self {
+        let loaded = self
+            .config
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("loadmodule") && module.loaded_by(v));
+        if !loaded {
+            self.config.push(("loadmodule".into(), module.directive()));
+        }
+        self
+    }
+
     /// Makes the server's directory inside `parent` instead of in a temporary
     /// directory of its own. The caller then owns the directory's removal.
     pub fn in_dir(mut self, parent: impl Into<PathBuf>) -> Self {

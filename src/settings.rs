@@ -231,6 +231,73 @@ pub fn wrapper() -> Result<Option<Wrapper>> {
     }
 }
 
+/// The module every server of the run loads: `VALKEY_BDD_MODULE` (or
+/// `MODULE_PATH`, the name the Python test framework uses), with the
+/// arguments of `VALKEY_BDD_MODULE_ARGS`. A relative path is taken from the
+/// working directory; a path with no file there is an error, naming the path
+/// tried. `None` when neither is set.
+pub fn run_module() -> Result<Option<(PathBuf, String)>> {
+    let named = |var: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let (var, path) = match (named("VALKEY_BDD_MODULE"), named("MODULE_PATH")) {
+        (Some(ours), Some(theirs)) if ours != theirs => {
+            return Err(Error::Config {
+                what: format!(
+                    "VALKEY_BDD_MODULE={} and MODULE_PATH={} name different modules",
+                    ours.display(),
+                    theirs.display()
+                ),
+                hint: "set only one of them".into(),
+            });
+        }
+        (Some(ours), _) => ("VALKEY_BDD_MODULE", ours),
+        (None, Some(theirs)) => ("MODULE_PATH", theirs),
+        (None, None) => {
+            if let Ok(args) = std::env::var("VALKEY_BDD_MODULE_ARGS")
+                && !args.is_empty()
+            {
+                return Err(Error::Config {
+                    what: format!("VALKEY_BDD_MODULE_ARGS={args:?} is set, but no module is"),
+                    hint: "name the module with VALKEY_BDD_MODULE=path/to/module.so".into(),
+                });
+            }
+            return Ok(None);
+        }
+    };
+    let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let cwd = std::env::current_dir().map_or_else(|_| "?".into(), |d| d.display().to_string());
+    match std::fs::metadata(&absolute) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(Error::Config {
+                what: format!(
+                    "{var}={}: {} is not a file",
+                    path.display(),
+                    absolute.display()
+                ),
+                hint: "name the module's shared library (.so)".into(),
+            });
+        }
+        Err(e) => {
+            return Err(Error::Config {
+                what: format!(
+                    "{var}={}: no module at {}: {e}",
+                    path.display(),
+                    absolute.display()
+                ),
+                hint: format!(
+                    "a relative path is taken from the working directory ({cwd}); build the module first"
+                ),
+            });
+        }
+    }
+    let args = std::env::var("VALKEY_BDD_MODULE_ARGS").unwrap_or_default();
+    Ok(Some((absolute, args.trim().to_string())))
+}
+
 /// Every `VALKEY_BDD_*` variable the harness reads: name, meaning, default.
 /// `--help` prints it; [`validate`] refuses a name that is not here.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
@@ -278,6 +345,21 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "VALKEY_BDD_OTHER_SERVER_PATH",
         "a second binary, for @mixed-versions scenarios",
         "the other engine on PATH",
+    ),
+    (
+        "VALKEY_BDD_MODULE",
+        "a module every server loads (a path; relative to the working directory)",
+        "unset",
+    ),
+    (
+        "MODULE_PATH",
+        "the same, as the Python test framework names it",
+        "unset",
+    ),
+    (
+        "VALKEY_BDD_MODULE_ARGS",
+        "the arguments of that module",
+        "none",
     ),
     (
         "VALKEY_BDD_JUNIT",
@@ -379,6 +461,7 @@ pub fn validate() -> Result<()> {
     check(crate::external::Endpoint::from_env().map(drop));
     check(crate::external::may_flush().map(drop));
     check(tmp_root_exists());
+    check(run_module().map(drop));
     check(log_filter());
     if let Some(p) = other_server_path() {
         check(executable("VALKEY_BDD_OTHER_SERVER_PATH", &p));

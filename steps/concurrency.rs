@@ -1,5 +1,5 @@
 //! Named clients as actors: background commands, checkpoints on what the
-//! server says about a client, pub/sub subscribers.
+//! server says about a client.
 //!
 //! A checkpoint waits (up to `VALKEY_BDD_WAIT_TIMEOUT`) for an observable
 //! state, never for a fixed time, so that "alice blocks, then bob writes,
@@ -9,8 +9,9 @@ use cucumber::{given, then, when};
 
 use super::{CommandLine, ServerRef};
 use crate::actors::Flag;
+use crate::client_state::ClientState;
 use crate::error::{Error, Result};
-use crate::world::{DEFAULT_SERVER, ValkeyWorld};
+use crate::world::ValkeyWorld;
 
 /// Sends a command through a named client without waiting for its reply
 /// (`BLPOP`, `XREADGROUP ... BLOCK`, `WAIT`, a busy script), and returns at
@@ -44,6 +45,61 @@ async fn in_transaction(w: &mut ValkeyWorld, client: String) -> Result<()> {
     w.client_wait_for(&client, Flag::InTransaction).await
 }
 
+/// Checkpoint: waits until `CLIENT LIST` shows the client watching this many
+/// keys (`watch=`, after `WATCH`; Valkey 8.0 and later show it — an older
+/// server fails the step at once, saying so).
+#[given(expr = "client {string} watches {int} key(s)")]
+#[when(expr = "client {string} watches {int} key(s)")]
+#[then(expr = "client {string} watches {int} key(s)")]
+async fn watches(w: &mut ValkeyWorld, client: String, keys: u64) -> Result<()> {
+    w.client_wait_state(&client, &ClientState::Watching(keys))
+        .await
+}
+
+/// Checkpoint: waits until `CLIENT LIST` shows the client's transaction
+/// doomed (flag `d`): a key it watches has changed, so its `EXEC` will
+/// answer nil.
+#[given(expr = "the transaction of client {string} is doomed")]
+#[when(expr = "the transaction of client {string} is doomed")]
+#[then(expr = "the transaction of client {string} is doomed")]
+async fn doomed(w: &mut ValkeyWorld, client: String) -> Result<()> {
+    w.client_wait_state(&client, &ClientState::flag('d')).await
+}
+
+/// Checkpoint: waits until `CLIENT LIST` shows the client with this flag,
+/// one letter of its `flags=` field (`b` blocked, `x` in `MULTI`, `d`
+/// doomed, `P` subscribed, `r` read-only in a cluster, `t` no-touch...).
+#[given(expr = "client {string} has the flag {string}")]
+#[when(expr = "client {string} has the flag {string}")]
+#[then(expr = "client {string} has the flag {string}")]
+async fn has_flag(w: &mut ValkeyWorld, client: String, flag: String) -> Result<()> {
+    let mut letters = flag.chars();
+    let (Some(letter), None) = (letters.next(), letters.next()) else {
+        return Err(Error::Config {
+            what: format!("{flag:?} is not one flag of CLIENT LIST"),
+            hint: "a flag is one letter of the flags= field, such as \"b\" or \"d\"".into(),
+        });
+    };
+    w.client_wait_state(&client, &ClientState::flag(letter))
+        .await
+}
+
+/// Checkpoint: waits until the `CLIENT LIST` field of the client has exactly
+/// this value (`db` → `0`, `name`, `resp`, `multi`, `sub`, `lib-name`). A
+/// field the server does not show fails at once.
+#[given(expr = "the CLIENT LIST field {string} of client {string} is {string}")]
+#[when(expr = "the CLIENT LIST field {string} of client {string} is {string}")]
+#[then(expr = "the CLIENT LIST field {string} of client {string} is {string}")]
+async fn client_field(
+    w: &mut ValkeyWorld,
+    field: String,
+    client: String,
+    value: String,
+) -> Result<()> {
+    w.client_wait_state(&client, &ClientState::field(&field, &value))
+        .await
+}
+
 /// Waits for the reply of the client's background command; the reply
 /// sentences then check it.
 #[when(expr = "client {string} gets its reply")]
@@ -72,29 +128,6 @@ async fn still_waiting(w: &mut ValkeyWorld, client: String) -> Result<()> {
 #[when(expr = "client {string} disconnects")]
 async fn disconnects(w: &mut ValkeyWorld, client: String) -> Result<()> {
     w.disconnect_client(&client)
-}
-
-/// Subscribes a named client to a channel of the default server on a
-/// pub/sub connection of its own; returns once the server confirmed.
-#[given(expr = "client {string} subscribes to {string}")]
-#[when(expr = "client {string} subscribes to {string}")]
-async fn subscribes(w: &mut ValkeyWorld, client: String, channel: String) -> Result<()> {
-    w.subscribe(&client, DEFAULT_SERVER, &[channel]).await
-}
-
-/// Checkpoint: waits until the subscriber has received the message on the
-/// channel.
-#[then(expr = "client {string} receives {string} on {string}")]
-async fn receives(
-    w: &mut ValkeyWorld,
-    client: String,
-    payload: String,
-    channel: String,
-) -> Result<()> {
-    let timeout = crate::settings::wait_timeout()?;
-    w.subscriber(&client)?
-        .wait_message(&channel, &payload, timeout)
-        .await
 }
 
 /// Checkpoint: waits until the server stops answering — a `PING` of the

@@ -20,6 +20,7 @@ pub mod concurrency;
 pub mod introspection;
 pub mod modules;
 pub mod processes;
+pub mod pubsub;
 pub mod remember;
 pub mod replication;
 pub mod reply;
@@ -36,6 +37,21 @@ fn name(captured: &str) -> Option<&str> {
 /// `the primary`, `replica 2`, `the replica` (the only one), `node 3`,
 /// `the node that owns "key"`, `the primary of shard 2`, `the replica of
 /// shard 1`.
+///
+/// A step of your own takes it as a parameter of an `expr` sentence, and
+/// [`ValkeyWorld::resolve`](crate::ValkeyWorld::resolve)s it:
+///
+/// ```no_run
+/// use valkey_bdd::steps::ServerRef;
+/// use valkey_bdd::{Result, ValkeyWorld};
+///
+/// /// Flushes the server the sentence names.
+/// #[cucumber::when(expr = "I flush {server}")]
+/// async fn flush(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
+///     let name = w.resolve_name(&server).await?;
+///     w.run(Some(&name), "FLUSHALL").await.map(drop)
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Parameter)]
 #[param(
     name = "server",
@@ -85,6 +101,18 @@ impl FromStr for ServerRef {
 
 /// `{command}` in a sentence: a command between backticks, written as in
 /// `valkey-cli`.
+///
+/// ```no_run
+/// use valkey_bdd::steps::CommandLine;
+/// use valkey_bdd::{Result, ValkeyWorld};
+///
+/// /// Runs the command twice on the default server.
+/// #[cucumber::when(expr = "I run {command} twice")]
+/// async fn twice(w: &mut ValkeyWorld, command: CommandLine) -> Result<()> {
+///     w.run(None, command.line()).await?;
+///     w.run(None, command.line()).await.map(drop)
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Parameter)]
 #[param(name = "command", regex = r"`[^`]+`")]
 pub struct CommandLine(String);

@@ -6,78 +6,172 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 
 use super::{ServerRef, config_table, name};
+use crate::cluster::ClusterSpec;
 use crate::error::{Error, Result};
+use crate::modules::ModuleLoad;
 use crate::replication::ReplicaSetSpec;
 use crate::reply::Reply;
 use crate::server::ServerSpec;
 use crate::world::{DEFAULT_SERVER, ValkeyWorld};
 
-/// A server spec loading the module of a crate, built by cargo first.
-async fn spec_with(server: &str, krate: &str, args: &str) -> Result<ServerSpec> {
-    let path = crate::modules::cdylib(krate).await?;
-    Ok(ServerSpec::new(name(server).unwrap_or(DEFAULT_SERVER)).module(path, args))
+/// The module a sentence names: `the module "path/to/lib.so"` (relative to
+/// the working directory), or `the module of the crate "name"` (built by
+/// cargo first, once per run).
+/// Placeholders (`${dir}`, remembered values) are filled in first.
+async fn module(w: &mut ValkeyWorld, of_crate: &str, name: &str, args: &str) -> Result<ModuleLoad> {
+    let name = w.expand(name).await?;
+    let args = w.expand(args).await?;
+    if of_crate.is_empty() {
+        ModuleLoad::at_path(&name, &args).await
+    } else {
+        ModuleLoad::of_crate(&name, &args).await
+    }
 }
 
-/// Starts a server loading the module of a `cdylib` crate of the
-/// workspace, which the harness builds with `cargo build -p` first (once per
-/// run), with its arguments.
+fn server_spec(server: &str, module: &ModuleLoad) -> ServerSpec {
+    ServerSpec::new(name(server).unwrap_or(DEFAULT_SERVER)).load(module)
+}
+
+/// Starts a server that loads a module (`loadmodule`), with its arguments:
+/// a shared library by its path (a relative path is taken from the directory
+/// `cargo test` runs in, the package's root; no file there fails the step
+/// with the path tried), or `of the crate "…"`, the module of a `cdylib`
+/// crate of the workspace, which the harness builds with `cargo build -p`
+/// first (once per run).
 #[given(
-    regex = r#"^a server(?: "([^"]+)")? with the module of the crate "([^"]+)"(?: and the arguments "([^"]*)")?$"#
+    regex = r#"^a server(?: "([^"]+)")? with the module( of the crate)? "([^"]+)"(?: and the arguments "([^"]*)")?$"#
 )]
-async fn server_with_crate_module(
+async fn server_with_module(
     w: &mut ValkeyWorld,
     server: String,
-    krate: String,
+    of_crate: String,
+    path: String,
     args: String,
 ) -> Result<()> {
-    let spec = spec_with(&server, &krate, &args).await?;
-    w.start_server(spec).await.map(drop)
+    let module = module(w, &of_crate, &path, &args).await?;
+    w.start_server(server_spec(&server, &module))
+        .await
+        .map(drop)
 }
 
 /// The same, with directives from a table (`| appendonly | yes |`).
 #[given(
-    regex = r#"^a server(?: "([^"]+)")? with the module of the crate "([^"]+)" and the config:$"#
+    regex = r#"^a server(?: "([^"]+)")? with the module( of the crate)? "([^"]+)"(?: and the arguments "([^"]*)")? and the config:$"#
 )]
-async fn server_with_crate_module_config(
+async fn server_with_module_config(
     w: &mut ValkeyWorld,
     server: String,
-    krate: String,
+    of_crate: String,
+    path: String,
+    args: String,
     #[step] s: &Step,
 ) -> Result<()> {
-    let mut spec = spec_with(&server, &krate, "").await?;
+    let module = module(w, &of_crate, &path, &args).await?;
+    let mut spec = server_spec(&server, &module);
     for (k, v) in config_table(w, s).await? {
         spec = spec.config(k, v);
     }
     w.start_server(spec).await.map(drop)
 }
 
-/// Starts a server loading the crate's module with arguments it should
-/// refuse; `the server fails to start and its log contains ...` checks why.
+/// Starts a server loading a module with arguments it should refuse;
+/// `the server fails to start and its log contains ...` checks why. A path
+/// with no file fails this step: that is no refusal of the module's.
 #[when(
-    regex = r#"^I try to start a server with the module of the crate "([^"]+)" and the arguments "([^"]*)"$"#
+    regex = r#"^I try to start a server with the module( of the crate)? "([^"]+)" and the arguments "([^"]*)"$"#
 )]
-async fn try_server_with_crate_module(
+async fn try_server_with_module(
     w: &mut ValkeyWorld,
-    krate: String,
+    of_crate: String,
+    path: String,
     args: String,
 ) -> Result<()> {
-    let spec = spec_with("", &krate, &args).await?;
-    w.start_server_expecting_failure(spec).await
+    let module = module(w, &of_crate, &path, &args).await?;
+    w.start_server_expecting_failure(server_spec("", &module))
+        .await
 }
 
-/// Starts a primary and replicas that all load the crate's module.
-#[given(regex = r#"^a primary with (\d+) replicas? loading the module of the crate "([^"]+)"$"#)]
-async fn replicas_with_crate_module(
+/// Starts a primary and replicas that all load the module, with its
+/// arguments.
+#[given(
+    regex = r#"^a primary with (\d+) replicas? loading the module( of the crate)? "([^"]+)"(?: and the arguments "([^"]*)")?$"#
+)]
+async fn replicas_with_module(
     w: &mut ValkeyWorld,
     replicas: usize,
-    krate: String,
+    of_crate: String,
+    path: String,
+    args: String,
 ) -> Result<()> {
-    let path = crate::modules::cdylib(&krate).await?;
-    let path = std::path::absolute(&path).unwrap_or(path);
-    w.start_replica_set(
-        ReplicaSetSpec::new(replicas).config("loadmodule", path.display().to_string()),
-    )
-    .await
+    let module = module(w, &of_crate, &path, &args).await?;
+    w.start_replica_set(ReplicaSetSpec::new(replicas).load(&module))
+        .await
+}
+
+/// The same, with the table's directives on every node.
+#[given(
+    regex = r#"^a primary with (\d+) replicas? loading the module( of the crate)? "([^"]+)"(?: and the arguments "([^"]*)")? and the config:$"#
+)]
+async fn replicas_with_module_config(
+    w: &mut ValkeyWorld,
+    replicas: usize,
+    of_crate: String,
+    path: String,
+    args: String,
+    #[step] s: &Step,
+) -> Result<()> {
+    let module = module(w, &of_crate, &path, &args).await?;
+    let mut spec = ReplicaSetSpec::new(replicas).load(&module);
+    for (k, v) in config_table(w, s).await? {
+        spec = spec.config(k, v);
+    }
+    w.start_replica_set(spec).await
+}
+
+/// Forms a cluster whose every node loads the module, with its arguments
+/// (a cluster loading a module starts its nodes afresh: pooled nodes lack
+/// it).
+#[given(
+    regex = r#"^a cluster of (\d+) shards?(?: with (\d+) replicas? each)? loading the module( of the crate)? "([^"]+)"(?: and the arguments "([^"]*)")?$"#
+)]
+async fn cluster_with_module(
+    w: &mut ValkeyWorld,
+    shards: usize,
+    replicas: String,
+    of_crate: String,
+    path: String,
+    args: String,
+) -> Result<()> {
+    let replicas = if replicas.is_empty() {
+        0
+    } else {
+        replicas.parse().map_err(|_| Error::Config {
+            what: format!("{replicas:?} replicas per shard is not a number"),
+            hint: "write a cluster of 3 shards with 1 replica each".into(),
+        })?
+    };
+    let module = module(w, &of_crate, &path, &args).await?;
+    w.start_cluster(ClusterSpec::new(shards, replicas).load(&module))
+        .await
+}
+
+/// Has every server the scenario starts after this step load the module —
+/// alone, primaries and replicas, cluster nodes. Written once in a feature's
+/// `Background`, it holds for each of its scenarios; to load a module in
+/// every server of a whole run, set `VALKEY_BDD_MODULE` (or `MODULE_PATH`)
+/// instead.
+#[given(
+    regex = r#"^every server loads the module( of the crate)? "([^"]+)"(?: and the arguments "([^"]*)")?$"#
+)]
+async fn every_server_loads(
+    w: &mut ValkeyWorld,
+    of_crate: String,
+    path: String,
+    args: String,
+) -> Result<()> {
+    let module = module(w, &of_crate, &path, &args).await?;
+    w.load_in_every_server(module);
+    Ok(())
 }
 
 /// Checks how many times the server has run a command (`INFO

@@ -37,22 +37,6 @@ async fn a_server_using_binary(w: &mut ValkeyWorld, server: String, binary: Stri
     w.start_server(spec(&server).binary(binary)).await.map(drop)
 }
 
-/// Starts a server that loads a module (`loadmodule`), with its arguments.
-/// A relative path is taken from the directory `cargo test` runs in.
-#[given(
-    regex = r#"^a server(?: "([^"]+)")? with the module "([^"]+)"(?: and the arguments "([^"]*)")?$"#
-)]
-async fn a_server_with_module(
-    w: &mut ValkeyWorld,
-    server: String,
-    module: String,
-    args: String,
-) -> Result<()> {
-    w.start_server(spec(&server).module(module, &args))
-        .await
-        .map(drop)
-}
-
 /// Attaches a server shared by every scenario of the feature; the first
 /// scenario to ask starts it. Tag the feature `@serial` to run its scenarios
 /// in order. It stops when a scenario stops it, or when the run ends.

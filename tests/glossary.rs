@@ -147,6 +147,10 @@ const CHECKPOINTS: &[&str] = &[
     "the reply to `DBSIZE` becomes at most 3",
     r#"the reply to `GET k` on replica 1 becomes "v""#,
     "`SET k v` replicates",
+    r#"client "alice" watches 2 keys"#,
+    r#"the transaction of client "alice" is doomed"#,
+    r#"client "alice" has the flag "d""#,
+    r#"the CLIENT LIST field "db" of client "alice" is "0""#,
 ];
 
 /// The last step of each scenario of the must-fail corpus (see

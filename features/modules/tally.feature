@@ -101,3 +101,11 @@ Feature: A module tested the way module authors test theirs
     Then the reply is the integer 9
     When I run `TALLY.TOTAL basket`
     Then the reply is the integer 11
+
+  Scenario: Every node of a cluster loads the module of the crate
+    Given a cluster of 1 shard with 1 replica each loading the module of the crate "valkey-bdd-tally"
+    When I run `TALLY.ADD fruit apple 3`
+    And the replicas have caught up
+    Then the replica of shard 1 has executed "tally.add" 1 time
+    When I run `TALLY.GET fruit apple`
+    Then the reply is the integer 3

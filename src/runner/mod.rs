@@ -349,6 +349,9 @@ impl Runner {
         let pool = match crate::settings::cluster_pool()? {
             _ if external.is_some() => 0,
             Some(n) => n,
+            // Pooled nodes are started without the run's module: no cluster
+            // of this run could use them.
+            None if crate::settings::run_module()?.is_some() => 0,
             None => gate.cluster_nodes_wanted(&selection).min(32),
         };
         if pool > 0 {

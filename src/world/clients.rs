@@ -94,6 +94,14 @@ impl ValkeyWorld {
 
     /// Runs a command through a named client. A client that does not exist
     /// yet is connected to the default server first.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// w.client_run("alice", "CLIENT GETNAME").await?; // connects alice on first use
+    /// let id = w.client_id("alice").await?;
+    /// w.run(None, &format!("CLIENT KILL ID {id}")).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn client_run(&mut self, client: &str, line: &str) -> Result<&Reply> {
         let expanded = self.expand(line).await?;
         let line = expanded.as_str();
@@ -192,6 +200,19 @@ impl ValkeyWorld {
         actor.wait_for(&server, flag, timeout).await
     }
 
+    /// Waits (up to `VALKEY_BDD_WAIT_TIMEOUT`) until `CLIENT LIST` shows a
+    /// named client in `state`: a flag, the keys it watches, a field.
+    pub async fn client_wait_state(
+        &mut self,
+        client: &str,
+        state: &crate::client_state::ClientState,
+    ) -> Result<()> {
+        let timeout = crate::settings::wait_timeout()?;
+        let server = self.server_of(client)?;
+        let actor = self.clients.get_mut(client).expect("checked above");
+        actor.wait_state(&server, state, timeout).await
+    }
+
     /// Closes a named client's connection (and abandons its background
     /// command), as a crashing program would.
     pub fn disconnect_client(&mut self, client: &str) -> Result<()> {
@@ -234,18 +255,42 @@ impl ValkeyWorld {
         })
     }
 
-    /// Subscribes a named subscriber to channels of a server.
+    /// Subscribes a named subscriber to channels of a server, on a
+    /// connection of its own (made on its first subscription).
     pub async fn subscribe(
         &mut self,
         client: &str,
         server: &str,
         channels: &[String],
     ) -> Result<()> {
-        let server = self.server(Some(server))?.clone();
-        let auth = server.client_credentials();
-        let sub = Subscriber::subscribe(client, &server.address(), auth.as_ref(), channels).await?;
-        self.subscribers.insert(client.to_string(), sub);
-        Ok(())
+        self.subscriber_on(client, server)
+            .await?
+            .subscribe(channels)
+            .await
+    }
+
+    /// Subscribes a named subscriber to patterns (`__keyspace@0__:*`) of a
+    /// server, on a connection of its own (made on its first subscription).
+    pub async fn psubscribe(
+        &mut self,
+        client: &str,
+        server: &str,
+        patterns: &[String],
+    ) -> Result<()> {
+        self.subscriber_on(client, server)
+            .await?
+            .psubscribe(patterns)
+            .await
+    }
+
+    async fn subscriber_on(&mut self, client: &str, server: &str) -> Result<&mut Subscriber> {
+        if !self.subscribers.contains_key(client) {
+            let server = self.server(Some(server))?.clone();
+            let auth = server.client_credentials();
+            let sub = Subscriber::connect(client, &server.address(), auth.as_ref()).await?;
+            self.subscribers.insert(client.to_string(), sub);
+        }
+        Ok(self.subscribers.get_mut(client).expect("inserted above"))
     }
 
     /// A named subscriber.

@@ -23,6 +23,7 @@ pub mod remember;
 mod replicates;
 
 pub use observe::Subject;
+mod modules;
 
 /// The name of the server that sentences without a name refer to.
 pub const DEFAULT_SERVER: &str = "default";
@@ -92,6 +93,9 @@ pub struct ValkeyWorld {
     /// The values the scenario remembered (`I remember ... as "name"`),
     /// which `${name}` fills in.
     remembered: BTreeMap<String, String>,
+    /// Modules every server started from now on loads (`Given every server
+    /// loads the module ...`, typically in a Background), besides the run's.
+    every_server: Vec<crate::modules::ModuleLoad>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -138,6 +142,7 @@ impl ValkeyWorld {
             tmp_root: crate::settings::tmp_root(),
             attempt: None,
             remembered: BTreeMap::new(),
+            every_server: Vec::new(),
         }
     }
 
@@ -162,6 +167,15 @@ impl ValkeyWorld {
     }
 
     /// The user's own state of type `T`, created with `T::default()` on first
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// #[derive(Default)]
+    /// struct Created { keys: Vec<String> }
+    /// w.state::<Created>().keys.push("f".into());
+    /// assert_eq!(w.state::<Created>().keys.len(), 1);
+    /// # Ok(()) }
+    /// ```
     /// use. One value per type per scenario.
     pub fn state<T: Default + Send + 'static>(&mut self) -> &mut T {
         self.user
@@ -215,6 +229,7 @@ impl ValkeyWorld {
         if let Some(external) = crate::external::active() {
             return self.attach_external(spec, &external).await;
         }
+        let spec = self.with_every_module(spec, ServerSpec::load)?;
         let spec = spec.in_dir(self.dir()?);
         let server = Arc::new(Server::start(spec).await?);
         self.servers
@@ -246,6 +261,7 @@ impl ValkeyWorld {
     /// [`ValkeyWorld::start_error`]. Starting successfully is an error.
     pub async fn start_server_expecting_failure(&mut self, spec: ServerSpec) -> Result<()> {
         self.ensure_new_name(spec.name())?;
+        let spec = self.with_every_module(spec, ServerSpec::load)?;
         let spec = spec.in_dir(self.dir()?);
         match Server::start(spec).await {
             Ok(server) => {
@@ -280,6 +296,7 @@ impl ValkeyWorld {
         if crate::external::active().is_some() {
             return Err(external_refusal("replicas"));
         }
+        let spec = self.with_every_module(spec, ReplicaSetSpec::load)?;
         let set = ReplicaSet::start(spec.in_dir(self.dir()?)).await?;
         for server in set.servers() {
             self.servers
@@ -309,6 +326,7 @@ impl ValkeyWorld {
                 spec.name()
             )));
         }
+        let spec = self.with_every_module(spec, ServerSpec::load)?;
         let key = format!("server {}", spec.name());
         let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
             Ok(vec![Arc::new(Server::start(spec).await?)])
@@ -327,6 +345,7 @@ impl ValkeyWorld {
         if crate::external::active().is_some() {
             return Err(external_refusal("shared replicas"));
         }
+        let spec = self.with_every_module(spec, ReplicaSetSpec::load)?;
         let key = format!("replica set {}", spec.names().join(","));
         let servers = shared::get_or_start(&self.feature_key(), &key, || async move {
             let set = ReplicaSet::start(spec).await?;
@@ -363,6 +382,13 @@ impl ValkeyWorld {
     }
 
     /// The server called `name`, or the default server for `None`.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// let cache = w.server(Some("cache"))?.clone();
+    /// let reply = cache.command("DBSIZE").await?; // a connection of the harness's, no last reply
+    /// # Ok(()) }
+    /// ```
     pub fn server(&self, name: Option<&str>) -> Result<&Arc<Server>> {
         let name = name.unwrap_or(DEFAULT_SERVER);
         self.servers.get(name).ok_or_else(|| {
@@ -386,6 +412,15 @@ impl ValkeyWorld {
     }
 
     /// The server a sentence names.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// use valkey_bdd::steps::ServerRef;
+    /// let replica: ServerRef = "replica 2".parse().expect("a server reference");
+    /// let server = w.resolve(&replica).await?;
+    /// println!("{} on port {}", server.describe(), server.port());
+    /// # Ok(()) }
+    /// ```
     pub async fn resolve(&self, r: &crate::steps::ServerRef) -> Result<Arc<Server>> {
         use crate::steps::ServerRef;
         match r {
@@ -445,6 +480,7 @@ impl ValkeyWorld {
         for name in spec.names() {
             self.ensure_new_name(&name)?;
         }
+        let spec = self.with_every_module(spec, ClusterSpec::load)?;
         let cluster = match crate::external::active() {
             Some(external)
                 if external.endpoint.cluster && Cluster::fits_external(&spec, &external) =>
@@ -541,6 +577,14 @@ impl ValkeyWorld {
     // --- commands --------------------------------------------------------
 
     /// Runs a command on a server through its default client.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// w.run(None, r#"SET "my key" "a b""#).await?;       // the default server
+    /// let reply = w.run(Some("primary"), "GET k").await?; // a named one
+    /// assert!(reply.error().is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn run(&mut self, server: Option<&str>, line: &str) -> Result<&Reply> {
         let expanded = self.expand(line).await?;
         let line = expanded.as_str();
@@ -599,6 +643,15 @@ impl ValkeyWorld {
     }
 
     /// The last command's reply, and what it was.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// use valkey_bdd::Reply;
+    /// w.run(None, "INCR hits").await?;
+    /// let last = w.last()?;
+    /// assert_eq!(last.reply, Reply::Integer(1), "{} ran `{}`", last.by, last.command);
+    /// # Ok(()) }
+    /// ```
     pub fn last(&self) -> Result<&LastReply> {
         self.last.as_ref().ok_or_else(|| Error::Unknown {
             what: "no command has been run yet in this scenario".into(),

@@ -1,6 +1,7 @@
 //! The whole valkey-bdd vocabulary, plus one step of this crate's own.
 
 use cucumber::{given, then};
+use valkey_bdd::steps::ServerRef;
 use valkey_bdd::{Error, Reply, ValkeyWorld};
 
 /// What this crate's steps remember during a scenario.
@@ -38,6 +39,24 @@ async fn users_read_back(w: &mut ValkeyWorld) -> valkey_bdd::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Counts the users on a server the sentence names (`the primary`,
+/// `replica 1`, ...): the library's `{server}` parameter in a step of ours.
+#[then(expr = "{server} holds {int} user(s)")]
+async fn holds_users(w: &mut ValkeyWorld, server: ServerRef, n: usize) -> valkey_bdd::Result<()> {
+    let server = w.resolve(&server).await?;
+    let found = match server.command("KEYS user:*").await? {
+        Reply::Array(keys) => keys.len(),
+        other => return Err(Error::Expectation(format!("KEYS answered {other}"))),
+    };
+    if found == n {
+        return Ok(());
+    }
+    Err(Error::Expectation(format!(
+        "{} holds {found} user(s), expected {n}",
+        server.describe()
+    )))
 }
 
 #[tokio::main]

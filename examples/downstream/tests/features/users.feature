@@ -13,3 +13,10 @@ Feature: The user store
     Then the reply is "1815"
     When I run `DBSIZE`
     Then the reply is the integer 2
+
+  Scenario: A step of this crate names a server as the library's sentences do
+    Given a primary with 1 replica
+    When I run `HSET user:ada name ada` on the primary
+    And the replicas have caught up
+    Then the replica holds 1 user
+    And the primary holds 1 user

@@ -1,0 +1,88 @@
+//! A module named once for the whole run (`VALKEY_BDD_MODULE`, or
+//! `MODULE_PATH` as the Python framework names it) is loaded into every
+//! server the scenarios start: alone, replicas, cluster nodes. The
+//! environment is process-wide, so each case runs this test binary again as
+//! a child with the environment under test.
+
+use std::process::Command;
+
+const REDISEARCH: &str = "/usr/lib/redis/modules/redisearch.so";
+
+/// The child's part: runs the fixture and prints how it went.
+#[tokio::test]
+async fn child_process_entry() {
+    if std::env::var_os("VALKEY_BDD_TEST_CHILD").is_none() {
+        return;
+    }
+    let outcome = valkey_bdd::Runner::new("tests/fixtures/run_module")
+        .args(["run_module"])
+        .keep(valkey_bdd::settings::KeepPolicy::Never)
+        .quiet()
+        .run()
+        .await;
+    match outcome {
+        Ok(o) => println!("run: failed={} failed_steps={}", o.failed, o.failed_steps),
+        Err(e) => println!("run: refused: {e}"),
+    }
+}
+
+fn child(env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_process_entry", "--nocapture"])
+        .env("VALKEY_BDD_TEST_CHILD", "1")
+        .env_remove("VALKEY_BDD_MODULE")
+        .env_remove("MODULE_PATH")
+        .env_remove("VALKEY_BDD_MODULE_ARGS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn module_path_loads_the_module_into_every_server() {
+    let out = child(&[
+        ("MODULE_PATH", REDISEARCH),
+        ("VALKEY_BDD_MODULE_ARGS", "SAFEMODE"),
+    ]);
+    assert!(out.contains("run: failed=false failed_steps=0"), "{out}");
+}
+
+#[test]
+fn without_the_module_the_same_scenarios_fail() {
+    let out = child(&[]);
+    assert!(out.contains("run: failed=true failed_steps=3"), "{out}");
+}
+
+#[test]
+fn valkey_bdd_module_names_it_too() {
+    let out = child(&[
+        ("VALKEY_BDD_MODULE", REDISEARCH),
+        ("VALKEY_BDD_MODULE_ARGS", "SAFEMODE"),
+    ]);
+    assert!(out.contains("run: failed=false failed_steps=0"), "{out}");
+}
+
+#[test]
+fn a_missing_module_stops_the_run_naming_the_path_tried() {
+    let out = child(&[("VALKEY_BDD_MODULE", "no/such/libmod.so")]);
+    let tried = std::env::current_dir().unwrap().join("no/such/libmod.so");
+    assert!(
+        out.contains(&format!(
+            "VALKEY_BDD_MODULE=no/such/libmod.so: no module at {}",
+            tried.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("run: refused"), "{out}");
+}
+
+#[test]
+fn two_different_modules_are_refused() {
+    let out = child(&[
+        ("VALKEY_BDD_MODULE", REDISEARCH),
+        ("MODULE_PATH", "/elsewhere/libmod.so"),
+    ]);
+    assert!(out.contains("name different modules"), "{out}");
+}
