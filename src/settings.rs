@@ -15,6 +15,7 @@
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
 //! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
+//! | `VALKEY_BDD_STEPS` | more step libraries: `*.steps` files or folders, `:`-separated | unset |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires:tls`, ...) fails the run instead of being skipped | unset |
 
 use std::path::PathBuf;
@@ -168,6 +169,17 @@ pub fn junit_path() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// More step libraries to read (`VALKEY_BDD_STEPS`, paths separated by `:`).
+pub fn step_libraries() -> Vec<PathBuf> {
+    std::env::var_os("VALKEY_BDD_STEPS")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether unmet capability tags fail the run (`VALKEY_BDD_STRICT=1`)
 /// instead of skipping their scenarios.
 pub fn strict() -> Result<bool> {
@@ -273,6 +285,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "VALKEY_BDD_WRAPPER",
         "valgrind: run every server under memcheck",
         "unset",
+    ),
+    (
+        "VALKEY_BDD_STEPS",
+        "more step libraries (*.steps files or folders, :-separated)",
+        "those beside and above the features",
     ),
     (
         "VALKEY_BDD_STRICT",

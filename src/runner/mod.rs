@@ -13,6 +13,8 @@
 mod args;
 mod help;
 pub mod junit;
+pub mod library;
+mod parser;
 mod record;
 mod report;
 pub mod select;
@@ -56,7 +58,12 @@ pub async fn run(features: impl Into<PathBuf>) {
 /// A configurable run of feature files.
 #[derive(Debug, Clone)]
 pub struct Runner {
-    features: PathBuf,
+    features: Vec<PathBuf>,
+    /// Positional arguments name feature files and folders (`valkey-bdd
+    /// run`), not name filters (`cargo test persistence`).
+    paths_from_args: bool,
+    modules: Vec<(PathBuf, String)>,
+    steps: Vec<PathBuf>,
     concurrency: Option<usize>,
     junit: Option<PathBuf>,
     args: Option<Vec<String>>,
@@ -138,7 +145,10 @@ impl Runner {
     /// A run of the features under `features` (a file or a directory).
     pub fn new(features: impl Into<PathBuf>) -> Self {
         Runner {
-            features: features.into(),
+            features: vec![features.into()],
+            paths_from_args: false,
+            modules: Vec::new(),
+            steps: Vec::new(),
             concurrency: None,
             junit: None,
             args: None,
@@ -147,6 +157,30 @@ impl Runner {
             tmp_root: None,
             binary: None,
         }
+    }
+
+    /// Takes the command line's positional arguments as the feature files
+    /// and folders to run (as `valkey-bdd run [PATH]...` does) instead of
+    /// name filters; without any, the runner's own folder runs. Filters are
+    /// then given with `--filter`.
+    pub fn paths_from_args(mut self) -> Self {
+        self.paths_from_args = true;
+        self
+    }
+
+    /// Loads this module, with these arguments, into every server the
+    /// scenarios start (also: `--module PATH --module-args "a b"`).
+    pub fn module(mut self, path: impl Into<PathBuf>, args: impl Into<String>) -> Self {
+        self.modules.push((path.into(), args.into()));
+        self
+    }
+
+    /// Also reads this step library: a `*.steps` file, or a folder of them
+    /// (also: `--steps PATH`, `VALKEY_BDD_STEPS`). Libraries beside and
+    /// above the features are found without it ([`library::Library::discover`]).
+    pub fn steps(mut self, path: impl Into<PathBuf>) -> Self {
+        self.steps.push(path.into());
+        self
     }
 
     /// How many scenarios run at once (the command line's `--concurrency`
@@ -199,10 +233,10 @@ impl Runner {
     /// `VALKEY_BDD_MATRIX` set, runs once per binary it lists and prints
     /// the table of scenario × server ([`crate::matrix`]).
     pub async fn run_and_exit(self) -> ! {
-        if let Some(spec) = std::env::var(crate::matrix::ENV_MATRIX)
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
+        let matrix = LibtestArgs::from(self.raw_args())
+            .matrix
+            .or_else(|| std::env::var(crate::matrix::ENV_MATRIX).ok());
+        if let Some(spec) = matrix.filter(|s| !s.is_empty()) {
             let result = match crate::matrix::parse_columns(&spec) {
                 Ok(columns) => crate::matrix::run(&self, &columns).await,
                 Err(e) => Err(e),
@@ -240,16 +274,51 @@ impl Runner {
             hint: "see the README section on reusing the steps from another crate".into(),
         })?;
         tracing::debug!(steps, "steps registered");
-        let args = LibtestArgs::from(
-            self.args
-                .clone()
-                .unwrap_or_else(|| std::env::args().collect()),
-        );
+        let mut args = LibtestArgs::from(self.raw_args());
         if args.help {
             print!("{}", help::render());
             return Ok(Outcome::default());
         }
-        let gate = select::Gate::load(&self.features, &args.criteria()?)?;
+        let mut features = self.features.clone();
+        if self.paths_from_args && !args.filters.is_empty() {
+            features = std::mem::take(&mut args.filters)
+                .into_iter()
+                .map(PathBuf::from)
+                .collect();
+        }
+        let criteria = args.criteria()?;
+        let keep = match (&args.keep, self.keep) {
+            (Some(k), _) => keep_policy(k)?,
+            (None, Some(k)) => k,
+            (None, None) => KeepPolicy::from_env()?,
+        };
+        let strict = args.strict || crate::settings::strict()?;
+        let mut modules = self.modules.clone();
+        modules.extend(args.modules.iter().map(|(p, a)| (p.into(), a.clone())));
+        let modules = modules
+            .into_iter()
+            .map(|(path, margs)| {
+                if path.is_file() {
+                    Ok((std::path::absolute(&path).unwrap_or(path), margs))
+                } else {
+                    Err(Error::Config {
+                        what: format!("the module {} does not exist", path.display()),
+                        hint: "--module takes the path of a built module (a .so file), relative to the current directory".into(),
+                    })
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut extra_steps = self.steps.clone();
+        extra_steps.extend(args.steps.iter().map(PathBuf::from));
+        extra_steps.extend(crate::settings::step_libraries());
+        let roots = if criteria.inputs.is_empty() {
+            features.clone()
+        } else {
+            select::feature_files_of(&features, &criteria)?
+        };
+        let library = library::Library::discover(&roots, &extra_steps)?;
+        library.check(&glossary::registered())?;
+        let gate = select::Gate::load_with(&features, &criteria, &library)?;
         if args.list {
             // nextest's custom-harness protocol: every test as `name: test`;
             // with --ignored, the ignored ones (there are none).
@@ -273,9 +342,26 @@ impl Runner {
             crate::binary::set_main(Some(b));
             MainBinary
         });
+        /// Servers stop loading the run's modules however the run ends.
+        struct EveryServerModules;
+        impl Drop for EveryServerModules {
+            fn drop(&mut self) {
+                crate::modules::load_into_every_server(Vec::new());
+            }
+        }
+        let _modules = (!modules.is_empty()).then(|| {
+            for (path, margs) in &modules {
+                eprintln!(
+                    "valkey-bdd: every server loads the module {} {margs}",
+                    path.display()
+                );
+            }
+            crate::modules::load_into_every_server(modules.clone());
+            EveryServerModules
+        });
         let binary = ServerBinary::resolve(None).await?;
         eprintln!("valkey-bdd: server {binary}");
-        let selection = self.selection(&gate, &binary).await?;
+        let selection = self.selection(&gate, &binary, strict).await?;
         let pool = match crate::settings::cluster_pool()? {
             Some(n) => n,
             None => gate.cluster_nodes_wanted(&selection).min(32),
@@ -289,7 +375,12 @@ impl Runner {
             Some(n) => n,
             None => crate::settings::concurrency()?,
         };
-        let junit = self.junit.clone().or_else(crate::settings::junit_path);
+        let junit = args
+            .junit
+            .clone()
+            .map(PathBuf::from)
+            .or_else(|| self.junit.clone())
+            .or_else(crate::settings::junit_path);
         let kept: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
         let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
         let log = record::Log::default();
@@ -297,11 +388,8 @@ impl Runner {
             .tmp_root
             .clone()
             .unwrap_or_else(crate::settings::tmp_root);
-        let keep = match self.keep {
-            Some(k) => k,
-            None => KeepPolicy::from_env()?,
-        };
-        let cucumber = ValkeyWorld::cucumber()
+        let cucumber = ValkeyWorld::cucumber::<PathBuf>()
+            .with_parser::<parser::Parsed, Vec<gherkin::Feature>>(parser::Parsed)
             .max_concurrent_scenarios(concurrency)
             .before(move |feature, _rule, scenario, world| {
                 world.set_keep_policy(keep);
@@ -365,8 +453,9 @@ impl Runner {
         )
         .summarized()
         .fail_on_skipped();
-        let cucumber = cucumber.with_writer(record::Recorder::new(writer, log.clone()));
-        let mut outcome = execute(cucumber, &self.features, args, selection, keep).await;
+        let recorder = record::Recorder::new(writer, log.clone()).with_calls(gate.calls.clone());
+        let cucumber = cucumber.with_writer(recorder);
+        let mut outcome = execute(cucumber, gate.features.clone(), args, selection, keep).await;
         crate::pool::drain().await;
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
@@ -442,6 +531,7 @@ impl Runner {
         &self,
         gate: &select::Gate,
         binary: &ServerBinary,
+        strict: bool,
     ) -> Result<select::Selection> {
         let used = gate.tags_used();
         let mut unmet = std::collections::BTreeMap::new();
@@ -476,7 +566,7 @@ impl Runner {
                 unmet.insert(tag.clone(), why);
             }
         }
-        let selection = gate.select(&unmet, crate::settings::strict()?, binary)?;
+        let selection = gate.select(&unmet, strict, binary)?;
         for (c, reason) in &selection.skipped {
             eprintln!(
                 "valkey-bdd: skipped \"{}\" ({}): {reason}",
@@ -489,6 +579,13 @@ impl Runner {
 }
 
 impl Runner {
+    /// The command line: the one given, else the process's.
+    fn raw_args(&self) -> Vec<String> {
+        self.args
+            .clone()
+            .unwrap_or_else(|| std::env::args().collect())
+    }
+
     /// Removes the directories that runs killed earlier left in the roots
     /// this run uses ([`crate::leftovers::sweep`]).
     fn sweep_leftovers(&self) {
@@ -517,13 +614,13 @@ impl Runner {
 async fn execute<W>(
     cucumber: cucumber::Cucumber<
         ValkeyWorld,
-        cucumber::parser::Basic,
-        PathBuf,
+        parser::Parsed,
+        Vec<gherkin::Feature>,
         impl cucumber::Runner<ValkeyWorld, Cli = cucumber::runner::basic::Cli>,
         W,
         cucumber::cli::Empty,
     >,
-    features: &Path,
+    features: Vec<gherkin::Feature>,
     args: LibtestArgs,
     selection: select::Selection,
     keep: KeepPolicy,
@@ -534,17 +631,19 @@ where
         + cucumber::writer::Normalized,
     W::Cli: clap::Args,
 {
-    let opts = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::try_parse_from(&args.args)
+    let opts =
+        cucumber::cli::Opts::<cucumber::cli::Empty, _, _, cucumber::cli::Empty>::try_parse_from(
+            &args.args,
+        )
         .map_err(|e| Error::Config {
             what: format!("bad command-line arguments {:?}:\n{e}", &args.args[1..]),
             hint: "see `cargo test --test cucumber -- --help`".into(),
         })?;
-    let run = cucumber.with_cli(opts).filter_run(
-        features.to_path_buf(),
-        move |feature, _rule, scenario| {
+    let run = cucumber
+        .with_cli(opts)
+        .filter_run(features, move |feature, _rule, scenario| {
             selection.runs(feature.path.as_deref(), scenario.position.line)
-        },
-    );
+        });
     let writer = tokio::select! {
         w = run => w,
         signal = interrupted() => {
@@ -575,6 +674,19 @@ where
         failed: writer.execution_has_failed(),
         ..Outcome::default()
     })
+}
+
+/// `--keep failed|always|never`.
+fn keep_policy(name: &str) -> Result<KeepPolicy> {
+    match name {
+        "failed" => Ok(KeepPolicy::Failed),
+        "always" => Ok(KeepPolicy::Always),
+        "never" => Ok(KeepPolicy::Never),
+        other => Err(Error::Config {
+            what: format!("--keep {other:?} is not a keep policy"),
+            hint: "use failed (the default), always or never".into(),
+        }),
+    }
 }
 
 /// How long an interrupted run waits for its shared servers to stop (they

@@ -44,6 +44,7 @@ pub struct Recorder<Wr> {
     inner: Wr,
     log: Log,
     started: HashMap<(Option<PathBuf>, usize), Instant>,
+    calls: super::library::Calls,
 }
 
 impl<Wr> Recorder<Wr> {
@@ -53,7 +54,16 @@ impl<Wr> Recorder<Wr> {
             inner,
             log,
             started: HashMap::new(),
+            calls: Default::default(),
         }
+    }
+
+    /// Names, for a failing step that a step-library definition stands for,
+    /// the user's own step and where the definition is, before the inner
+    /// step that failed.
+    pub fn with_calls(mut self, calls: super::library::Calls) -> Self {
+        self.calls = calls;
+        self
     }
 
     fn observe<W>(&mut self, ev: &Cucumber<W>) {
@@ -73,10 +83,19 @@ impl<Wr> Recorder<Wr> {
             }
             Scenario::Step(step, Step::Failed(_, _, _, err))
             | Scenario::Background(step, Step::Failed(_, _, _, err)) => {
+                let inner = format!("{}{}", step.keyword, step.value);
+                let path = feature
+                    .path
+                    .as_ref()
+                    .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()));
+                let step_text = match path.and_then(|p| self.calls.get(&(p, step.position.line))) {
+                    Some(call) => format!("{call}, at its step: {inner}"),
+                    None => inner,
+                };
                 self.with_seen(key, |seen| {
                     seen.failure.get_or_insert_with(|| StepFailure {
                         line: step.position.line,
-                        step: format!("{}{}", step.keyword, step.value),
+                        step: step_text,
                         message: step_error(err),
                     });
                 });
