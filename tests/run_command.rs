@@ -205,3 +205,126 @@ fn run_help_shows_the_runners_options() {
         assert!(all.contains(needle), "{needle} in:\n{all}");
     }
 }
+
+/// The cargo entry point: `cargo test --test cucumber -- <args>` (the cargo
+/// running this test builds it if needed).
+fn cargo_cucumber(args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    std::process::Command::new(cargo)
+        .args(["test", "--quiet", "--test", "cucumber", "--"])
+        .args(args)
+        .env_remove("VALKEY_BDD_MATRIX")
+        .env_remove("VALKEY_BDD_JUNIT")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cargo_test_and_valkey_bdd_run_select_the_same_tests_of_the_projects_features() {
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&[], &[]),
+        (&["--tags", "@serial"], &["--tags", "@serial"]),
+        (&["--shard", "2/3"], &["--shard", "2/3"]),
+        (&["--name", "^Killing"], &["--name", "^Killing"]),
+        (&["persistence"], &["--filter", "persistence"]),
+    ];
+    for (cargo_args, run_args) in cases {
+        let mut a = vec!["--list"];
+        a.extend(cargo_args);
+        let by_cargo = cargo_cucumber(&a);
+        assert!(by_cargo.status.success(), "{}", text(&by_cargo));
+        let mut a = vec!["features", "--list"];
+        a.extend(run_args);
+        let (by_run, _tmp) = run(&a, &[]);
+        assert_eq!(by_run.status.code(), Some(0), "{}", text(&by_run));
+        let listed = String::from_utf8_lossy(&by_run.stdout).into_owned();
+        assert!(
+            listed.lines().count() > 1 || cargo_args == ["--name", "^Killing"],
+            "{listed}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&by_cargo.stdout),
+            listed,
+            "{cargo_args:?}"
+        );
+    }
+}
+
+/// A JUnit report without what differs from run to run: durations, times.
+fn normalized_report(path: &Path) -> String {
+    let xml = std::fs::read_to_string(path).unwrap();
+    let re = regex::Regex::new(r#" (time|timestamp)="[^"]*""#).unwrap();
+    re.replace_all(&xml, "").into_owned()
+}
+
+#[test]
+fn cargo_test_and_valkey_bdd_run_run_skip_and_report_alike() {
+    // The security features: TLS, ACLs, and a scenario that older servers skip.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("cargo.xml"), dir.path().join("run.xml"));
+    let tmp = tempfile::tempdir().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let by_cargo = std::process::Command::new(cargo)
+        .args(["test", "--quiet", "--test", "cucumber", "--"])
+        .args([
+            "-i",
+            "features/security/*.feature",
+            "--keep",
+            "never",
+            "--junit",
+        ])
+        .arg(&a)
+        .env("VALKEY_BDD_TMPDIR", tmp.path())
+        .env_remove("VALKEY_BDD_MATRIX")
+        .output()
+        .unwrap();
+    assert!(by_cargo.status.success(), "{}", text(&by_cargo));
+    let (by_run, tmp2) = run(
+        &[
+            "features/security",
+            "--keep",
+            "never",
+            "--junit",
+            b.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(by_run.status.code(), Some(0), "{}", text(&by_run));
+    let (a, b) = (normalized_report(&a), normalized_report(&b));
+    assert!(a.contains("<testcase"), "{a}");
+    assert_eq!(a, b);
+    assert_left_nothing(tmp.path());
+    assert_left_nothing(tmp2.path());
+}
+
+#[test]
+fn the_c_module_suite_passes_with_step_libraries_only() {
+    let suite = Path::new("examples/c-modules");
+    let rust: Vec<_> = walk(suite)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    assert!(rust.is_empty(), "Rust in the C-module suite: {rust:?}");
+    assert!(
+        Path::new(".build/modules/8.1.1/datatype.so").exists(),
+        "Valkey's test modules are not built: run .ci/install-server"
+    );
+    let (out, tmp) = run(&["examples/c-modules", "--keep", "never"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains(" 0 failed, 0 skipped"), "{all}");
+    assert_left_nothing(tmp.path());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
