@@ -328,3 +328,21 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn valkey_bdd_steps_lists_the_defined_sentences_then_the_built_in_ones() {
+    let out = std::process::Command::new(BIN)
+        .args(["steps", "tests/fixtures/run/pass"])
+        .env_remove("VALKEY_BDD_STEPS")
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let defined = all
+        .find("`` the key \"{key}\" holds \"{value}\" `` — Sets a key and checks that the server took it. (tests/fixtures/run/steps/keys.steps:4)")
+        .unwrap_or_else(|| panic!("{all}"));
+    let built_in = all
+        .find("- **Then** `` the reply is \"…\" ``")
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(defined < built_in, "{all}");
+}
