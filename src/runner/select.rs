@@ -547,11 +547,12 @@ fn glob_files(globs: &[String]) -> Result<Vec<PathBuf>> {
             hint: "use a pattern such as 'features/cluster/*.feature'".into(),
         })?;
         let before = out.len();
-        out.extend(
-            walker
-                .filter_map(|e| e.ok())
-                .map(|e| e.path().to_path_buf()),
-        );
+        // globwalk names files below `.` as `./x`: the same file must have
+        // the same place and test name however it was chosen.
+        out.extend(walker.filter_map(|e| e.ok()).map(|e| {
+            let p = e.path();
+            p.strip_prefix(".").unwrap_or(p).to_path_buf()
+        }));
         if out.len() == before {
             return Err(Error::Config {
                 what: format!("-i {g:?} names no feature file"),
