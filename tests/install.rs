@@ -1,7 +1,7 @@
 //! The command installed without this repository's cargo build: through
 //! `cargo install` under a fresh CARGO_HOME, and through the Python wheel in
 //! a fresh virtualenv. Both are release builds (minutes on a small machine),
-//! so they run only when `TEST_PACKAGING=1` asks; `.ci/run` sets it.
+//! so they run only when `TEST_PACKAGING=1` asks (a CI job of its own).
 
 fn wanted() -> bool {
     let on = std::env::var("TEST_PACKAGING").is_ok_and(|v| v == "1");
