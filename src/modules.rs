@@ -82,6 +82,29 @@ async fn build(package: String) -> std::result::Result<PathBuf, String> {
         })
 }
 
+/// Modules every server of the run loads (`valkey-bdd run --module`), as
+/// `(absolute path, arguments)`: set by the runner for the length of a run.
+fn every_server() -> &'static Mutex<Vec<(PathBuf, String)>> {
+    static EVERY: OnceLock<Mutex<Vec<(PathBuf, String)>>> = OnceLock::new();
+    EVERY.get_or_init(Default::default)
+}
+
+/// Makes every server started from now on load these modules, each with its
+/// arguments (`valkey-bdd run --module ./m.so --module-args "a b"`); an
+/// empty list stops it. A server whose scenario loads the same file itself
+/// keeps the scenario's arguments.
+pub fn load_into_every_server(modules: Vec<(PathBuf, String)>) {
+    *every_server().lock().unwrap_or_else(|p| p.into_inner()) = modules;
+}
+
+/// The modules every server loads ([`load_into_every_server`]).
+pub fn loaded_into_every_server() -> Vec<(PathBuf, String)> {
+    every_server()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
 /// A module to load into a server: its shared library and its arguments,
 /// as one `loadmodule` directive.
 ///

@@ -20,6 +20,7 @@
 //! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
 //! | `VALKEY_BDD_EXTERNAL` | run against a server the harness did not start: `redis://host:port`, `rediss://…`, `cluster:redis://host:port` ([`crate::external`]) | unset |
 //! | `VALKEY_BDD_EXTERNAL_FLUSH` | `1`: the harness may `FLUSHALL` the external server (at the start and before every scenario) | unset: a non-empty one is refused |
+//! | `VALKEY_BDD_STEPS` | more step libraries: `*.steps` files or folders, `:`-separated | unset |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires:tls`, ...) fails the run instead of being skipped | unset |
 
 use std::path::PathBuf;
@@ -191,6 +192,17 @@ pub fn report_path() -> Option<PathBuf> {
 /// is not a terminal (a terminal shows the live progress line instead).
 pub fn slow_notice() -> Result<Duration> {
     seconds("VALKEY_BDD_SLOW_NOTICE", 5)
+}
+
+/// More step libraries to read (`VALKEY_BDD_STEPS`, paths separated by `:`).
+pub fn step_libraries() -> Vec<PathBuf> {
+    std::env::var_os("VALKEY_BDD_STEPS")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether unmet capability tags fail the run (`VALKEY_BDD_STRICT=1`)
@@ -395,6 +407,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "VALKEY_BDD_WRAPPER",
         "valgrind: run every server under memcheck",
         "unset",
+    ),
+    (
+        "VALKEY_BDD_STEPS",
+        "more step libraries (*.steps files or folders, :-separated)",
+        "those beside and above the features",
     ),
     (
         "VALKEY_BDD_STRICT",

@@ -1,5 +1,6 @@
-//! `valkey-bdd`: build a server from source, show what a binary can do, or
-//! run the features against several binaries at once.
+//! `valkey-bdd`: run feature files with the whole vocabulary (no Rust
+//! needed), build a server from source, show what a binary can do, or run
+//! the features against several binaries at once.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs feature files and folders (default: features) with the whole
+    /// vocabulary and the step libraries beside them: the runner of
+    /// `cargo test --test cucumber`, with the same options (`run --help`).
+    /// Exits 0 when every scenario passed, 1 when one failed, 2 when the
+    /// run could not start.
+    #[command(disable_help_flag = true)]
+    Run {
+        /// Feature files and folders, then any option of `run --help`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Lists the sentences the step libraries for these features define
+    /// (`*.steps` beside and above them, `--steps`, VALKEY_BDD_STEPS), then
+    /// every built-in sentence.
+    Steps {
+        /// Feature files and folders (default: features).
+        paths: Vec<PathBuf>,
+        /// More step libraries (files or folders).
+        #[arg(long)]
+        steps: Vec<PathBuf>,
+    },
     /// Builds valkey-server <version> with TLS into <dest>/<version>/, the
     /// layout SERVER_VERSION reads; does nothing when it is built already.
     /// The build's log is kept in ~/.cache/valkey-bdd/build-logs/.
@@ -77,6 +99,15 @@ enum ReportCommand {
 async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run { args } => {
+            let args = std::iter::once("valkey-bdd run".to_string()).chain(args);
+            Runner::new("features")
+                .paths_from_args()
+                .args(args)
+                .run_and_exit()
+                .await
+        }
+        Command::Steps { paths, steps } => list_steps(paths, steps),
         Command::Build {
             version,
             source,
@@ -131,6 +162,38 @@ async fn main() {
         }
         std::process::exit(1);
     }
+}
+
+fn list_steps(paths: Vec<PathBuf>, steps: Vec<PathBuf>) -> valkey_bdd::Result<()> {
+    use valkey_bdd::runner::library::{self, Library};
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("features")]
+    } else {
+        paths
+    };
+    let mut extra = steps;
+    extra.extend(valkey_bdd::settings::step_libraries());
+    let lib = Library::discover(&paths, &extra)?;
+    let vocabulary = valkey_bdd::glossary::registered();
+    lib.check(&vocabulary)?;
+    println!(
+        "# Sentences of the step libraries
+{}",
+        library::render(&lib)
+    );
+    println!(
+        "
+# Built-in sentences (STEPS.md explains each)
+"
+    );
+    for s in vocabulary {
+        println!(
+            "- **{}** `` {} ``",
+            s.keyword,
+            valkey_bdd::glossary::sentence_of(&s.regex)
+        );
+    }
+    Ok(())
 }
 
 fn merge(output: &std::path::Path, reports: &[PathBuf]) -> valkey_bdd::Result<()> {

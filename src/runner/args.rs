@@ -41,6 +41,22 @@ pub struct LibtestArgs {
     /// `--json PATH`: write the run's Cucumber JSON there (as
     /// `VALKEY_BDD_JSON` does).
     pub json: Option<String>,
+    /// `--filter TEXT`: a name filter given by flag (`valkey-bdd run` takes
+    /// its positional arguments as paths, so its filters come this way).
+    pub named_filters: Vec<String>,
+    /// `--keep failed|always|never` (wins over `VALKEY_BDD_KEEP`).
+    pub keep: Option<String>,
+    /// `--junit PATH` (wins over `VALKEY_BDD_JUNIT`).
+    pub junit: Option<String>,
+    /// `--strict`: unmet capability tags fail the run (as `VALKEY_BDD_STRICT=1`).
+    pub strict: bool,
+    /// `--matrix name=path,...` (wins over `VALKEY_BDD_MATRIX`).
+    pub matrix: Option<String>,
+    /// `--module PATH [--module-args "a b"]`: loaded into every server the
+    /// scenarios start, with the arguments that follow it.
+    pub modules: Vec<(String, String)>,
+    /// `--steps PATH`: more step libraries (files or folders of `*.steps`).
+    pub steps: Vec<String>,
 }
 
 impl LibtestArgs {
@@ -68,11 +84,21 @@ impl LibtestArgs {
                 Some(shard)
             }
         };
+        if let Some((_, margs)) = self.modules.iter().find(|(p, _)| p.is_empty()) {
+            return Err(Error::Config {
+                what: format!("--module-args {margs:?} follows no --module (or a --module that has its arguments already), or --module names no file"),
+                hint: "write --module ./path/to/module.so, then --module-args \"a b\" for its arguments".into(),
+            });
+        }
         Ok(Criteria {
             filters: if self.exact {
-                Vec::new()
+                self.named_filters.clone()
             } else {
-                self.filters.clone()
+                self.filters
+                    .iter()
+                    .chain(&self.named_filters)
+                    .cloned()
+                    .collect()
             },
             exact: if self.exact {
                 self.filters.clone()
@@ -129,6 +155,9 @@ impl From<Vec<String>> for LibtestArgs {
         let (mut name, mut tags, mut inputs, mut help) = (None, None, Vec::new(), false);
         let (mut exact, mut ignored, mut shard, mut shard_timings) = (false, false, None, None);
         let (mut report, mut json) = (None, None);
+        let (mut named_filters, mut keep, mut junit, mut strict) = (Vec::new(), None, None, false);
+        let (mut matrix, mut modules, mut steps) =
+            (None, Vec::<(String, String)>::new(), Vec::new());
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
                 Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
@@ -159,10 +188,30 @@ impl From<Vec<String>> for LibtestArgs {
             } else if ["-t", "--tags", "--scenario-tags"].contains(&flag.as_str()) {
                 tags = Some(value(inline));
             } else if ["-i", "--input"].contains(&flag.as_str()) {
-                let glob = value(inline);
-                args.push("--input".into());
-                args.push(glob.clone());
-                inputs.push(glob);
+                // The gate reads the files and hands them to cucumber.
+                inputs.push(value(inline));
+            } else if flag == "--filter" {
+                named_filters.push(value(inline));
+            } else if flag == "--keep" {
+                keep = Some(value(inline));
+            } else if flag == "--junit" {
+                junit = Some(value(inline));
+            } else if a == "--strict" {
+                strict = true;
+            } else if flag == "--matrix" {
+                matrix = Some(value(inline));
+            } else if flag == "--module" {
+                modules.push((value(inline), String::new()));
+            } else if flag == "--module-args" {
+                let v = value(inline);
+                match modules.last_mut() {
+                    Some(m) if m.1.is_empty() => m.1 = v,
+                    // Arguments before any module, or twice: kept so that
+                    // criteria() can refuse them with the reason.
+                    _ => modules.push((String::new(), v)),
+                }
+            } else if flag == "--steps" {
+                steps.push(value(inline));
             } else if LIBTEST_VALUED.contains(&flag.as_str()) {
                 if !a.contains('=') {
                     it.next();
@@ -193,6 +242,13 @@ impl From<Vec<String>> for LibtestArgs {
             shard_timings,
             report,
             json,
+            named_filters,
+            keep,
+            junit,
+            strict,
+            matrix,
+            modules,
+            steps,
         }
     }
 }
@@ -222,7 +278,7 @@ mod tests {
             .map(String::from)
             .to_vec(),
         );
-        assert_eq!(a.args, ["t", "--input", "f/*.feature"]);
+        assert_eq!(a.args, ["t"]);
         assert_eq!(a.tags.as_deref(), Some("@x and not @y"));
         assert_eq!(a.name.as_deref(), Some("^a"));
         assert_eq!(a.inputs, ["f/*.feature"]);
@@ -242,5 +298,45 @@ mod tests {
         assert_eq!(a.args, ["t"]);
         assert_eq!(a.report.as_deref(), Some("r.html"));
         assert_eq!(a.json.as_deref(), Some("r.json"));
+    }
+
+    #[test]
+    fn run_options_are_read_and_modules_take_the_arguments_after_them() {
+        let a = LibtestArgs::from(
+            [
+                "t",
+                "--module",
+                "./a.so",
+                "--module-args",
+                "x 1",
+                "--module=b.so",
+                "--keep",
+                "always",
+                "--junit=r.xml",
+                "--strict",
+                "--steps",
+                "lib",
+                "--filter",
+                "bloom",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        assert_eq!(
+            a.modules,
+            [
+                ("./a.so".into(), "x 1".into()),
+                ("b.so".into(), String::new())
+            ]
+        );
+        assert_eq!(a.keep.as_deref(), Some("always"));
+        assert_eq!(a.junit.as_deref(), Some("r.xml"));
+        assert!(a.strict);
+        assert_eq!(a.steps, ["lib"]);
+        assert_eq!(a.criteria().unwrap().filters, ["bloom"]);
+        assert_eq!(a.args, ["t"]);
+        let orphan = LibtestArgs::from(["t", "--module-args", "x"].map(String::from).to_vec());
+        let err = orphan.criteria().unwrap_err().to_string();
+        assert!(err.contains("--module"), "{err}");
     }
 }

@@ -14,6 +14,7 @@ pub fn render() -> String {
         "Runs the Gherkin features against real valkey-server processes.
 
 Usage: cargo test --test cucumber -- [OPTIONS] [FILTER]...
+       valkey-bdd run [OPTIONS] [PATH]...     (PATH: feature files and folders; default: features)
 
 Selecting scenarios (all of them go through one gate that also applies
 capability tags, the unknown-step check and the cluster pool's size):
@@ -33,8 +34,20 @@ capability tags, the unknown-step check and the cluster pool's size):
       --list --format terse
                            list the tests (one per scenario), as nextest asks
       --exact <name>       run the test of exactly this name
+      --filter <text>      a name filter given as an option (`valkey-bdd run`
+                           takes its positional arguments as feature paths)
+      --strict             unmet capability tags fail the run [VALKEY_BDD_STRICT]
 
 Running:
+      --module <path.so> [--module-args \"a b\"]
+                           load this module into every server the scenarios start
+      --steps <path>       also read this step library (*.steps file or folder)
+                           [VALKEY_BDD_STEPS; libraries beside and above the
+                           features are always read]
+      --keep <policy>      failed, always or never [VALKEY_BDD_KEEP]
+      --junit <path>       also write a JUnit report [VALKEY_BDD_JUNIT]
+      --matrix <name=path,...>
+                           run once per server binary [VALKEY_BDD_MATRIX]
   -c, --concurrency <n>    scenarios run at once [default here: {concurrency},
                            VALKEY_BDD_CONCURRENCY]
       --fail-fast          stop after the first failed scenario
@@ -56,7 +69,7 @@ Settings (environment variables, checked before anything starts):
         out.push_str(&format!("  {name:width$}  {what} [default: {default}]\n"));
     }
     let cucumber_help = cucumber::cli::Opts::<
-        cucumber::parser::basic::Cli,
+        cucumber::cli::Empty,
         cucumber::runner::basic::Cli,
         cucumber::writer::basic::Cli,
         cucumber::cli::Empty,

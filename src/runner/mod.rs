@@ -16,6 +16,8 @@ pub mod html;
 mod interrupt;
 pub mod json;
 pub mod junit;
+pub mod library;
+mod parser;
 pub mod progress;
 mod record;
 mod report;
@@ -60,7 +62,12 @@ pub async fn run(features: impl Into<PathBuf>) {
 /// A configurable run of feature files.
 #[derive(Debug, Clone)]
 pub struct Runner {
-    features: PathBuf,
+    features: Vec<PathBuf>,
+    /// Positional arguments name feature files and folders (`valkey-bdd
+    /// run`), not name filters (`cargo test persistence`).
+    paths_from_args: bool,
+    modules: Vec<(PathBuf, String)>,
+    steps: Vec<PathBuf>,
     concurrency: Option<usize>,
     junit: Option<PathBuf>,
     json: Option<PathBuf>,
@@ -160,7 +167,10 @@ impl Runner {
     /// A run of the features under `features` (a file or a directory).
     pub fn new(features: impl Into<PathBuf>) -> Self {
         Runner {
-            features: features.into(),
+            features: vec![features.into()],
+            paths_from_args: false,
+            modules: Vec::new(),
+            steps: Vec::new(),
             concurrency: None,
             junit: None,
             json: None,
@@ -171,6 +181,30 @@ impl Runner {
             tmp_root: None,
             binary: None,
         }
+    }
+
+    /// Takes the command line's positional arguments as the feature files
+    /// and folders to run (as `valkey-bdd run [PATH]...` does) instead of
+    /// name filters; without any, the runner's own folder runs. Filters are
+    /// then given with `--filter`.
+    pub fn paths_from_args(mut self) -> Self {
+        self.paths_from_args = true;
+        self
+    }
+
+    /// Loads this module, with these arguments, into every server the
+    /// scenarios start (also: `--module PATH --module-args "a b"`).
+    pub fn module(mut self, path: impl Into<PathBuf>, args: impl Into<String>) -> Self {
+        self.modules.push((path.into(), args.into()));
+        self
+    }
+
+    /// Also reads this step library: a `*.steps` file, or a folder of them
+    /// (also: `--steps PATH`, `VALKEY_BDD_STEPS`). Libraries beside and
+    /// above the features are found without it ([`library::Library::discover`]).
+    pub fn steps(mut self, path: impl Into<PathBuf>) -> Self {
+        self.steps.push(path.into());
+        self
     }
 
     /// How many scenarios run at once (the command line's `--concurrency`
@@ -237,10 +271,10 @@ impl Runner {
     /// `VALKEY_BDD_MATRIX` set, runs once per binary it lists and prints
     /// the table of scenario × server ([`crate::matrix`]).
     pub async fn run_and_exit(self) -> ! {
-        if let Some(spec) = std::env::var(crate::matrix::ENV_MATRIX)
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
+        let matrix = LibtestArgs::from(self.raw_args())
+            .matrix
+            .or_else(|| std::env::var(crate::matrix::ENV_MATRIX).ok());
+        if let Some(spec) = matrix.filter(|s| !s.is_empty()) {
             let result = match crate::matrix::parse_columns(&spec) {
                 Ok(columns) => crate::matrix::run(&self, &columns).await,
                 Err(e) => Err(e),
@@ -278,16 +312,51 @@ impl Runner {
             hint: "see the README section on reusing the steps from another crate".into(),
         })?;
         tracing::debug!(steps, "steps registered");
-        let args = LibtestArgs::from(
-            self.args
-                .clone()
-                .unwrap_or_else(|| std::env::args().collect()),
-        );
+        let mut args = LibtestArgs::from(self.raw_args());
         if args.help {
             print!("{}", help::render());
             return Ok(Outcome::default());
         }
-        let gate = select::Gate::load(&self.features, &args.criteria()?)?;
+        let mut features = self.features.clone();
+        if self.paths_from_args && !args.filters.is_empty() {
+            features = std::mem::take(&mut args.filters)
+                .into_iter()
+                .map(PathBuf::from)
+                .collect();
+        }
+        let criteria = args.criteria()?;
+        let keep = match (&args.keep, self.keep) {
+            (Some(k), _) => keep_policy(k)?,
+            (None, Some(k)) => k,
+            (None, None) => KeepPolicy::from_env()?,
+        };
+        let strict = args.strict || crate::settings::strict()?;
+        let mut modules = self.modules.clone();
+        modules.extend(args.modules.iter().map(|(p, a)| (p.into(), a.clone())));
+        let modules = modules
+            .into_iter()
+            .map(|(path, margs)| {
+                if path.is_file() {
+                    Ok((std::path::absolute(&path).unwrap_or(path), margs))
+                } else {
+                    Err(Error::Config {
+                        what: format!("the module {} does not exist", path.display()),
+                        hint: "--module takes the path of a built module (a .so file), relative to the current directory".into(),
+                    })
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut extra_steps = self.steps.clone();
+        extra_steps.extend(args.steps.iter().map(PathBuf::from));
+        extra_steps.extend(crate::settings::step_libraries());
+        let roots = if criteria.inputs.is_empty() {
+            features.clone()
+        } else {
+            select::feature_files_of(&features, &criteria)?
+        };
+        let library = library::Library::discover(&roots, &extra_steps)?;
+        library.check(&glossary::registered())?;
+        let gate = select::Gate::load_with(&features, &criteria, &library)?;
         if args.list {
             // nextest's custom-harness protocol: every test as `name: test`;
             // with --ignored, the ignored ones (there are none).
@@ -310,6 +379,23 @@ impl Runner {
         let _main = self.binary.clone().map(|b| {
             crate::binary::set_main(Some(b));
             MainBinary
+        });
+        /// Servers stop loading the run's modules however the run ends.
+        struct EveryServerModules;
+        impl Drop for EveryServerModules {
+            fn drop(&mut self) {
+                crate::modules::load_into_every_server(Vec::new());
+            }
+        }
+        let _modules = (!modules.is_empty()).then(|| {
+            for (path, margs) in &modules {
+                eprintln!(
+                    "valkey-bdd: every server loads the module {} {margs}",
+                    path.display()
+                );
+            }
+            crate::modules::load_into_every_server(modules.clone());
+            EveryServerModules
         });
         /// Forgets the external deployment however the run ends.
         struct ExternalRun;
@@ -345,7 +431,9 @@ impl Runner {
                 binary
             }
         };
-        let selection = self.selection(&gate, &binary, external.as_deref()).await?;
+        let selection = self
+            .selection(&gate, &binary, external.as_deref(), strict)
+            .await?;
         let pool = match crate::settings::cluster_pool()? {
             _ if external.is_some() => 0,
             Some(n) => n,
@@ -366,7 +454,11 @@ impl Runner {
             None => crate::settings::concurrency()?,
         };
         let reports = report::Reports::prepare(
-            self.junit.clone().or_else(crate::settings::junit_path),
+            args.junit
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.junit.clone())
+                .or_else(crate::settings::junit_path),
             args.json
                 .clone()
                 .map(PathBuf::from)
@@ -389,11 +481,8 @@ impl Runner {
             .tmp_root
             .clone()
             .unwrap_or_else(crate::settings::tmp_root);
-        let keep = match self.keep {
-            Some(k) => k,
-            None => KeepPolicy::from_env()?,
-        };
-        let cucumber = ValkeyWorld::cucumber()
+        let cucumber = ValkeyWorld::cucumber::<PathBuf>()
+            .with_parser::<parser::Parsed, Vec<gherkin::Feature>>(parser::Parsed)
             .max_concurrent_scenarios(concurrency)
             .before(move |feature, _rule, scenario, world| {
                 world.set_keep_policy(keep);
@@ -473,12 +562,14 @@ impl Runner {
         .tee::<ValkeyWorld, _>(writer::Json::for_tee(reports.json.clone()))
         .normalized()
         .fail_on_skipped();
-        let cucumber =
-            cucumber.with_writer(record::Recorder::new(writer, log.clone(), board.clone()));
+        let cucumber = cucumber.with_writer(
+            record::Recorder::new(writer, log.clone(), board.clone())
+                .with_calls(gate.calls.clone()),
+        );
         let spent_before = crate::spent::totals();
         let run_start = std::time::Instant::now();
         let shown = board.spawn();
-        let mut outcome = execute(cucumber, &self.features, args, selection, keep).await;
+        let mut outcome = execute(cucumber, gate.features.clone(), args, selection, keep).await;
         drop(shown);
         let wall = run_start.elapsed();
         crate::pool::drain().await;
@@ -565,6 +656,7 @@ impl Runner {
         gate: &select::Gate,
         binary: &ServerBinary,
         external: Option<&crate::external::External>,
+        strict: bool,
     ) -> Result<select::Selection> {
         let used = gate.tags_used();
         let mut unmet = std::collections::BTreeMap::new();
@@ -618,7 +710,7 @@ impl Runner {
                 unmet.insert(tag.clone(), why);
             }
         }
-        let selection = gate.select(&unmet, crate::settings::strict()?, binary)?;
+        let selection = gate.select(&unmet, strict, binary)?;
         report_skips(&selection);
         Ok(selection)
     }
@@ -635,6 +727,13 @@ fn report_skips(selection: &select::Selection) {
 }
 
 impl Runner {
+    /// The command line: the one given, else the process's.
+    fn raw_args(&self) -> Vec<String> {
+        self.args
+            .clone()
+            .unwrap_or_else(|| std::env::args().collect())
+    }
+
     /// Removes the directories that runs killed earlier left in the roots
     /// this run uses ([`crate::leftovers::sweep`]).
     fn sweep_leftovers(&self) {
@@ -663,13 +762,13 @@ impl Runner {
 async fn execute<W>(
     cucumber: cucumber::Cucumber<
         ValkeyWorld,
-        cucumber::parser::Basic,
-        PathBuf,
+        parser::Parsed,
+        Vec<gherkin::Feature>,
         impl cucumber::Runner<ValkeyWorld, Cli = cucumber::runner::basic::Cli>,
         W,
         cucumber::cli::Empty,
     >,
-    features: &Path,
+    features: Vec<gherkin::Feature>,
     args: LibtestArgs,
     selection: select::Selection,
     keep: KeepPolicy,
@@ -680,17 +779,19 @@ where
         + cucumber::writer::Normalized,
     W::Cli: clap::Args,
 {
-    let opts = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::try_parse_from(&args.args)
+    let opts =
+        cucumber::cli::Opts::<cucumber::cli::Empty, _, _, cucumber::cli::Empty>::try_parse_from(
+            &args.args,
+        )
         .map_err(|e| Error::Config {
             what: format!("bad command-line arguments {:?}:\n{e}", &args.args[1..]),
             hint: "see `cargo test --test cucumber -- --help`".into(),
         })?;
-    let run = cucumber.with_cli(opts).filter_run(
-        features.to_path_buf(),
-        move |feature, _rule, scenario| {
+    let run = cucumber
+        .with_cli(opts)
+        .filter_run(features, move |feature, _rule, scenario| {
             selection.runs(feature.path.as_deref(), scenario.position.line)
-        },
-    );
+        });
     let writer = tokio::select! {
         w = run => w,
         signal = interrupt::interrupted() => {
@@ -721,6 +822,19 @@ where
         failed: writer.execution_has_failed(),
         ..Outcome::default()
     })
+}
+
+/// `--keep failed|always|never`.
+fn keep_policy(name: &str) -> Result<KeepPolicy> {
+    match name {
+        "failed" => Ok(KeepPolicy::Failed),
+        "always" => Ok(KeepPolicy::Always),
+        "never" => Ok(KeepPolicy::Never),
+        other => Err(Error::Config {
+            what: format!("--keep {other:?} is not a keep policy"),
+            hint: "use failed (the default), always or never".into(),
+        }),
+    }
 }
 
 async fn after_scenario(

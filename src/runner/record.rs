@@ -82,6 +82,7 @@ pub struct Recorder<Wr> {
     started: HashMap<(Option<PathBuf>, usize), Instant>,
     /// Steps running now, by scenario and step line.
     steps: HashMap<((Option<PathBuf>, usize), usize), Instant>,
+    calls: super::library::Calls,
 }
 
 impl<Wr> Recorder<Wr> {
@@ -95,7 +96,16 @@ impl<Wr> Recorder<Wr> {
             run_start: Instant::now(),
             started: HashMap::new(),
             steps: HashMap::new(),
+            calls: Default::default(),
         }
+    }
+
+    /// Names, for a failing step that a step-library definition stands for,
+    /// the user's own step and where the definition is, before the inner
+    /// step that failed.
+    pub fn with_calls(mut self, calls: super::library::Calls) -> Self {
+        self.calls = calls;
+        self
     }
 
     fn observe<W>(&mut self, ev: &Cucumber<W>) {
@@ -148,9 +158,20 @@ impl<Wr> Recorder<Wr> {
             Step::Passed(..) => StepStatus::Passed,
             Step::Skipped => StepStatus::Skipped,
             Step::Failed(_, _, _, err) => {
+                // A step of a step-library definition: the user's own step
+                // and where the definition is, then the inner step.
+                let inner = format!("{}{}", step.keyword, step.value);
+                let path = key
+                    .0
+                    .as_ref()
+                    .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()));
+                let step_text = match path.and_then(|p| self.calls.get(&(p, step.position.line))) {
+                    Some(call) => format!("{call}, at its step: {inner}"),
+                    None => inner,
+                };
                 let failure = StepFailure {
                     line: step.position.line,
-                    step: format!("{}{}", step.keyword, step.value),
+                    step: step_text,
                     message: step_error(err),
                 };
                 self.with_seen(key.clone(), |seen| {

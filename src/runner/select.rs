@@ -105,6 +105,13 @@ impl Candidate {
 pub struct Gate {
     /// Every scenario of every file, selected or not.
     pub candidates: Vec<Candidate>,
+    /// The files as parsed, outlines expanded and defined steps replaced by
+    /// their inner steps: what cucumber runs.
+    pub features: Vec<gherkin::Feature>,
+    /// The user's steps that step-library definitions replaced, by line.
+    pub calls: super::library::Calls,
+    /// The sentences the step libraries define (for near-miss suggestions).
+    pub defined: Vec<String>,
 }
 
 /// The selection once requirements are checked.
@@ -144,16 +151,34 @@ impl Gate {
     /// name) and marks the scenarios the criteria select. A file that cannot
     /// be parsed stops the run, with its line and the reason.
     pub fn load(features: &Path, criteria: &Criteria) -> Result<Gate> {
-        let files = if criteria.inputs.is_empty() {
-            feature_files(features)?
-        } else {
-            glob_files(&criteria.inputs)?
-        };
+        Gate::load_with(
+            &[features.to_path_buf()],
+            criteria,
+            &super::library::Library::default(),
+        )
+    }
+
+    /// [`Gate::load`] of several files or folders, with the step library's
+    /// definitions expanded in every feature.
+    pub fn load_with(
+        paths: &[PathBuf],
+        criteria: &Criteria,
+        library: &super::library::Library,
+    ) -> Result<Gate> {
+        let files = feature_files_of(paths, criteria)?;
         let mut errors = Vec::new();
         let mut candidates = Vec::new();
+        let mut features = Vec::new();
+        let mut calls = super::library::Calls::new();
         for file in files {
-            match parse(&file) {
-                Ok(feature) => candidates.extend(candidates_of(&feature, criteria)),
+            match parse(&file).and_then(|mut f| {
+                calls.extend(library.expand(&mut f)?);
+                Ok(f)
+            }) {
+                Ok(feature) => {
+                    candidates.extend(candidates_of(&feature, criteria));
+                    features.push(feature);
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -186,7 +211,12 @@ impl Gate {
                     .into(),
             });
         }
-        Ok(Gate { candidates })
+        Ok(Gate {
+            candidates,
+            features,
+            calls,
+            defined: library.sentences(),
+        })
     }
 
     /// The scenarios the criteria select.
@@ -333,7 +363,7 @@ fn describe_parse_error(place: &str, file: &Path, e: &gherkin::ParseFileError) -
     }
 }
 
-fn parse_hint(line: &str) -> Option<&'static str> {
+pub(super) fn parse_hint(line: &str) -> Option<&'static str> {
     let t = line.trim();
     if !t.starts_with('|') {
         return None;
@@ -469,6 +499,24 @@ fn normalize_expression(expr: &str) -> String {
     re.replace_all(expr, "@$1:$2").into_owned()
 }
 
+/// The feature files a run reads: those the `-i` globs name, else those
+/// under each path, in the order given, each once.
+pub fn feature_files_of(paths: &[PathBuf], criteria: &Criteria) -> Result<Vec<PathBuf>> {
+    if !criteria.inputs.is_empty() {
+        return glob_files(&criteria.inputs);
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for path in paths {
+        for file in feature_files(path)? {
+            if seen.insert(file.canonicalize().unwrap_or_else(|_| file.clone())) {
+                out.push(file);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The feature files under `path` (or `path` itself), sorted.
 pub fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {
     if path.is_file() {
@@ -476,7 +524,7 @@ pub fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {
     }
     if !path.is_dir() {
         return Err(Error::Config {
-            what: format!("the features folder {} does not exist", path.display()),
+            what: format!("the feature file or folder {} does not exist", path.display()),
             hint: "give the runner the folder that holds your .feature files (paths are relative to the crate)".into(),
         });
     }
@@ -507,11 +555,12 @@ fn glob_files(globs: &[String]) -> Result<Vec<PathBuf>> {
             hint: "use a pattern such as 'features/cluster/*.feature'".into(),
         })?;
         let before = out.len();
-        out.extend(
-            walker
-                .filter_map(|e| e.ok())
-                .map(|e| e.path().to_path_buf()),
-        );
+        // globwalk names files below `.` as `./x`: the same file must have
+        // the same place and test name however it was chosen.
+        out.extend(walker.filter_map(|e| e.ok()).map(|e| {
+            let p = e.path();
+            p.strip_prefix(".").unwrap_or(p).to_path_buf()
+        }));
         if out.len() == before {
             return Err(Error::Config {
                 what: format!("-i {g:?} names no feature file"),

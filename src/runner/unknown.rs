@@ -43,7 +43,7 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
             } else {
                 entry.push_str(&format!(
                     "\n    closest known sentences:\n{}",
-                    closest(keyword, &step.value, &steps)
+                    closest(keyword, &step.value, &steps, &gate.defined)
                 ));
             }
             unknown.push(entry);
@@ -58,7 +58,7 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
             unknown.len(),
             unknown.join("\n")
         ),
-        hint: "STEPS.md lists every sentence valkey-bdd knows; a crate can add its own with #[given]/#[when]/#[then] on ValkeyWorld".into(),
+        hint: "STEPS.md lists every sentence valkey-bdd knows (`valkey-bdd steps` adds the step libraries'); define new ones in a *.steps file, or in Rust with #[given]/#[when]/#[then] on ValkeyWorld".into(),
     })
 }
 
@@ -70,8 +70,21 @@ fn keyword_of(step: &gherkin::Step) -> &'static str {
     }
 }
 
-fn closest(keyword: &str, text: &str, steps: &[glossary::RegisteredStep]) -> String {
+/// The three known sentences closest to `text`: the built-in ones and the
+/// step libraries' (`defined`, usable with any keyword).
+pub(super) fn closest(
+    keyword: &str,
+    text: &str,
+    steps: &[glossary::RegisteredStep],
+    defined: &[String],
+) -> String {
     let text = &as_template(text);
+    let defined = defined.iter().map(|sentence| {
+        (
+            strsim::normalized_levenshtein(text, &as_template(sentence)) + 0.02,
+            format!("      {keyword} {sentence}   (a step library's)"),
+        )
+    });
     let mut scored: Vec<(f64, String)> = steps
         .iter()
         .map(|s| {
@@ -83,6 +96,7 @@ fn closest(keyword: &str, text: &str, steps: &[glossary::RegisteredStep]) -> Str
                 format!("      {} {sentence}", s.keyword),
             )
         })
+        .chain(defined)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored

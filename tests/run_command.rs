@@ -1,0 +1,348 @@
+//! `valkey-bdd run`: the runner of `cargo test --test cucumber` behind a
+//! command, for suites without Rust — its exit codes, its options, the step
+//! libraries it finds, and `--module`.
+
+use std::path::Path;
+use std::process::Output;
+
+const BIN: &str = env!("CARGO_BIN_EXE_valkey-bdd");
+
+/// Runs `valkey-bdd run <args>` with its scenario directories in a
+/// directory of its own, which the caller checks is left empty.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.arg("run")
+        .args(args)
+        .env("VALKEY_BDD_TMPDIR", tmp.path())
+        .env_remove("VALKEY_BDD_MATRIX")
+        .env_remove("VALKEY_BDD_JUNIT")
+        .env_remove("VALKEY_BDD_STEPS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    (cmd.output().unwrap(), tmp)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_left_nothing(tmp: &Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_passing_suite_exits_0_with_the_step_library_found_above_the_features() {
+    let (out, tmp) = run(&["tests/fixtures/run/pass", "--keep", "never"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("2 scenarios selected: 2 passed, 0 failed"),
+        "{all}"
+    );
+    // The inner steps ran through the vocabulary, nested definitions too.
+    assert!(all.contains("When I run `COPY a b`"), "{all}");
+    assert_left_nothing(tmp.path());
+}
+
+#[test]
+fn a_failing_scenario_exits_1_and_names_the_users_line_and_the_inner_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("junit.xml");
+    let (out, tmp) = run(
+        &[
+            "tests/fixtures/run/fail/keys.feature",
+            "--keep",
+            "never",
+            "--junit",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    // cucumber's own output: the inner step, at the user's line.
+    assert!(all.contains("Then the reply is \"two\""), "{all}");
+    assert!(
+        all.contains("tests/fixtures/run/fail/keys.feature:11"),
+        "{all}"
+    );
+    // The report names the user's step, the definition and the inner step.
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        xml.contains("tests/fixtures/run/fail/keys.feature:11")
+            && xml.contains("Then reading &quot;k&quot; gives &quot;two&quot; (defined at tests/fixtures/run/steps/keys.steps:9), at its step: Then the reply is &quot;two&quot;"),
+        "{xml}"
+    );
+    assert_left_nothing(tmp.path());
+}
+
+#[test]
+fn a_run_that_cannot_start_exits_2() {
+    /// Arguments, environment, and what the error must say.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            &["tests/fixtures/run/unknown"],
+            &[],
+            "tests/fixtures/run/unknown/unknown.feature:5",
+        ),
+        (
+            &["tests/fixtures/run/pass"],
+            &[("VALKEY_BDD_KEEP", "sometimes")],
+            "VALKEY_BDD_KEEP",
+        ),
+        (
+            &["tests/fixtures/run/pass", "--keep", "sometimes"],
+            &[],
+            "--keep \"sometimes\"",
+        ),
+        (
+            &["tests/fixtures/run/pass"],
+            &[("VALKEY_SERVER_PATH", "/nonexistent/valkey-server")],
+            "/nonexistent/valkey-server",
+        ),
+        (&["tests/fixtures/run/nowhere"], &[], "does not exist"),
+        (
+            &["tests/fixtures/run/pass", "--module", "/nonexistent/m.so"],
+            &[],
+            "the module /nonexistent/m.so does not exist",
+        ),
+        (
+            &[
+                "tests/fixtures/run/pass",
+                "--steps",
+                "/nonexistent/lib.steps",
+            ],
+            &[],
+            "/nonexistent/lib.steps does not exist",
+        ),
+        (
+            &["tests/fixtures/run/pass", "--no-such-option"],
+            &[],
+            "--no-such-option",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let (out, tmp) = run(args, env);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}:\n{all}");
+        assert!(all.contains(expected), "{args:?}: {expected:?} in:\n{all}");
+        assert_left_nothing(tmp.path());
+    }
+}
+
+#[test]
+fn the_unknown_step_names_the_closest_defined_sentence() {
+    let (out, _tmp) = run(&["tests/fixtures/run/unknown"], &[]);
+    let all = text(&out);
+    assert!(
+        all.contains("Given the key \"{key}\" holds \"{value}\"   (a step library's)"),
+        "{all}"
+    );
+}
+
+#[test]
+fn filters_tags_and_names_select_as_in_cargo_test() {
+    let list = |args: &[&str]| {
+        let mut a = vec!["tests/fixtures/run/pass", "--list"];
+        a.extend(args);
+        let (out, _tmp) = run(&a, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let all = list(&[]);
+    assert_eq!(all.lines().count(), 2, "{all}");
+    let named = list(&["--name", "^A definition"]);
+    assert_eq!(
+        named,
+        "tests/fixtures/run/pass/keys.feature: A definition made of definitions: test\n"
+    );
+    assert_eq!(list(&["--filter", "made of"]), named);
+    assert_eq!(list(&["--tags", "@nothing"]), "");
+}
+
+#[test]
+fn a_module_given_on_the_command_line_is_loaded_into_every_server() {
+    let module = "/usr/lib/redis/modules/redisearch.so";
+    assert!(
+        Path::new(module).exists(),
+        "{module} is missing: run .ci/install-server"
+    );
+    let (out, tmp) = run(
+        &[
+            "tests/fixtures/run/module",
+            "--module",
+            module,
+            "--module-args",
+            "SAFEMODE",
+            "--keep",
+            "never",
+        ],
+        &[],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("2 passed, 0 failed"), "{all}");
+    assert_left_nothing(tmp.path());
+    // Without it the same scenarios fail: the module came from the option.
+    let (out, _tmp) = run(&["tests/fixtures/run/module", "--keep", "never"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+#[test]
+fn run_help_shows_the_runners_options() {
+    let (out, _tmp) = run(&["--help"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    for needle in ["valkey-bdd run", "--module", "--steps", "--shard", "--tags"] {
+        assert!(all.contains(needle), "{needle} in:\n{all}");
+    }
+}
+
+/// The cargo entry point: `cargo test --test cucumber -- <args>` (the cargo
+/// running this test builds it if needed).
+fn cargo_cucumber(args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    std::process::Command::new(cargo)
+        .args(["test", "--quiet", "--test", "cucumber", "--"])
+        .args(args)
+        .env_remove("VALKEY_BDD_MATRIX")
+        .env_remove("VALKEY_BDD_JUNIT")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cargo_test_and_valkey_bdd_run_select_the_same_tests_of_the_projects_features() {
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&[], &[]),
+        (&["--tags", "@serial"], &["--tags", "@serial"]),
+        (&["--shard", "2/3"], &["--shard", "2/3"]),
+        (&["--name", "^Killing"], &["--name", "^Killing"]),
+        (&["persistence"], &["--filter", "persistence"]),
+    ];
+    for (cargo_args, run_args) in cases {
+        let mut a = vec!["--list"];
+        a.extend(cargo_args);
+        let by_cargo = cargo_cucumber(&a);
+        assert!(by_cargo.status.success(), "{}", text(&by_cargo));
+        let mut a = vec!["features", "--list"];
+        a.extend(run_args);
+        let (by_run, _tmp) = run(&a, &[]);
+        assert_eq!(by_run.status.code(), Some(0), "{}", text(&by_run));
+        let listed = String::from_utf8_lossy(&by_run.stdout).into_owned();
+        assert!(
+            listed.lines().count() > 1 || cargo_args == ["--name", "^Killing"],
+            "{listed}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&by_cargo.stdout),
+            listed,
+            "{cargo_args:?}"
+        );
+    }
+}
+
+/// A JUnit report without what differs from run to run: durations, times.
+fn normalized_report(path: &Path) -> String {
+    let xml = std::fs::read_to_string(path).unwrap();
+    let re = regex::Regex::new(r#" (time|timestamp)="[^"]*""#).unwrap();
+    re.replace_all(&xml, "").into_owned()
+}
+
+#[test]
+fn cargo_test_and_valkey_bdd_run_run_skip_and_report_alike() {
+    // The security features: TLS, ACLs, and a scenario that older servers skip.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("cargo.xml"), dir.path().join("run.xml"));
+    let tmp = tempfile::tempdir().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let by_cargo = std::process::Command::new(cargo)
+        .args(["test", "--quiet", "--test", "cucumber", "--"])
+        .args([
+            "-i",
+            "features/security/*.feature",
+            "--keep",
+            "never",
+            "--junit",
+        ])
+        .arg(&a)
+        .env("VALKEY_BDD_TMPDIR", tmp.path())
+        .env_remove("VALKEY_BDD_MATRIX")
+        .output()
+        .unwrap();
+    assert!(by_cargo.status.success(), "{}", text(&by_cargo));
+    let (by_run, tmp2) = run(
+        &[
+            "features/security",
+            "--keep",
+            "never",
+            "--junit",
+            b.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(by_run.status.code(), Some(0), "{}", text(&by_run));
+    let (a, b) = (normalized_report(&a), normalized_report(&b));
+    assert!(a.contains("<testcase"), "{a}");
+    assert_eq!(a, b);
+    assert_left_nothing(tmp.path());
+    assert_left_nothing(tmp2.path());
+}
+
+#[test]
+fn the_c_module_suite_passes_with_step_libraries_only() {
+    let suite = Path::new("examples/c-modules");
+    let rust: Vec<_> = walk(suite)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    assert!(rust.is_empty(), "Rust in the C-module suite: {rust:?}");
+    assert!(
+        Path::new(".build/modules/8.1.1/datatype.so").exists(),
+        "Valkey's test modules are not built: run .ci/install-server"
+    );
+    let (out, tmp) = run(&["examples/c-modules", "--keep", "never"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains(" 0 failed, 0 skipped"), "{all}");
+    assert_left_nothing(tmp.path());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn valkey_bdd_steps_lists_the_defined_sentences_then_the_built_in_ones() {
+    let out = std::process::Command::new(BIN)
+        .args(["steps", "tests/fixtures/run/pass"])
+        .env_remove("VALKEY_BDD_STEPS")
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let defined = all
+        .find("`` the key \"{key}\" holds \"{value}\" `` — Sets a key and checks that the server took it. (tests/fixtures/run/steps/keys.steps:4)")
+        .unwrap_or_else(|| panic!("{all}"));
+    let built_in = all
+        .find("- **Then** `` the reply is \"…\" ``")
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(defined < built_in, "{all}");
+}
