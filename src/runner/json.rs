@@ -41,3 +41,58 @@ impl Buffer {
         })
     }
 }
+
+/// Cucumber's JSON writer when a JSON report was asked for, and nothing
+/// otherwise: it keeps every step of the run and serialises them all at
+/// the end, which a run that wants no JSON should not pay for.
+#[derive(Debug)]
+pub struct IfAsked<Wr>(pub Option<Wr>);
+
+impl<W: cucumber::World, Wr: cucumber::Writer<W>> cucumber::Writer<W> for IfAsked<Wr> {
+    type Cli = Wr::Cli;
+
+    async fn handle_event(
+        &mut self,
+        event: cucumber::parser::Result<cucumber::Event<cucumber::event::Cucumber<W>>>,
+        cli: &Self::Cli,
+    ) {
+        if let Some(w) = &mut self.0 {
+            w.handle_event(event, cli).await;
+        }
+    }
+}
+
+impl<W: cucumber::World, V, Wr: cucumber::writer::Arbitrary<W, V>> cucumber::writer::Arbitrary<W, V>
+    for IfAsked<Wr>
+{
+    async fn write(&mut self, val: V) {
+        if let Some(w) = &mut self.0 {
+            w.write(val).await;
+        }
+    }
+}
+
+impl<Wr: cucumber::writer::Normalized> cucumber::writer::Normalized for IfAsked<Wr> {}
+
+impl<W: cucumber::World, Wr: cucumber::writer::Stats<W>> cucumber::writer::Stats<W>
+    for IfAsked<Wr>
+{
+    fn passed_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, |w| w.passed_steps())
+    }
+    fn skipped_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, |w| w.skipped_steps())
+    }
+    fn failed_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, |w| w.failed_steps())
+    }
+    fn retried_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, |w| w.retried_steps())
+    }
+    fn parsing_errors(&self) -> usize {
+        self.0.as_ref().map_or(0, |w| w.parsing_errors())
+    }
+    fn hook_errors(&self) -> usize {
+        self.0.as_ref().map_or(0, |w| w.hook_errors())
+    }
+}

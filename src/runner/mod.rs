@@ -559,7 +559,11 @@ impl Runner {
             writer::Verbosity::Default,
         )
         .summarized()
-        .tee::<ValkeyWorld, _>(writer::Json::for_tee(reports.json.clone()))
+        .tee::<ValkeyWorld, _>(json::IfAsked(
+            reports
+                .wants_json()
+                .then(|| writer::Json::for_tee(reports.json.clone())),
+        ))
         .normalized()
         .fail_on_skipped();
         let cucumber = cucumber.with_writer(

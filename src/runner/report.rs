@@ -46,6 +46,11 @@ pub struct Reports {
 }
 
 impl Reports {
+    /// Whether a Cucumber JSON report was asked for.
+    pub fn wants_json(&self) -> bool {
+        self.json_path.is_some()
+    }
+
     /// Checks the paths now: a bad one stops the run before anything starts.
     pub fn prepare(
         junit: Option<PathBuf>,
