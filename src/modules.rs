@@ -175,6 +175,18 @@ impl ModuleLoad {
             .to_string()
     }
 
+    /// Adds its `loadmodule` directive to `config`, unless a `loadmodule`
+    /// there loads its library already: a server cannot load one library
+    /// twice.
+    pub fn add_to(&self, config: &mut Vec<(String, String)>) {
+        let loaded = config
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("loadmodule") && self.loaded_by(v));
+        if !loaded {
+            config.push(("loadmodule".into(), self.directive()));
+        }
+    }
+
     /// Whether a `loadmodule` directive's value loads this library.
     pub fn loaded_by(&self, directive: &str) -> bool {
         directive.split_whitespace().next() == Some(&*self.path.to_string_lossy())

@@ -88,13 +88,7 @@ impl ReplicaSetSpec {
     /// `loadmodule` directive given already loads its library: a server
     /// cannot load one library twice.
     pub fn load(mut self, module: &crate::modules::ModuleLoad) -> Self {
-        let loaded = self
-            .all
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("loadmodule") && module.loaded_by(v));
-        if !loaded {
-            self.all.push(("loadmodule".into(), module.directive()));
-        }
+        module.add_to(&mut self.all);
         self
     }
 
@@ -398,16 +392,16 @@ impl Role {
     }
 }
 
-/// Waits until every replica among `servers` has caught up with the root
-/// primary of its chain, as it stood when the wait began. Without any
-/// replica among them this is an error, not a vacuous success.
-pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> Result<()> {
-    let _spent = crate::spent::track(crate::spent::Activity::Waiting);
-    let started = Instant::now();
+/// The role of each server, by port, read within what is left of a wait that
+/// began at `started`: a frozen replica answers nothing, and must fail as not
+/// caught up, in time.
+pub async fn roles_of(
+    servers: &[Arc<Server>],
+    started: Instant,
+    timeout: Duration,
+) -> Result<HashMap<u16, Role>> {
     let mut roles = HashMap::new();
     for s in servers {
-        // The wait's deadline bounds the first look too: a frozen replica
-        // answers nothing, and must fail as not caught up, in time.
         let left = timeout.saturating_sub(started.elapsed());
         let role = tokio::time::timeout(left, Role::of(s))
             .await
@@ -419,6 +413,16 @@ pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> R
             })??;
         roles.insert(s.port(), role);
     }
+    Ok(roles)
+}
+
+/// Waits until every replica among `servers` has caught up with the root
+/// primary of its chain, as it stood when the wait began. Without any
+/// replica among them this is an error, not a vacuous success.
+pub async fn wait_all_caught_up(servers: &[Arc<Server>], timeout: Duration) -> Result<()> {
+    let _spent = crate::spent::track(crate::spent::Activity::Waiting);
+    let started = Instant::now();
+    let roles = roles_of(servers, started, timeout).await?;
     let by_port: HashMap<u16, &Arc<Server>> = servers.iter().map(|s| (s.port(), s)).collect();
     // The target of each replica: its root primary's offset, now.
     let mut targets = Vec::new();

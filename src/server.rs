@@ -179,13 +179,7 @@ impl ServerSpec {
     /// `loadmodule` directive given already loads its library: a server
     /// cannot load one library twice.
     pub fn load(mut self, module: &crate::modules::ModuleLoad) -> Self {
-        let loaded = self
-            .config
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("loadmodule") && module.loaded_by(v));
-        if !loaded {
-            self.config.push(("loadmodule".into(), module.directive()));
-        }
+        module.add_to(&mut self.config);
         self
     }
 

@@ -44,21 +44,7 @@ impl ValkeyWorld {
         let timeout = crate::settings::wait_timeout()?;
         let started = std::time::Instant::now();
         let mut deadline = crate::wait::Deadline::start(timeout);
-        let mut roles = HashMap::new();
-        for s in &running {
-            // The wait's deadline bounds this first look too: a frozen
-            // replica answers nothing, and must fail as not caught up.
-            let left = timeout.saturating_sub(started.elapsed());
-            let role = tokio::time::timeout(left, Role::of(s))
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: format!("{} to catch up with its primary", s.describe()),
-                    waited: started.elapsed(),
-                    last: format!("no answer to INFO within {left:?} (is it frozen or busy?)"),
-                    hint: "a frozen or busy server never catches up".into(),
-                })??;
-            roles.insert(s.port(), role);
-        }
+        let roles = crate::replication::roles_of(&running, started, timeout).await?;
         let mut checks: Vec<(String, Arc<Server>, Vec<Arc<Server>>)> = Vec::new();
         for key in &keys {
             let root = match primary {
