@@ -7,7 +7,9 @@
 //! drift from the code.
 
 use cucumber::codegen::{StepConstructor, WorldInventory};
-use regex::Regex;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
 
 use crate::world::ValkeyWorld;
 
@@ -25,7 +27,122 @@ pub struct RegisteredStep {
 }
 
 /// Every step registered for [`ValkeyWorld`] in this binary, in source order.
-pub fn registered() -> Vec<RegisteredStep> {
+///
+/// Collected and compiled once per process: the set cannot change after
+/// linking, and a run asks for it more than once.
+pub fn registered() -> &'static [RegisteredStep] {
+    static REGISTERED: LazyLock<Vec<RegisteredStep>> = LazyLock::new(collect_registered);
+    &REGISTERED
+}
+
+/// Whether a step written with `keyword` (`Given`, `When` or `Then`) and
+/// `text` matches a registered sentence of that keyword: one pass of a
+/// [`RegexSet`] over the text, instead of one regex after another.
+pub fn is_known(keyword: &str, text: &str) -> bool {
+    sets()
+        .iter()
+        .any(|(k, set, _)| *k == keyword && set.is_match(text))
+}
+
+/// Per keyword: a [`RegexSet`] of its registered steps, and for each
+/// pattern of the set the step's index in [`registered`].
+fn sets() -> &'static [(&'static str, RegexSet, Vec<usize>)] {
+    static SETS: LazyLock<Vec<(&'static str, RegexSet, Vec<usize>)>> = LazyLock::new(|| {
+        ["Given", "When", "Then"]
+            .into_iter()
+            .map(|keyword| {
+                let of: Vec<usize> = registered()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.keyword == keyword)
+                    .map(|(i, _)| i)
+                    .collect();
+                let set = RegexSet::new(of.iter().map(|i| registered()[*i].regex.as_str()))
+                    .expect("registered steps are valid regexes");
+                (keyword, set, of)
+            })
+            .collect()
+    });
+    &SETS
+}
+
+/// The steps a run needs: every registered step that matches a step of
+/// `features` (a step of a scenario outline, whose `<placeholders>` are
+/// filled in only as it runs, keeps every step of its keyword).
+///
+/// Cucumber tries each step of a scenario against every registered regex of
+/// its keyword, capturing as it goes; handing it only the steps the run can
+/// use makes that search short. Nothing changes for a step: every regex that
+/// matches its text is still there, so an ambiguous step is still reported.
+pub fn collection_for(
+    features: &[cucumber::gherkin::Feature],
+) -> cucumber::step::Collection<ValkeyWorld> {
+    use cucumber::gherkin::StepType;
+    use std::collections::HashSet;
+    let steps = registered();
+    let mut used: HashSet<(&'static str, u32)> = HashSet::new();
+    let mut every: HashSet<&'static str> = HashSet::new();
+    let mut mark = |step: &cucumber::gherkin::Step| {
+        let keyword = match step.ty {
+            StepType::Given => "Given",
+            StepType::When => "When",
+            StepType::Then => "Then",
+        };
+        if step.value.contains('<') {
+            every.insert(keyword);
+            return;
+        }
+        let (_, set, of) = sets()
+            .iter()
+            .find(|(k, ..)| *k == keyword)
+            .expect("a set per keyword");
+        for i in set.matches(&step.value).iter() {
+            let s = &steps[of[i]];
+            used.insert((s.path, s.line));
+        }
+    };
+    for feature in features {
+        let scenarios = feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
+        let backgrounds = feature
+            .background
+            .iter()
+            .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()));
+        for step in backgrounds
+            .flat_map(|b| b.steps.iter())
+            .chain(scenarios.flat_map(|s| s.steps.iter()))
+        {
+            mark(step);
+        }
+    }
+    let keep = |keyword: &'static str, loc: &cucumber::step::Location| {
+        every.contains(keyword) || used.contains(&(loc.path, loc.line))
+    };
+    let mut out = cucumber::step::Collection::new();
+    for s in inventory::iter::<<ValkeyWorld as WorldInventory>::Given> {
+        let (loc, regex, fun) = s.inner();
+        if keep("Given", &loc) {
+            out = out.given(Some(loc), regex(), fun);
+        }
+    }
+    for s in inventory::iter::<<ValkeyWorld as WorldInventory>::When> {
+        let (loc, regex, fun) = s.inner();
+        if keep("When", &loc) {
+            out = out.when(Some(loc), regex(), fun);
+        }
+    }
+    for s in inventory::iter::<<ValkeyWorld as WorldInventory>::Then> {
+        let (loc, regex, fun) = s.inner();
+        if keep("Then", &loc) {
+            out = out.then(Some(loc), regex(), fun);
+        }
+    }
+    out
+}
+
+fn collect_registered() -> Vec<RegisteredStep> {
     fn collect<T: StepConstructor<ValkeyWorld> + inventory::Collect>(
         keyword: &'static str,
         out: &mut Vec<RegisteredStep>,

@@ -453,6 +453,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "benchmarks: how many runs per figure",
         "per benchmark",
     ),
+    (
+        "VALKEY_BDD_BENCH_STEPS",
+        "benchmarks: steps per scenario in `benches/steps.rs`",
+        "2000",
+    ),
 ];
 
 /// Reads every setting once, so that a bad value stops the run before any

@@ -481,7 +481,8 @@ impl Runner {
             .tmp_root
             .clone()
             .unwrap_or_else(crate::settings::tmp_root);
-        let cucumber = ValkeyWorld::cucumber::<PathBuf>()
+        let cucumber = cucumber::Cucumber::<ValkeyWorld, _, PathBuf, _, _, _>::new()
+            .steps(crate::glossary::collection_for(&gate.features))
             .with_parser::<parser::Parsed, Vec<gherkin::Feature>>(parser::Parsed)
             .max_concurrent_scenarios(concurrency)
             .before(move |feature, _rule, scenario, world| {

@@ -79,9 +79,8 @@ pub struct Recorder<Wr> {
     board: Board,
     /// When the run started: scenarios' start times count from here.
     run_start: Instant,
-    started: HashMap<(Option<PathBuf>, usize), Instant>,
-    /// Steps running now, by scenario and step line.
-    steps: HashMap<((Option<PathBuf>, usize), usize), Instant>,
+    /// Scenarios running now, by the address of their parsed form.
+    open: HashMap<usize, Open>,
     calls: super::library::Calls,
 }
 
@@ -94,8 +93,7 @@ impl<Wr> Recorder<Wr> {
             log,
             board,
             run_start: Instant::now(),
-            started: HashMap::new(),
-            steps: HashMap::new(),
+            open: HashMap::new(),
             calls: Default::default(),
         }
     }
@@ -114,87 +112,123 @@ impl<Wr> Recorder<Wr> {
             | Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, r))) => (f, sc, &r.event),
             _ => return,
         };
-        let key = (feature.path.clone(), scenario.position.line);
+        // A running scenario is known by the address of its parsed form,
+        // which cucumber keeps alive while it runs: a step's event costs a
+        // lookup by an integer, not a clone and hash of its file's path.
+        let id = &**scenario as *const gherkin::Scenario as usize;
         match ev {
             Scenario::Started => {
                 let now = Instant::now();
-                self.started.insert(key.clone(), now);
-                let at = now.duration_since(self.run_start);
+                let key = key_of(feature, scenario);
                 self.board
                     .started(key.clone(), &scenario.name, &place_of(feature, scenario));
-                self.with_seen(key, |seen| seen.started_at = Some(at));
+                let seen = Seen {
+                    started_at: Some(now.duration_since(self.run_start)),
+                    ..Seen::default()
+                };
+                self.open.insert(
+                    id,
+                    Open {
+                        key,
+                        started: now,
+                        step: None,
+                        seen,
+                    },
+                );
             }
             Scenario::Finished => {
-                let took = self.started.remove(&key).map(|t| t.elapsed());
-                let mut failed = false;
-                self.with_seen(key.clone(), |seen| {
-                    seen.duration = took;
-                    failed = seen.failure.is_some() || seen.hook_failure.is_some();
-                });
-                self.board.finished(&key, failed);
+                let Some(mut open) = self.open.remove(&id) else {
+                    return;
+                };
+                open.seen.duration = Some(open.started.elapsed());
+                let failed = open.seen.failure.is_some() || open.seen.hook_failure.is_some();
+                self.board.finished(&open.key, failed);
+                let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = log.entry(open.key).or_default();
+                entry.started_at = entry.started_at.or(open.seen.started_at);
+                entry.steps.extend(open.seen.steps);
+                entry.failure = entry.failure.take().or(open.seen.failure);
+                entry.hook_failure = entry.hook_failure.take().or(open.seen.hook_failure);
+                entry.duration = open.seen.duration;
             }
             Scenario::Step(step, ev) | Scenario::Background(step, ev) => {
-                self.observe_step(key, step, ev);
+                let path = feature.path.as_deref();
+                if let Some(open) = self.open.get_mut(&id) {
+                    observe_step(open, &self.calls, path, step, ev);
+                }
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
-                self.with_seen(key, |seen| seen.hook_failure = Some(panic_text(info)));
+                let text = panic_text(info);
+                match self.open.get_mut(&id) {
+                    Some(open) => open.seen.hook_failure = Some(text),
+                    None => {
+                        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+                        log.entry(key_of(feature, scenario))
+                            .or_default()
+                            .hook_failure = Some(text);
+                    }
+                }
             }
             _ => {}
         }
     }
+}
 
-    fn observe_step<W>(
-        &mut self,
-        key: (Option<PathBuf>, usize),
-        step: &gherkin::Step,
-        ev: &Step<W>,
-    ) {
-        let at = (key.clone(), step.position.line);
-        let status = match ev {
-            Step::Started => {
-                self.steps.insert(at, Instant::now());
-                return;
-            }
-            Step::Passed(..) => StepStatus::Passed,
-            Step::Skipped => StepStatus::Skipped,
-            Step::Failed(_, _, _, err) => {
-                // A step of a step-library definition: the user's own step
-                // and where the definition is, then the inner step.
-                let inner = format!("{}{}", step.keyword, step.value);
-                let path = key
-                    .0
-                    .as_ref()
-                    .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()));
-                let step_text = match path.and_then(|p| self.calls.get(&(p, step.position.line))) {
-                    Some(call) => format!("{call}, at its step: {inner}"),
-                    None => inner,
-                };
-                let failure = StepFailure {
-                    line: step.position.line,
-                    step: step_text,
-                    message: step_error(err),
-                };
-                self.with_seen(key.clone(), |seen| {
-                    seen.failure.get_or_insert(failure);
-                });
-                StepStatus::Failed
-            }
-        };
-        let duration = self.steps.remove(&at).map(|t| t.elapsed());
-        self.with_seen(key, |seen| {
-            seen.steps.push(StepRecord {
-                step: format!("{}{}", step.keyword, step.value),
+/// A scenario that has started and not yet finished: what the [`Log`] will
+/// get when it finishes.
+#[derive(Debug)]
+struct Open {
+    key: (Option<PathBuf>, usize),
+    started: Instant,
+    /// The step running now: its line and when it started.
+    step: Option<(usize, Instant)>,
+    seen: Seen,
+}
+
+fn observe_step<W>(
+    open: &mut Open,
+    calls: &super::library::Calls,
+    path: Option<&std::path::Path>,
+    step: &gherkin::Step,
+    ev: &Step<W>,
+) {
+    let status = match ev {
+        Step::Started => {
+            open.step = Some((step.position.line, Instant::now()));
+            return;
+        }
+        Step::Passed(..) => StepStatus::Passed,
+        Step::Skipped => StepStatus::Skipped,
+        Step::Failed(_, _, _, err) => {
+            // A step of a step-library definition: the user's own step
+            // and where the definition is, then the inner step.
+            let inner = format!("{}{}", step.keyword, step.value);
+            let path = path.map(|p| p.canonicalize().unwrap_or_else(|_| p.to_path_buf()));
+            let step_text = match path.and_then(|p| calls.get(&(p, step.position.line))) {
+                Some(call) => format!("{call}, at its step: {inner}"),
+                None => inner,
+            };
+            open.seen.failure.get_or_insert(StepFailure {
                 line: step.position.line,
-                status,
-                duration,
-            })
-        });
-    }
-
-    fn with_seen(&self, key: (Option<PathBuf>, usize), f: impl FnOnce(&mut Seen)) {
-        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
-        f(log.entry(key).or_default());
-    }
+                step: step_text,
+                message: step_error(err),
+            });
+            StepStatus::Failed
+        }
+    };
+    let duration = match open.step.take() {
+        Some((line, at)) if line == step.position.line => Some(at.elapsed()),
+        other => {
+            open.step = other;
+            None
+        }
+    };
+    open.seen.steps.push(StepRecord {
+        step: format!("{}{}", step.keyword, step.value),
+        line: step.position.line,
+        status,
+        duration,
+    });
 }
 
 fn step_error(err: &event::StepError) -> String {

@@ -11,18 +11,21 @@ use cucumber::gherkin;
 /// sentence, with the closest known sentences.
 pub fn check_steps(gate: &Gate) -> Result<()> {
     let steps = glossary::registered();
-    let mut seen = std::collections::HashSet::new();
+    // A background's steps come with every scenario of its file: each step
+    // of a file is checked once (by line and text, in a set per file).
+    let mut seen: std::collections::HashMap<
+        &std::path::Path,
+        std::collections::HashSet<(usize, &str)>,
+    > = std::collections::HashMap::new();
     let mut unknown = Vec::new();
     for c in &gate.candidates {
+        let seen = seen.entry(c.path.as_path()).or_default();
         for step in &c.steps {
-            if !seen.insert((c.path.clone(), step.position.line, step.value.clone())) {
+            if !seen.insert((step.position.line, step.value.as_str())) {
                 continue;
             }
             let keyword = keyword_of(step);
-            if steps
-                .iter()
-                .any(|s| s.keyword == keyword && s.regex.is_match(&step.value))
-            {
+            if glossary::is_known(keyword, &step.value) {
                 continue;
             }
             let mut entry = format!(
@@ -43,7 +46,7 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
             } else {
                 entry.push_str(&format!(
                     "\n    closest known sentences:\n{}",
-                    closest(keyword, &step.value, &steps, &gate.defined)
+                    closest(keyword, &step.value, steps, &gate.defined)
                 ));
             }
             unknown.push(entry);
@@ -111,22 +114,26 @@ pub(super) fn closest(
 /// shows (`{command}`, `{string}`, `{server}`, `{int}`), so that a typo is
 /// measured against sentences, not against the values it carries.
 fn as_template(text: &str) -> String {
-    let rules = [
-        (r"`[^`]*`", "{command}"),
-        (r#"(?:server |the node that owns )"[^"]*""#, "{server}"),
-        (r#""[^"]*""#, "{string}"),
-        (
-            r"\b(?:the server|the primary of shard \d+|the replica of shard \d+|the primary|the replica|replica \d+|node \d+)\b",
-            "{server}",
-        ),
-        (r"\b\d+\b", "{int}"),
-    ];
+    static RULES: std::sync::LazyLock<Vec<(regex::Regex, &'static str)>> = std::sync::LazyLock::new(
+        || {
+            [
+                (r"`[^`]*`", "{command}"),
+                (r#"(?:server |the node that owns )"[^"]*""#, "{server}"),
+                (r#""[^"]*""#, "{string}"),
+                (
+                    r"\b(?:the server|the primary of shard \d+|the replica of shard \d+|the primary|the replica|replica \d+|node \d+)\b",
+                    "{server}",
+                ),
+                (r"\b\d+\b", "{int}"),
+            ]
+            .into_iter()
+            .map(|(pattern, to)| (regex::Regex::new(pattern).expect("valid regex"), to))
+            .collect()
+        },
+    );
     let mut out = text.to_string();
-    for (pattern, to) in rules {
-        out = regex::Regex::new(pattern)
-            .expect("valid regex")
-            .replace_all(&out, to)
-            .into_owned();
+    for (re, to) in RULES.iter() {
+        out = re.replace_all(&out, *to).into_owned();
     }
     out
 }

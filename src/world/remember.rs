@@ -101,7 +101,10 @@ impl ValkeyWorld {
         if !text.contains("${") {
             return Ok(text.to_string());
         }
-        let re = regex::Regex::new(r"\$?\$\{([^}]*)\}").expect("valid regex");
+        static PLACEHOLDER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\$?\$\{([^}]*)\}").expect("valid regex")
+        });
+        let re = &*PLACEHOLDER;
         let found: Vec<(std::ops::Range<usize>, bool, String)> = re
             .captures_iter(text)
             .map(|c| {
