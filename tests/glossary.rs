@@ -51,7 +51,7 @@ fn the_glossary_has_every_registered_step() {
             .map(|s| format!("{} {}", s.keyword, s.regex))
             .collect::<Vec<_>>()
     );
-    for s in &registered {
+    for s in registered {
         assert!(
             s.path.contains("steps/"),
             "a step outside steps/: {}:{}",
@@ -191,7 +191,7 @@ fn every_assertion_sentence_has_a_must_fail_twin() {
     let claims = must_fail_claims();
     let mut missing: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for s in &registered {
+    for s in registered {
         let asserts =
             s.keyword == "Then" || CHECKPOINTS.iter().any(|sample| s.regex.is_match(sample));
         if !asserts || !seen.insert(s.regex.as_str().to_string()) {

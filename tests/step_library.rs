@@ -14,7 +14,7 @@ fn refused(text: &str) -> String {
     std::fs::write(&file, text).unwrap();
     let vocabulary = valkey_bdd::glossary::registered();
     let err = Library::read(std::slice::from_ref(&file))
-        .and_then(|lib| lib.check(&vocabulary))
+        .and_then(|lib| lib.check(vocabulary))
         .expect_err("the library must be refused")
         .to_string();
     err.replace(&file.display().to_string(), "lib.steps")
@@ -38,7 +38,7 @@ fn a_good_library_loads_and_lists_its_sentences_with_their_descriptions() {
     )
     .unwrap();
     let lib = Library::read(std::slice::from_ref(&file)).unwrap();
-    lib.check(&valkey_bdd::glossary::registered()).unwrap();
+    lib.check(valkey_bdd::glossary::registered()).unwrap();
     let d = &lib.definitions[0];
     assert_eq!(d.line, 3);
     assert_eq!(d.params, ["key", "value"]);

@@ -175,7 +175,7 @@ fn list_steps(paths: Vec<PathBuf>, steps: Vec<PathBuf>) -> valkey_bdd::Result<()
     extra.extend(valkey_bdd::settings::step_libraries());
     let lib = Library::discover(&paths, &extra)?;
     let vocabulary = valkey_bdd::glossary::registered();
-    lib.check(&vocabulary)?;
+    lib.check(vocabulary)?;
     println!(
         "# Sentences of the step libraries
 {}",

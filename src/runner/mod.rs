@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use clap::Parser as _;
-use cucumber::{World as _, WriterExt as _, event, gherkin, writer};
+use cucumber::{WriterExt as _, event, gherkin, writer};
 use futures::FutureExt as _;
 
 pub use args::LibtestArgs;
@@ -355,7 +355,7 @@ impl Runner {
             select::feature_files_of(&features, &criteria)?
         };
         let library = library::Library::discover(&roots, &extra_steps)?;
-        library.check(&glossary::registered())?;
+        library.check(glossary::registered())?;
         let gate = select::Gate::load_with(&features, &criteria, &library)?;
         if args.list {
             // nextest's custom-harness protocol: every test as `name: test`;
