@@ -96,6 +96,12 @@ pub struct ValkeyWorld {
     /// Modules every server started from now on loads (`Given every server
     /// loads the module ...`, typically in a Background), besides the run's.
     every_server: Vec<crate::modules::ModuleLoad>,
+    /// Whether the scenario's sentences allow it to take and return reused
+    /// servers ([`crate::reuse::classify`]).
+    reuse: bool,
+    /// The servers that go back to the pool if the scenario passes, with
+    /// their state when fresh.
+    reusable: HashMap<String, crate::reuse::Baseline>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -143,7 +149,16 @@ impl ValkeyWorld {
             attempt: None,
             remembered: BTreeMap::new(),
             every_server: Vec::new(),
+            reuse: false,
+            reusable: HashMap::new(),
         }
+    }
+
+    /// Lets the scenario take servers from the pool of reused ones and
+    /// return them when it passes ([`crate::reuse`]); the runner allows it
+    /// for scenarios whose sentences cannot leave lasting state behind.
+    pub fn set_reuse(&mut self, allowed: bool) {
+        self.reuse = allowed;
     }
 
     /// Records which scenario this world belongs to.
@@ -230,6 +245,23 @@ impl ValkeyWorld {
             return self.attach_external(spec, &external).await;
         }
         let spec = self.with_every_module(spec, ServerSpec::load)?;
+        if self.reuse
+            && spec.is_plain()
+            && self.keep != KeepPolicy::Always
+            && crate::reuse::enabled()
+        {
+            let (server, baseline) =
+                match crate::reuse::binary_of_run().and_then(|b| crate::reuse::take(&b)) {
+                    Some(taken) => taken,
+                    None => crate::reuse::start(spec.clone()).await?,
+                };
+            server.rename(spec.name());
+            let server = Arc::new(server);
+            self.reusable.insert(spec.name().to_string(), baseline);
+            self.servers
+                .insert(server.name().to_string(), server.clone());
+            return Ok(server);
+        }
         let spec = spec.in_dir(self.dir()?);
         let server = Arc::new(Server::start(spec).await?);
         self.servers
@@ -682,13 +714,33 @@ impl ValkeyWorld {
         self.cluster_client = None;
         self.cluster = None;
         let servers = std::mem::take(&mut self.servers);
+        let reusable = std::mem::take(&mut self.reusable);
+        // Servers that may go back to the pool are held running until the
+        // scenario's verdict is known.
+        let mut held: HashSet<String> = HashSet::new();
+        if !failed {
+            for (name, server) in &servers {
+                if reusable.contains_key(name)
+                    && !self.shared.contains(name)
+                    && !server.is_frozen()
+                    && matches!(server.status().await, crate::server::Status::Running { .. })
+                {
+                    held.insert(name.clone());
+                }
+            }
+        }
         let owned: Vec<&Arc<Server>> = servers
             .iter()
             .filter(|(name, s)| !self.shared.contains(*name) && !s.is_external())
             .map(|(_, s)| s)
             .collect();
-        let stops = futures::future::join_all(owned.iter().map(|s| s.stop())).await;
-        for (server, result) in owned.iter().zip(stops) {
+        let stopping: Vec<&Arc<Server>> = owned
+            .iter()
+            .filter(|s| !held.contains(&s.name()))
+            .copied()
+            .collect();
+        let stops = futures::future::join_all(stopping.iter().map(|s| s.stop())).await;
+        for (server, result) in stopping.iter().zip(stops) {
             if let Err(e) = result
                 && !matches!(e, Error::Died { .. })
             {
@@ -709,6 +761,13 @@ impl ValkeyWorld {
             }
         }
         let failed = failed || !out.deaths.is_empty();
+        if failed && !held.is_empty() {
+            // Another server died: nothing goes back to the pool.
+            for server in owned.iter().filter(|s| held.contains(&s.name())) {
+                let _ = server.stop().await;
+            }
+            held.clear();
+        }
         if failed {
             for server in servers.values().filter(|s| !s.is_external()) {
                 out.report.push(format!(
@@ -738,7 +797,26 @@ impl ValkeyWorld {
             }
         }
         drop(owned);
-        drop(servers);
+        let mut returning = Vec::new();
+        for (name, server) in servers {
+            if !held.contains(&name) {
+                continue;
+            }
+            let baseline = reusable.get(&name).cloned();
+            match (Arc::try_unwrap(server), baseline) {
+                (Ok(server), Some(baseline)) => {
+                    returning.push(crate::reuse::give_back(server, baseline))
+                }
+                // Still used elsewhere: dropping the last handle kills it.
+                (Err(server), _) => {
+                    let _ = server.stop().await;
+                }
+                (Ok(server), None) => {
+                    let _ = server.stop().await;
+                }
+            }
+        }
+        futures::future::join_all(returning).await;
         if let Some(dir) = self.dir.take() {
             if keep {
                 out.kept.insert(0, crate::leftovers::keep(dir));
