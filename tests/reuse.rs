@@ -214,3 +214,80 @@ async fn a_reset_that_does_not_verify_stops_the_server() {
     assert_eq!(after.returned - before.returned, 1);
     reuse::drain().await;
 }
+
+/// A formed 3×1 cluster goes back reset and checked, comes out again in
+/// well under 100 ms, and one whose reset leaves keys is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_cluster_is_reset_checked_and_cheap() {
+    use valkey_bdd::cluster::{Cluster, ClusterSpec};
+    use valkey_bdd::reuse::cluster::{self as clusters, ClusterBaseline};
+    let _serial = SERIAL.lock().await;
+    reuse::enable(4);
+    let before = reuse::counts();
+    let cluster = Cluster::start(ClusterSpec::new(3, 1)).await.unwrap();
+    let baseline = ClusterBaseline::of(&cluster).await.unwrap();
+    let mut client = cluster.client().await.unwrap();
+    for k in ["a", "b", "c", "d"] {
+        client.run(&format!("SET {k} v")).await.unwrap();
+    }
+    cluster.nodes()[0]
+        .command("CONFIG SET maxmemory 5mb")
+        .await
+        .unwrap();
+    drop(client);
+    let ports: Vec<u16> = cluster.nodes().iter().map(|n| n.port()).collect();
+    let started = std::time::Instant::now();
+    assert!(
+        clusters::give_back(cluster, baseline).await,
+        "the reset verifies"
+    );
+    println!("reset and check of a 3x1 cluster: {:?}", started.elapsed());
+
+    let binary = reuse::binary_of_run().unwrap();
+    let started = std::time::Instant::now();
+    let (cluster, baseline) = clusters::take(&binary, 3, 1).await.expect("it comes back");
+    let mut client = cluster.client().await.unwrap();
+    assert_eq!(
+        client.run("SET x 1").await.unwrap(),
+        Reply::Status("OK".into())
+    );
+    let cost = started.elapsed();
+    println!("a reused 3x1 cluster, taken and written to: {cost:?} (target ≤ 100 ms)");
+    assert!(cost < std::time::Duration::from_millis(100), "{cost:?}");
+    assert_eq!(
+        cluster.nodes().iter().map(|n| n.port()).collect::<Vec<_>>(),
+        ports
+    );
+    for node in cluster.nodes() {
+        let maxmemory = node.command("CONFIG GET maxmemory").await.unwrap();
+        assert_eq!(maxmemory.items().unwrap()[1], "0", "{}", node.describe());
+    }
+    assert_eq!(client.run("GET a").await.unwrap(), Reply::Nil);
+    drop(client);
+
+    // Keys left behind: the check finds them, the cluster is stopped.
+    assert!(
+        !clusters::give_back_skipping(
+            cluster,
+            baseline,
+            Skip {
+                config: false,
+                data: true
+            }
+        )
+        .await,
+        "a cluster holding a key was pooled"
+    );
+    assert_eq!(clusters::idle(), 0);
+    for port in ports {
+        assert!(
+            valkey_bdd::Client::connect("probe", "127.0.0.1", port)
+                .await
+                .is_err(),
+            "a node of the rejected cluster still answers on port {port}"
+        );
+    }
+    let after = reuse::counts();
+    assert_eq!(after.rejected - before.rejected, 1);
+    reuse::drain().await;
+}

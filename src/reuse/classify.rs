@@ -42,9 +42,28 @@ const LASTING_SENTENCES: &[(&str, &str)] = &[
         "changes users or credentials",
     ),
     (
-        r"^a primary |^a chain of | replicates |promoted to primary|replicas have caught up|has caught up with|all replicas hold| is a replica of ",
+        r"^a primary |^a chain of | replicates \S|promoted to primary",
         "sets up replication",
     ),
+    (
+        r"starts migrating|^slots \d+ to \d+ (?:move|migrate)|^I fail over|becomes a primary of the cluster|new empty shard|rebalanced|removed from the cluster|atomic slot migration",
+        "changes the cluster's slot map or roles",
+    ),
+];
+
+/// `CLUSTER` subcommands that only read.
+const READING_CLUSTER_COMMANDS: &[&str] = &[
+    "INFO",
+    "NODES",
+    "SHARDS",
+    "SLOTS",
+    "KEYSLOT",
+    "MYID",
+    "MYSHARDID",
+    "COUNTKEYSINSLOT",
+    "GETKEYSINSLOT",
+    "LINKS",
+    "COUNT-FAILURE-REPORTS",
 ];
 
 /// Commands (first words, upper case) whose effects a reset cannot undo.
@@ -180,6 +199,14 @@ pub fn why_not(steps: &[gherkin::Step], declared: &[Regex]) -> Option<String> {
 /// Why a command's effects could outlive a reset, if they could.
 pub fn lasting_command(command: &str) -> Option<&'static str> {
     let upper = command.trim().to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    if words.first() == Some(&"CLUSTER")
+        && words
+            .get(1)
+            .is_some_and(|w| READING_CLUSTER_COMMANDS.contains(w))
+    {
+        return None;
+    }
     if upper.starts_with("${") {
         return Some("is a remembered value, unknown until the scenario runs");
     }
@@ -190,7 +217,7 @@ pub fn lasting_command(command: &str) -> Option<&'static str> {
         return Some(match *c {
             "DEBUG" => "reaches inside the server",
             "MODULE" => "loads or unloads modules",
-            "CLUSTER" => "concerns a cluster",
+            "CLUSTER" => "changes the cluster",
             "CLIENT PAUSE" => "pauses clients",
             "MONITOR" => "watches every command",
             "SHUTDOWN" => "stops the server",
@@ -200,7 +227,6 @@ pub fn lasting_command(command: &str) -> Option<&'static str> {
             _ => "changes replication",
         });
     }
-    let words: Vec<&str> = upper.split_whitespace().collect();
     if words.len() >= 2 && words[0] == "CONFIG" && words[1] == "SET" {
         let lasting = words[2..].iter().step_by(2).any(|d| {
             let d = d
@@ -241,6 +267,10 @@ mod tests {
             ("BGSAVE", true),
             ("CLIENT PAUSE 100", true),
             ("CLIENT LIST", false),
+            ("CLUSTER KEYSLOT k", false),
+            ("cluster nodes", false),
+            ("CLUSTER FAILOVER", true),
+            ("CLUSTER SETSLOT 1 NODE x", true),
             ("${cmd}", true),
         ] {
             assert_eq!(lasting_command(c).is_some(), lasting, "{c}");

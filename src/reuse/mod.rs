@@ -34,6 +34,8 @@
 //!   ([`abandon`]). Their directories (their own, never a scenario's) go
 //!   with them.
 //!
+//! Formed clusters are reused the same way ([`cluster`]).
+//!
 //! `VALKEY_BDD_REUSE=0` turns reuse off.
 
 use std::collections::VecDeque;
@@ -44,6 +46,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::server::{Server, ServerSpec};
 
 pub mod classify;
+pub mod cluster;
 pub mod reset;
 
 pub use reset::{Baseline, Skip};
@@ -73,17 +76,29 @@ fn pool() -> std::sync::MutexGuard<'static, Pool> {
 /// What reuse did in this process, for reports and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Servers handed out again.
+    /// Servers (and clusters) handed out again.
     pub reused: usize,
-    /// Servers reset, verified and pooled.
+    /// Servers (and clusters) reset, verified and pooled.
     pub returned: usize,
-    /// Servers whose reset could not be verified: stopped.
+    /// Servers (and clusters) whose reset could not be verified: stopped.
     pub rejected: usize,
 }
 
 static REUSED: AtomicUsize = AtomicUsize::new(0);
 static RETURNED: AtomicUsize = AtomicUsize::new(0);
 static REJECTED: AtomicUsize = AtomicUsize::new(0);
+
+fn count_reused() {
+    REUSED.fetch_add(1, Ordering::SeqCst);
+}
+
+fn count_returned() {
+    RETURNED.fetch_add(1, Ordering::SeqCst);
+}
+
+fn count_rejected() {
+    REJECTED.fetch_add(1, Ordering::SeqCst);
+}
 
 /// What reuse has done so far in this process.
 pub fn counts() -> Counts {
@@ -116,7 +131,7 @@ pub fn take(binary: &Path) -> Option<(Server, Baseline)> {
             .position(|i| i.server.binary().path == binary)?;
         p.idle.remove(at)?
     };
-    REUSED.fetch_add(1, Ordering::SeqCst);
+    count_reused();
     taken.server.mark_log_start();
     Some((taken.server, taken.baseline))
 }
@@ -174,7 +189,7 @@ pub async fn give_back_skipping(server: Server, baseline: Baseline, skip: Skip) 
             };
             match refused {
                 None => {
-                    RETURNED.fetch_add(1, Ordering::SeqCst);
+                    count_returned();
                     true
                 }
                 Some(server) => {
@@ -184,7 +199,7 @@ pub async fn give_back_skipping(server: Server, baseline: Baseline, skip: Skip) 
             }
         }
         Err(e) => {
-            REJECTED.fetch_add(1, Ordering::SeqCst);
+            count_rejected();
             tracing::warn!(
                 "{} was not reused: its reset did not verify: {e}",
                 server.describe()
@@ -203,6 +218,7 @@ pub async fn drain() {
         p.idle.drain(..).collect()
     };
     futures::future::join_all(idle.iter().map(|i| i.server.stop())).await;
+    cluster::drain().await;
 }
 
 /// Stops pooling and kills the idle servers at once, removing their
@@ -215,4 +231,5 @@ pub fn abandon() {
     };
     // Dropping a server kills its process group and removes its directory.
     drop(idle);
+    cluster::abandon();
 }

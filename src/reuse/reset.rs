@@ -140,15 +140,24 @@ fn acl_rules(line: &str) -> Option<(String, Vec<String>)> {
     Some((name.to_string(), out))
 }
 
-/// `id=` of every line of `CLIENT LIST`.
+/// `id=` of every line of `CLIENT LIST` but the replication links
+/// (`flags=S`: a replica's connection; `flags=M`: the link to the primary),
+/// which a cluster's nodes keep.
 fn client_ids(list: &str) -> Vec<u64> {
     list.lines()
+        .filter(|l| !is_replication_link(l))
         .filter_map(|l| {
             l.split(' ')
                 .find_map(|f| f.strip_prefix("id="))
                 .and_then(|v| v.parse().ok())
         })
         .collect()
+}
+
+fn is_replication_link(line: &str) -> bool {
+    line.split(' ')
+        .find_map(|f| f.strip_prefix("flags="))
+        .is_some_and(|f| f.contains('S') || f.contains('M'))
 }
 
 fn info_field(info: &str, key: &str) -> Option<String> {
@@ -174,7 +183,18 @@ pub async fn reset_and_verify(server: &Server, baseline: &Baseline, skip: Skip) 
     }
 }
 
-async fn reset(server: &Server, baseline: &Baseline, skip: Skip) -> Result<()> {
+/// Resets one server: `primary` is false for a cluster's replicas, which
+/// follow their primary's flush and functions instead of being told.
+pub(super) async fn reset(server: &Server, baseline: &Baseline, skip: Skip) -> Result<()> {
+    reset_node(server, baseline, skip, true).await
+}
+
+pub(super) async fn reset_node(
+    server: &Server,
+    baseline: &Baseline,
+    skip: Skip,
+    primary: bool,
+) -> Result<()> {
     if server.is_frozen() || !matches!(server.status().await, Status::Running { .. }) {
         return Err(Error::Expectation(format!(
             "{} is frozen or not running",
@@ -216,11 +236,13 @@ async fn reset(server: &Server, baseline: &Baseline, skip: Skip) -> Result<()> {
             }
         }
     }
-    if !skip.data {
+    if !skip.data && primary {
         must(server, "FLUSHALL").await?;
     }
     optional(server, "SCRIPT FLUSH").await?;
-    optional(server, "FUNCTION FLUSH").await?;
+    if primary {
+        optional(server, "FUNCTION FLUSH").await?;
+    }
     let acl = acl_of(server).await?;
     if acl != baseline.acl {
         let wanted: BTreeMap<String, Vec<String>> =
@@ -254,6 +276,17 @@ async fn reset(server: &Server, baseline: &Baseline, skip: Skip) -> Result<()> {
 /// Reads the server's state again and compares it with the baseline; the
 /// first difference is the error.
 pub async fn verify(server: &Server, baseline: &Baseline) -> Result<()> {
+    verify_node(server, baseline, true).await
+}
+
+/// [`verify`] for a server that is alone (`standalone`: a primary without
+/// replicas) or a cluster's node, whose role and replication links are the
+/// cluster's check.
+pub(super) async fn verify_node(
+    server: &Server,
+    baseline: &Baseline,
+    standalone: bool,
+) -> Result<()> {
     let bad = |what: String| Err(Error::Expectation(format!("{}: {what}", server.describe())));
     let config = config_of(server).await?;
     if config != baseline.config {
@@ -287,16 +320,19 @@ pub async fn verify(server: &Server, baseline: &Baseline) -> Result<()> {
     {
         return bad(format!("a database holds keys: {db}"));
     }
-    for (field, want) in [
+    let alone = [
         ("role", "master"),
         ("connected_slaves", "0"),
+        // What the check itself ran since `CONFIG RESETSTAT`.
+        ("total_commands_processed", "0"),
+    ];
+    for (field, want) in alone.iter().filter(|_| standalone).copied().chain([
         ("loading", "0"),
         ("rdb_bgsave_in_progress", "0"),
         ("aof_rewrite_in_progress", "0"),
         ("blocked_clients", "0"),
         ("number_of_cached_scripts", "0"),
-        ("total_commands_processed", "0"),
-    ] {
+    ]) {
         // A field an older server does not have is not checked.
         if let Some(v) = info_field(&info, field)
             && v != want
@@ -329,6 +365,7 @@ pub async fn verify(server: &Server, baseline: &Baseline) -> Result<()> {
         let others: Vec<&str> = list
             .lines()
             .filter(|l| !l.starts_with(&format!("id={} ", ours.cell())))
+            .filter(|l| standalone || !is_replication_link(l))
             .collect();
         if others.is_empty() {
             return Ok(());

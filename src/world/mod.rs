@@ -102,6 +102,9 @@ pub struct ValkeyWorld {
     /// The servers that go back to the pool if the scenario passes, with
     /// their state when fresh.
     reusable: HashMap<String, crate::reuse::Baseline>,
+    /// The cluster's state when formed, when it goes back to the pool if
+    /// the scenario passes.
+    reusable_cluster: Option<crate::reuse::cluster::ClusterBaseline>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -151,6 +154,7 @@ impl ValkeyWorld {
             every_server: Vec::new(),
             reuse: false,
             reusable: HashMap::new(),
+            reusable_cluster: None,
         }
     }
 
@@ -521,6 +525,29 @@ impl ValkeyWorld {
                 Cluster::external(spec, &external, &self.dir()?)
             }
             Some(_) => return Err(external_refusal("a cluster of this shape")),
+            None if self.reuse
+                && spec.is_default()
+                && self.keep != KeepPolicy::Always
+                && crate::reuse::enabled() =>
+            {
+                let (shards, replicas) = spec.shape();
+                let taken = match crate::reuse::binary_of_run() {
+                    Some(b) => crate::reuse::cluster::take(&b, shards, replicas).await,
+                    None => None,
+                };
+                let (cluster, baseline) = match taken {
+                    Some(taken) => taken,
+                    None => {
+                        // Its nodes' directories are their own: the
+                        // scenario's goes with the scenario.
+                        let cluster = Cluster::start(spec).await?;
+                        let baseline = crate::reuse::cluster::ClusterBaseline::of(&cluster).await?;
+                        (cluster, baseline)
+                    }
+                };
+                self.reusable_cluster = Some(baseline);
+                cluster
+            }
             None => Cluster::start(spec.in_dir(self.dir()?)).await?,
         };
         for node in &cluster.nodes() {
@@ -712,7 +739,8 @@ impl ValkeyWorld {
             let _ = p.kill().await;
         }
         self.cluster_client = None;
-        self.cluster = None;
+        let cluster = self.cluster.take();
+        let reusable_cluster = self.reusable_cluster.take();
         let servers = std::mem::take(&mut self.servers);
         let reusable = std::mem::take(&mut self.reusable);
         // Servers that may go back to the pool are held running until the
@@ -726,6 +754,17 @@ impl ValkeyWorld {
                     && matches!(server.status().await, crate::server::Status::Running { .. })
                 {
                     held.insert(name.clone());
+                }
+            }
+            if let (Some(cluster), Some(_)) = (&cluster, &reusable_cluster) {
+                let nodes = cluster.nodes();
+                let mut running = true;
+                for node in &nodes {
+                    running &= !node.is_frozen()
+                        && matches!(node.status().await, crate::server::Status::Running { .. });
+                }
+                if running {
+                    held.extend(nodes.iter().map(|n| n.name()));
                 }
             }
         }
@@ -797,9 +836,14 @@ impl ValkeyWorld {
             }
         }
         drop(owned);
+        let cluster_nodes: HashSet<String> = cluster
+            .iter()
+            .flat_map(|c| c.nodes())
+            .map(|n| n.name())
+            .collect();
         let mut returning = Vec::new();
         for (name, server) in servers {
-            if !held.contains(&name) {
+            if !held.contains(&name) || cluster_nodes.contains(&name) {
                 continue;
             }
             let baseline = reusable.get(&name).cloned();
@@ -816,7 +860,23 @@ impl ValkeyWorld {
                 }
             }
         }
-        futures::future::join_all(returning).await;
+        let cluster_back = async {
+            if let Some(cluster) = cluster {
+                let held_cluster = cluster.nodes().iter().all(|n| held.contains(&n.name()));
+                match (Arc::try_unwrap(cluster), reusable_cluster) {
+                    (Ok(cluster), Some(baseline)) if held_cluster => {
+                        crate::reuse::cluster::give_back(cluster, baseline).await;
+                    }
+                    (Ok(cluster), _) => {
+                        futures::future::join_all(cluster.nodes().iter().map(|n| n.stop())).await;
+                    }
+                    (Err(cluster), _) => {
+                        futures::future::join_all(cluster.nodes().iter().map(|n| n.stop())).await;
+                    }
+                }
+            }
+        };
+        futures::future::join(futures::future::join_all(returning), cluster_back).await;
         if let Some(dir) = self.dir.take() {
             if keep {
                 out.kept.insert(0, crate::leftovers::keep(dir));
