@@ -4,6 +4,9 @@
 //! runner's scenarios would run on this machine); and one reused server's
 //! cost alone (reset + check + hand-out) next to a fresh start.
 //!
+//! And a reused default 3×1 cluster: taken from the pool (checked) and
+//! written to, next to forming one (target ≤ 100 ms).
+//!
 //! `cargo bench --bench reuse` (scenarios: `VALKEY_BDD_BENCH_RUNS`, default 200).
 //! Target: 200 scenarios with reuse ≤ 0.6 s.
 
@@ -116,6 +119,39 @@ async fn main() {
         "a reused server costs {:.2} ms, a fresh one {:.2} ms",
         reused.as_secs_f64() * 1e3,
         fresh.as_secs_f64() * 1e3
+    );
+
+    // A 3×1 cluster: formed (from cold nodes) against taken from the pool.
+    use valkey_bdd::cluster::{Cluster, ClusterSpec};
+    use valkey_bdd::reuse::cluster::{self as clusters, ClusterBaseline};
+    let started = Instant::now();
+    let cluster = Cluster::start(ClusterSpec::new(3, 1))
+        .await
+        .expect("a cluster");
+    let formed = started.elapsed();
+    let baseline = ClusterBaseline::of(&cluster).await.expect("its baseline");
+    assert!(
+        clusters::give_back(cluster, baseline).await,
+        "the reset verifies"
+    );
+    let mut taken = Vec::new();
+    for n in 0..common::runs(20).min(20) {
+        let started = Instant::now();
+        let (cluster, baseline) = clusters::take(&path, 3, 1).await.expect("an idle cluster");
+        let mut client = cluster.client().await.expect("a cluster client");
+        client.run(&format!("SET k{n} v")).await.expect("SET");
+        taken.push(started.elapsed());
+        drop(client);
+        assert!(
+            clusters::give_back(cluster, baseline).await,
+            "the reset verifies"
+        );
+    }
+    let taken = describe("reused 3x1 cluster: take → SET", taken);
+    println!(
+        "a reused 3x1 cluster costs {:.1} ms (target ≤ 100 ms; formed cold: {:.0} ms)",
+        taken.as_secs_f64() * 1e3,
+        formed.as_secs_f64() * 1e3
     );
     reuse::drain().await;
 }
