@@ -822,6 +822,11 @@ impl ValkeyWorld {
             shared::mark_failed(&self.feature_key());
         }
         let keep = self.keep.keeps(failed);
+        if keep && owned.iter().any(|s| reusable.contains_key(&s.name())) {
+            // A reused server's directory is its own: a copy goes where a
+            // fresh one's would have been, in the scenario's directory.
+            let _ = self.dir();
+        }
         let scenario_dir = self.dir.as_ref().map(|d| d.path().to_path_buf());
         if keep {
             // Servers whose directory is not under the scenario's (nodes
@@ -831,7 +836,20 @@ impl ValkeyWorld {
                     .as_ref()
                     .is_none_or(|d| !server.dir().starts_with(d))
                 {
-                    out.kept.push(server.keep_dir());
+                    match &scenario_dir {
+                        Some(d) if reusable.contains_key(&server.name()) => {
+                            let to = d.join(crate::server::sanitize(&server.name()));
+                            if let Err(e) = copy_dir(server.dir(), &to) {
+                                out.report.push(format!(
+                                    "copying the directory of {} to {} failed: {e}",
+                                    server.describe(),
+                                    to.display()
+                                ));
+                                out.kept.push(server.keep_dir());
+                            }
+                        }
+                        _ => out.kept.push(server.keep_dir()),
+                    }
                 }
             }
         }
@@ -887,6 +905,24 @@ impl ValkeyWorld {
         }
         out
     }
+}
+
+/// Copies a directory (a server's: files and folders, no special files)
+/// with its modes.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    std::fs::set_permissions(to, std::fs::metadata(from)?.permissions())?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// What a step that needs a server of the harness's own says under
