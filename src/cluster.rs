@@ -132,8 +132,14 @@ impl ClusterSpec {
         ClusterSpec::new(0, 0).spec_for(name)
     }
 
-    /// Whether the configuration is the default, so that pooled nodes fit.
-    fn is_default(&self) -> bool {
+    /// Its shape: shards, and replicas per shard.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.shards, self.replicas)
+    }
+
+    /// Whether the configuration is the default (no directive, binary or
+    /// TLS of its own), so that pooled nodes and reused clusters fit.
+    pub fn is_default(&self) -> bool {
         self.config.is_empty() && self.binary.is_none() && self.tls.is_none()
     }
 

@@ -30,7 +30,8 @@
 //!   as it prints them; [`info`] reads `INFO`.
 //! - [`replication`]: primaries and replicas, exact waits, data comparison.
 //! - [`cluster`]: clusters formed natively, slots, failover, resharding;
-//!   [`pool`]: cluster nodes started ahead of need.
+//!   [`pool`]: cluster nodes started ahead of need; [`reuse`]: standalone
+//!   servers reset and handed to the next scenario.
 //! - [`world`]: one scenario's servers and clients; [`shared`]: servers shared
 //!   by the scenarios of a feature.
 //! - [`actors`]: named clients with background commands and checkpoints on
@@ -75,6 +76,7 @@ pub mod process;
 pub mod pubsub;
 pub mod replication;
 pub mod reply;
+pub mod reuse;
 pub mod runner;
 pub mod server;
 pub mod settings;

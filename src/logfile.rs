@@ -76,6 +76,13 @@ pub fn since(path: &Path, offset: u64) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// The last `lines` lines of what the log gained after `offset`.
+pub fn tail_since(path: &Path, offset: u64, lines: usize) -> String {
+    let text = since(path, offset);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 /// Whether the whole log contains `needle`.
 pub fn contains(path: &Path, needle: &str) -> bool {
     std::fs::read(path)

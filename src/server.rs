@@ -320,6 +320,9 @@ pub struct Server {
     /// commands (a TLS handshake per check adds up); dropped whenever the
     /// process stops or an error leaves it in doubt.
     kept: std::sync::Mutex<Option<Client>>,
+    /// Where the current scenario's part of the log begins: a server reused
+    /// from [`crate::reuse`] holds earlier scenarios' lines before it.
+    log_from: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Server {
@@ -399,6 +402,7 @@ impl Server {
                 attempts,
                 frozen: Default::default(),
                 kept: Default::default(),
+                log_from: Default::default(),
             };
             server.write_config(&spec)?;
             match server.launch().await {
@@ -474,14 +478,29 @@ impl Server {
         self.attempts
     }
 
-    /// The last `lines` lines of its log.
+    /// The last `lines` lines of its log (of the current scenario's part,
+    /// for a reused server).
     pub fn log_tail(&self, lines: usize) -> String {
-        logfile::tail(&self.log, lines)
+        match self.log_from.load(Ordering::SeqCst) {
+            0 => logfile::tail(&self.log, lines),
+            from => logfile::tail_since(&self.log, from, lines),
+        }
     }
 
-    /// Whether its log contains `text` anywhere.
+    /// Whether its log (the current scenario's part, for a reused server)
+    /// contains `text` anywhere.
     pub fn log_contains(&self, text: &str) -> bool {
-        logfile::contains(&self.log, text)
+        match self.log_from.load(Ordering::SeqCst) {
+            0 => logfile::contains(&self.log, text),
+            from => logfile::since(&self.log, from).contains(text),
+        }
+    }
+
+    /// Starts the current scenario's part of the log here: what the log
+    /// holds now belongs to earlier scenarios of a reused server.
+    pub fn mark_log_start(&self) {
+        self.log_from
+            .store(logfile::size(&self.log), Ordering::SeqCst);
     }
 
     /// A short description for messages: `server "cache" at 127.0.0.1:16001`.

@@ -10,6 +10,7 @@
 //! | `VALKEY_BDD_COMMAND_TIMEOUT` | seconds a command may take to answer | 10 |
 //! | `VALKEY_BDD_WAIT_TIMEOUT` | seconds a wait for a state may take (replicas caught up, ...) | 10 |
 //! | `VALKEY_BDD_CLUSTER_POOL` | cluster nodes started ahead of need (0: none) | what the features' clusters use, up to 32 |
+//! | `VALKEY_BDD_REUSE` | `0`: start every server fresh instead of reusing default-configuration servers of passed scenarios ([`crate::reuse`]) | `1` |
 //! | `VALKEY_BDD_OTHER_SERVER_PATH` | a second binary, for scenarios mixing versions | the other engine on `PATH` |
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_JSON` | write a Cucumber JSON report to this path | unset |
@@ -221,6 +222,23 @@ pub fn strict() -> Result<bool> {
     }
 }
 
+/// Whether default-configuration servers of passed scenarios are reset and
+/// handed to the next scenario (`VALKEY_BDD_REUSE`, on unless `0`).
+pub fn reuse() -> Result<bool> {
+    match std::env::var("VALKEY_BDD_REUSE") {
+        Err(_) => Ok(true),
+        Ok(v) => match v.as_str() {
+            "" | "1" | "yes" | "true" => Ok(true),
+            "0" | "no" | "false" => Ok(false),
+            _ => Err(Error::Config {
+                what: format!("VALKEY_BDD_REUSE={v:?} is neither 1 nor 0"),
+                hint: "use VALKEY_BDD_REUSE=0 to start every server fresh, or leave it unset"
+                    .into(),
+            }),
+        },
+    }
+}
+
 /// A program every server runs under, to check its memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wrapper {
@@ -354,6 +372,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "what the selected clusters use, up to 32",
     ),
     (
+        "VALKEY_BDD_REUSE",
+        "0: start every server fresh instead of reusing reset ones",
+        "1",
+    ),
+    (
         "VALKEY_BDD_OTHER_SERVER_PATH",
         "a second binary, for @mixed-versions scenarios",
         "the other engine on PATH",
@@ -478,6 +501,7 @@ pub fn validate() -> Result<()> {
     check(slow_notice().map(drop));
     check(cluster_pool().map(drop));
     check(strict().map(drop));
+    check(reuse().map(drop));
     check(wrapper().map(drop));
     check(crate::ports::block().map(drop));
     check(crate::external::Endpoint::from_env().map(drop));

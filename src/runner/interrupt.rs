@@ -20,6 +20,7 @@ pub(super) async fn clean_up_interrupted(keep: KeepPolicy) -> crate::leftovers::
     crate::leftovers::close();
     crate::spawn::kill_all();
     crate::pool::abandon();
+    crate::reuse::abandon();
     let keep_all = keep == KeepPolicy::Always;
     let policy = if keep_all {
         KeepPolicy::Always

@@ -77,6 +77,12 @@ pub struct Runner {
     quiet: bool,
     tmp_root: Option<PathBuf>,
     binary: Option<(PathBuf, String)>,
+    /// Sentences of the crate's own steps declared unable to leave lasting
+    /// state behind ([`Runner::reuse_safe_steps`]).
+    reuse_safe: Vec<String>,
+    /// Whether servers are reused ([`Runner::reuse`]); `None`: as
+    /// `VALKEY_BDD_REUSE` says.
+    reuse: Option<bool>,
 }
 
 /// How one scenario ended.
@@ -180,7 +186,38 @@ impl Runner {
             quiet: false,
             tmp_root: None,
             binary: None,
+            reuse_safe: Vec::new(),
+            reuse: None,
         }
+    }
+
+    /// Whether default-configuration servers of passed scenarios are reset
+    /// and handed to the next scenario (default: `VALKEY_BDD_REUSE`, on).
+    pub fn reuse(mut self, on: bool) -> Self {
+        self.reuse = Some(on);
+        self
+    }
+
+    /// Declares sentences of the crate's own steps (regular expressions on
+    /// the step's text) unable to leave behind state that a reset cannot
+    /// undo, so that scenarios using them may take reused servers
+    /// ([`crate::reuse`]). Without it, a scenario with a step valkey-bdd
+    /// does not know starts its servers fresh and stops them.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// valkey_bdd::Runner::new("tests/features")
+    ///     .reuse_safe_steps([r"^the cart of .* holds \d+ items?$"])
+    ///     .run_and_exit()
+    ///     .await
+    /// # }
+    /// ```
+    pub fn reuse_safe_steps(
+        mut self,
+        patterns: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.reuse_safe.extend(patterns.into_iter().map(Into::into));
+        self
     }
 
     /// Takes the command line's positional arguments as the feature files
@@ -446,6 +483,21 @@ impl Runner {
             crate::pool::enable(pool);
             eprintln!("valkey-bdd: keeping {pool} cluster nodes started ahead of need");
         }
+        let reuse_safe: Vec<regex::Regex> = self
+            .reuse_safe
+            .iter()
+            .map(|p| {
+                regex::Regex::new(p).map_err(|e| Error::Config {
+                    what: format!("the reuse-safe sentence /{p}/ is not a regular expression: {e}"),
+                    hint: "pass regular expressions on the step's text to Runner::reuse_safe_steps"
+                        .into(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let reuse = self.reuse.map_or_else(crate::settings::reuse, Ok)?
+            && external.is_none()
+            && crate::settings::wrapper()?.is_none()
+            && keep != KeepPolicy::Always;
 
         let concurrency = match self.concurrency {
             // Scenarios share the one external database.
@@ -453,6 +505,11 @@ impl Runner {
             Some(n) => n,
             None => crate::settings::concurrency()?,
         };
+        if reuse {
+            // Enough for every scenario running at once to find one.
+            crate::reuse::enable(concurrency.max(1) * 2);
+        }
+        let reuse_safe = Arc::new(reuse_safe);
         let reports = report::Reports::prepare(
             args.junit
                 .clone()
@@ -485,9 +542,22 @@ impl Runner {
             .steps(crate::glossary::collection_for(&gate.features))
             .with_parser::<parser::Parsed, Vec<gherkin::Feature>>(parser::Parsed)
             .max_concurrent_scenarios(concurrency)
-            .before(move |feature, _rule, scenario, world| {
+            .before(move |feature, rule, scenario, world| {
                 world.set_keep_policy(keep);
                 world.set_tmp_root(tmp_root.clone());
+                if reuse {
+                    let steps: Vec<gherkin::Step> = feature
+                        .background
+                        .iter()
+                        .chain(rule.and_then(|r| r.background.as_ref()))
+                        .flat_map(|b| b.steps.iter())
+                        .chain(scenario.steps.iter())
+                        .cloned()
+                        .collect();
+                    let why = crate::reuse::classify::why_not(&steps, &reuse_safe);
+                    tracing::debug!(scenario = %scenario.name, "reuse: {}", why.as_deref().unwrap_or("allowed"));
+                    world.set_reuse(why.is_none());
+                }
                 world.set_scenario(ScenarioInfo {
                     feature: feature.name.clone(),
                     feature_path: feature.path.clone(),
@@ -572,12 +642,25 @@ impl Runner {
                 .with_calls(gate.calls.clone()),
         );
         let spent_before = crate::spent::totals();
+        let reuse_before = crate::reuse::counts();
         let run_start = std::time::Instant::now();
         let shown = board.spawn();
         let mut outcome = execute(cucumber, gate.features.clone(), args, selection, keep).await;
         drop(shown);
         let wall = run_start.elapsed();
         crate::pool::drain().await;
+        crate::reuse::drain().await;
+        let reused = crate::reuse::counts();
+        if reused.reused > reuse_before.reused && !self.quiet {
+            eprintln!(
+                "valkey-bdd: {} server(s) reused after a verified reset{}",
+                reused.reused - reuse_before.reused,
+                match reused.rejected - reuse_before.rejected {
+                    0 => String::new(),
+                    n => format!("; {n} failed the check after their reset and were stopped"),
+                }
+            );
+        }
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
         if !kept.is_empty() {

@@ -96,6 +96,15 @@ pub struct ValkeyWorld {
     /// Modules every server started from now on loads (`Given every server
     /// loads the module ...`, typically in a Background), besides the run's.
     every_server: Vec<crate::modules::ModuleLoad>,
+    /// Whether the scenario's sentences allow it to take and return reused
+    /// servers ([`crate::reuse::classify`]).
+    reuse: bool,
+    /// The servers that go back to the pool if the scenario passes, with
+    /// their state when fresh.
+    reusable: HashMap<String, crate::reuse::Baseline>,
+    /// The cluster's state when formed, when it goes back to the pool if
+    /// the scenario passes.
+    reusable_cluster: Option<crate::reuse::cluster::ClusterBaseline>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -143,7 +152,17 @@ impl ValkeyWorld {
             attempt: None,
             remembered: BTreeMap::new(),
             every_server: Vec::new(),
+            reuse: false,
+            reusable: HashMap::new(),
+            reusable_cluster: None,
         }
+    }
+
+    /// Lets the scenario take servers from the pool of reused ones and
+    /// return them when it passes ([`crate::reuse`]); the runner allows it
+    /// for scenarios whose sentences cannot leave lasting state behind.
+    pub fn set_reuse(&mut self, allowed: bool) {
+        self.reuse = allowed;
     }
 
     /// Records which scenario this world belongs to.
@@ -230,6 +249,23 @@ impl ValkeyWorld {
             return self.attach_external(spec, &external).await;
         }
         let spec = self.with_every_module(spec, ServerSpec::load)?;
+        if self.reuse
+            && spec.is_plain()
+            && self.keep != KeepPolicy::Always
+            && crate::reuse::enabled()
+        {
+            let (server, baseline) =
+                match crate::reuse::binary_of_run().and_then(|b| crate::reuse::take(&b)) {
+                    Some(taken) => taken,
+                    None => crate::reuse::start(spec.clone()).await?,
+                };
+            server.rename(spec.name());
+            let server = Arc::new(server);
+            self.reusable.insert(spec.name().to_string(), baseline);
+            self.servers
+                .insert(server.name().to_string(), server.clone());
+            return Ok(server);
+        }
         let spec = spec.in_dir(self.dir()?);
         let server = Arc::new(Server::start(spec).await?);
         self.servers
@@ -489,6 +525,29 @@ impl ValkeyWorld {
                 Cluster::external(spec, &external, &self.dir()?)
             }
             Some(_) => return Err(external_refusal("a cluster of this shape")),
+            None if self.reuse
+                && spec.is_default()
+                && self.keep != KeepPolicy::Always
+                && crate::reuse::enabled() =>
+            {
+                let (shards, replicas) = spec.shape();
+                let taken = match crate::reuse::binary_of_run() {
+                    Some(b) => crate::reuse::cluster::take(&b, shards, replicas).await,
+                    None => None,
+                };
+                let (cluster, baseline) = match taken {
+                    Some(taken) => taken,
+                    None => {
+                        // Its nodes' directories are their own: the
+                        // scenario's goes with the scenario.
+                        let cluster = Cluster::start(spec).await?;
+                        let baseline = crate::reuse::cluster::ClusterBaseline::of(&cluster).await?;
+                        (cluster, baseline)
+                    }
+                };
+                self.reusable_cluster = Some(baseline);
+                cluster
+            }
             None => Cluster::start(spec.in_dir(self.dir()?)).await?,
         };
         for node in &cluster.nodes() {
@@ -680,15 +739,47 @@ impl ValkeyWorld {
             let _ = p.kill().await;
         }
         self.cluster_client = None;
-        self.cluster = None;
+        let cluster = self.cluster.take();
+        let reusable_cluster = self.reusable_cluster.take();
         let servers = std::mem::take(&mut self.servers);
+        let reusable = std::mem::take(&mut self.reusable);
+        // Servers that may go back to the pool are held running until the
+        // scenario's verdict is known.
+        let mut held: HashSet<String> = HashSet::new();
+        if !failed {
+            for (name, server) in &servers {
+                if reusable.contains_key(name)
+                    && !self.shared.contains(name)
+                    && !server.is_frozen()
+                    && matches!(server.status().await, crate::server::Status::Running { .. })
+                {
+                    held.insert(name.clone());
+                }
+            }
+            if let (Some(cluster), Some(_)) = (&cluster, &reusable_cluster) {
+                let nodes = cluster.nodes();
+                let mut running = true;
+                for node in &nodes {
+                    running &= !node.is_frozen()
+                        && matches!(node.status().await, crate::server::Status::Running { .. });
+                }
+                if running {
+                    held.extend(nodes.iter().map(|n| n.name()));
+                }
+            }
+        }
         let owned: Vec<&Arc<Server>> = servers
             .iter()
             .filter(|(name, s)| !self.shared.contains(*name) && !s.is_external())
             .map(|(_, s)| s)
             .collect();
-        let stops = futures::future::join_all(owned.iter().map(|s| s.stop())).await;
-        for (server, result) in owned.iter().zip(stops) {
+        let stopping: Vec<&Arc<Server>> = owned
+            .iter()
+            .filter(|s| !held.contains(&s.name()))
+            .copied()
+            .collect();
+        let stops = futures::future::join_all(stopping.iter().map(|s| s.stop())).await;
+        for (server, result) in stopping.iter().zip(stops) {
             if let Err(e) = result
                 && !matches!(e, Error::Died { .. })
             {
@@ -709,6 +800,13 @@ impl ValkeyWorld {
             }
         }
         let failed = failed || !out.deaths.is_empty();
+        if failed && !held.is_empty() {
+            // Another server died: nothing goes back to the pool.
+            for server in owned.iter().filter(|s| held.contains(&s.name())) {
+                let _ = server.stop().await;
+            }
+            held.clear();
+        }
         if failed {
             for server in servers.values().filter(|s| !s.is_external()) {
                 out.report.push(format!(
@@ -724,6 +822,11 @@ impl ValkeyWorld {
             shared::mark_failed(&self.feature_key());
         }
         let keep = self.keep.keeps(failed);
+        if keep && owned.iter().any(|s| reusable.contains_key(&s.name())) {
+            // A reused server's directory is its own: a copy goes where a
+            // fresh one's would have been, in the scenario's directory.
+            let _ = self.dir();
+        }
         let scenario_dir = self.dir.as_ref().map(|d| d.path().to_path_buf());
         if keep {
             // Servers whose directory is not under the scenario's (nodes
@@ -733,12 +836,65 @@ impl ValkeyWorld {
                     .as_ref()
                     .is_none_or(|d| !server.dir().starts_with(d))
                 {
-                    out.kept.push(server.keep_dir());
+                    match &scenario_dir {
+                        Some(d) if reusable.contains_key(&server.name()) => {
+                            let to = d.join(crate::server::sanitize(&server.name()));
+                            if let Err(e) = copy_dir(server.dir(), &to) {
+                                out.report.push(format!(
+                                    "copying the directory of {} to {} failed: {e}",
+                                    server.describe(),
+                                    to.display()
+                                ));
+                                out.kept.push(server.keep_dir());
+                            }
+                        }
+                        _ => out.kept.push(server.keep_dir()),
+                    }
                 }
             }
         }
         drop(owned);
-        drop(servers);
+        let cluster_nodes: HashSet<String> = cluster
+            .iter()
+            .flat_map(|c| c.nodes())
+            .map(|n| n.name())
+            .collect();
+        let mut returning = Vec::new();
+        for (name, server) in servers {
+            if !held.contains(&name) || cluster_nodes.contains(&name) {
+                continue;
+            }
+            let baseline = reusable.get(&name).cloned();
+            match (Arc::try_unwrap(server), baseline) {
+                (Ok(server), Some(baseline)) => {
+                    returning.push(crate::reuse::give_back(server, baseline))
+                }
+                // Still used elsewhere: dropping the last handle kills it.
+                (Err(server), _) => {
+                    let _ = server.stop().await;
+                }
+                (Ok(server), None) => {
+                    let _ = server.stop().await;
+                }
+            }
+        }
+        let cluster_back = async {
+            if let Some(cluster) = cluster {
+                let held_cluster = cluster.nodes().iter().all(|n| held.contains(&n.name()));
+                match (Arc::try_unwrap(cluster), reusable_cluster) {
+                    (Ok(cluster), Some(baseline)) if held_cluster => {
+                        crate::reuse::cluster::give_back(cluster, baseline).await;
+                    }
+                    (Ok(cluster), _) => {
+                        futures::future::join_all(cluster.nodes().iter().map(|n| n.stop())).await;
+                    }
+                    (Err(cluster), _) => {
+                        futures::future::join_all(cluster.nodes().iter().map(|n| n.stop())).await;
+                    }
+                }
+            }
+        };
+        futures::future::join(futures::future::join_all(returning), cluster_back).await;
         if let Some(dir) = self.dir.take() {
             if keep {
                 out.kept.insert(0, crate::leftovers::keep(dir));
@@ -749,6 +905,24 @@ impl ValkeyWorld {
         }
         out
     }
+}
+
+/// Copies a directory (a server's: files and folders, no special files)
+/// with its modes.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    std::fs::set_permissions(to, std::fs::metadata(from)?.permissions())?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// What a step that needs a server of the harness's own says under

@@ -1,0 +1,293 @@
+//! Which scenarios may take and return a reused server, decided from their
+//! sentences, conservatively.
+//!
+//! A step may leave behind what a reset cannot undo: a restarted server
+//! re-reads its configuration file, a killed or frozen one is not the
+//! server it was, a module's state outlives `FLUSHALL`, a replica keeps
+//! reconnecting, `DEBUG` reaches inside the server, files written with
+//! `SAVE` stay. So a scenario is reusable only when every one of its steps
+//! (background included)
+//! - is one of valkey-bdd's own sentences that changes nothing of the kind
+//!   (the list below says which do), or a sentence the run declared safe
+//!   ([`crate::Runner::reuse_safe_steps`]) — a sentence the harness does not
+//!   know (a downstream crate's own step, a step library's) opts out;
+//! - runs no command that writes files, changes replication, loads
+//!   modules, pauses clients or reaches inside the server (`DEBUG`), and no
+//!   `CONFIG SET` of a directive that names files, ports or passwords.
+//!
+//! The same reading of sentences decides which scenarios run against an
+//! external server ([`crate::external::why_not`]).
+
+use std::sync::OnceLock;
+
+use cucumber::gherkin;
+use regex::Regex;
+
+/// valkey-bdd's own sentences that opt a scenario out, with why.
+const LASTING_SENTENCES: &[(&str, &str)] = &[
+    (
+        r"^I (?:stop|kill|restart|start) ",
+        "stops, kills or restarts a server",
+    ),
+    (r"^I (?:freeze|thaw) ", "freezes a server"),
+    (r" dies$", "crashes a server"),
+    (r"^I try to start ", "starts a server expected to fail"),
+    (r"^the server fails to start", "reads a failed start"),
+    (r"TLS|certificate", "uses TLS"),
+    (r"unix socket|plaintext TCP", "uses a unix socket"),
+    (r"\bmodule\b", "loads a module"),
+    (r"^process |\bprocess \x22", "runs a program of the user's"),
+    (
+        r"ACL users|default user of|the password|connects? to .* (?:as|with|without|over)",
+        "changes users or credentials",
+    ),
+    (
+        r"^a primary |^a chain of | replicates \S|promoted to primary",
+        "sets up replication",
+    ),
+    (
+        r"starts migrating|^slots \d+ to \d+ (?:move|migrate)|^I fail over|becomes a primary of the cluster|new empty shard|rebalanced|removed from the cluster|atomic slot migration",
+        "changes the cluster's slot map or roles",
+    ),
+];
+
+/// `CLUSTER` subcommands that only read.
+const READING_CLUSTER_COMMANDS: &[&str] = &[
+    "INFO",
+    "NODES",
+    "SHARDS",
+    "SLOTS",
+    "KEYSLOT",
+    "MYID",
+    "MYSHARDID",
+    "COUNTKEYSINSLOT",
+    "GETKEYSINSLOT",
+    "LINKS",
+    "COUNT-FAILURE-REPORTS",
+];
+
+/// Commands (first words, upper case) whose effects a reset cannot undo.
+const LASTING_COMMANDS: &[&str] = &[
+    "DEBUG",
+    "SHUTDOWN",
+    "MODULE",
+    "REPLICAOF",
+    "SLAVEOF",
+    "FAILOVER",
+    "SYNC",
+    "PSYNC",
+    "SAVE",
+    "BGSAVE",
+    "BGREWRITEAOF",
+    "CONFIG REWRITE",
+    "ACL SAVE",
+    "ACL LOAD",
+    "CLIENT PAUSE",
+    "CLUSTER",
+    "MONITOR",
+];
+
+/// `CONFIG SET` directives (prefixes) that name files, listeners, passwords
+/// or persistence: the reset could set them back, but not what they did.
+const LASTING_DIRECTIVES: &[&str] = &[
+    "dir",
+    "dbfilename",
+    "append",
+    "save",
+    "logfile",
+    "port",
+    "bind",
+    "tls-",
+    "unixsocket",
+    "aclfile",
+    "requirepass",
+    "masterauth",
+    "masteruser",
+    "primaryauth",
+    "primaryuser",
+    "replicaof",
+    "slaveof",
+    "cluster-",
+    "enable-",
+];
+
+struct Known {
+    keyword: &'static str,
+    regex: Regex,
+    ours: bool,
+}
+
+fn known() -> &'static [Known] {
+    static KNOWN: OnceLock<Vec<Known>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        crate::glossary::registered()
+            .into_iter()
+            .map(|s| Known {
+                keyword: s.keyword,
+                ours: is_ours(s.path),
+                regex: s.regex,
+            })
+            .collect()
+    })
+}
+
+fn lasting() -> &'static [(Regex, &'static str)] {
+    static LASTING: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    LASTING.get_or_init(|| {
+        LASTING_SENTENCES
+            .iter()
+            .map(|(re, why)| (Regex::new(re).expect("valid regex"), *why))
+            .collect()
+    })
+}
+
+/// Whether a step's source file is one of valkey-bdd's `steps/`: the
+/// library's path prefix is this file's, as the compiler saw it.
+fn is_ours(path: &str) -> bool {
+    const HERE: &str = file!();
+    let prefix = HERE
+        .strip_suffix("src/reuse/classify.rs")
+        .unwrap_or_default();
+    path.strip_prefix(prefix)
+        .map(|rest| rest.trim_start_matches("src/../"))
+        .is_some_and(|rest| rest.starts_with("steps/"))
+}
+
+fn keyword_of(step: &gherkin::Step) -> &'static str {
+    match step.ty {
+        gherkin::StepType::Given => "Given",
+        gherkin::StepType::When => "When",
+        gherkin::StepType::Then => "Then",
+    }
+}
+
+/// Why a scenario with these steps (background first) may not take a
+/// reused server; `None` when it may. `declared` are the sentences the run
+/// declared safe besides valkey-bdd's own.
+pub fn why_not(steps: &[gherkin::Step], declared: &[Regex]) -> Option<String> {
+    for step in steps {
+        let text = step.value.as_str();
+        let said = |why: &str| Some(format!("step \"{text}\" {why}"));
+        let keyword = keyword_of(step);
+        let matching: Vec<&Known> = known()
+            .iter()
+            .filter(|k| k.keyword == keyword && k.regex.is_match(text))
+            .collect();
+        let declared_safe = declared.iter().any(|d| d.is_match(text));
+        if !declared_safe && (matching.is_empty() || matching.iter().any(|k| !k.ours)) {
+            return said(
+                "is not one of valkey-bdd's own sentences (declare it safe with Runner::reuse_safe_steps)",
+            );
+        }
+        if let Some((_, why)) = lasting().iter().find(|(re, _)| re.is_match(text)) {
+            return said(why);
+        }
+        let commands = backticked(text).into_iter().chain(
+            step.docstring
+                .iter()
+                .flat_map(|d| d.lines().map(str::to_string)),
+        );
+        for command in commands {
+            if let Some(why) = lasting_command(&command) {
+                return said(&format!("runs `{}`, which {why}", command.trim()));
+            }
+        }
+    }
+    None
+}
+
+/// Why a command's effects could outlive a reset, if they could.
+pub fn lasting_command(command: &str) -> Option<&'static str> {
+    let upper = command.trim().to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    if words.first() == Some(&"CLUSTER")
+        && words
+            .get(1)
+            .is_some_and(|w| READING_CLUSTER_COMMANDS.contains(w))
+    {
+        return None;
+    }
+    if upper.starts_with("${") {
+        return Some("is a remembered value, unknown until the scenario runs");
+    }
+    if let Some(c) = LASTING_COMMANDS
+        .iter()
+        .find(|c| upper == **c || upper.starts_with(&format!("{c} ")))
+    {
+        return Some(match *c {
+            "DEBUG" => "reaches inside the server",
+            "MODULE" => "loads or unloads modules",
+            "CLUSTER" => "changes the cluster",
+            "CLIENT PAUSE" => "pauses clients",
+            "MONITOR" => "watches every command",
+            "SHUTDOWN" => "stops the server",
+            _ if c.contains("SAVE") || c.contains("REWRITE") || c.contains("LOAD") => {
+                "writes or reads the server's files"
+            }
+            _ => "changes replication",
+        });
+    }
+    if words.len() >= 2 && words[0] == "CONFIG" && words[1] == "SET" {
+        let lasting = words[2..].iter().step_by(2).any(|d| {
+            let d = d
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_ascii_lowercase();
+            LASTING_DIRECTIVES.iter().any(|p| d.starts_with(p))
+        });
+        if lasting {
+            return Some("changes files, listeners, passwords or persistence");
+        }
+    }
+    None
+}
+
+/// The commands between backticks of a sentence.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lasting_commands_are_named() {
+        for (c, lasting) in [
+            ("SET k v", false),
+            ("CONFIG SET maxmemory 1mb", false),
+            ("config set maxmemory 1mb dir /tmp", true),
+            ("CONFIG SET appendonly yes", true),
+            ("DEBUG SLEEP 0", true),
+            ("debug", true),
+            ("DEBUGGER", false),
+            ("BGSAVE", true),
+            ("CLIENT PAUSE 100", true),
+            ("CLIENT LIST", false),
+            ("CLUSTER KEYSLOT k", false),
+            ("cluster nodes", false),
+            ("CLUSTER FAILOVER", true),
+            ("CLUSTER SETSLOT 1 NODE x", true),
+            ("${cmd}", true),
+        ] {
+            assert_eq!(lasting_command(c).is_some(), lasting, "{c}");
+        }
+    }
+
+    #[test]
+    fn library_steps_are_ours() {
+        let ours = crate::glossary::registered()
+            .into_iter()
+            .filter(|s| is_ours(s.path))
+            .count();
+        assert!(
+            ours > 100,
+            "only {ours} steps recognised as valkey-bdd's own"
+        );
+        assert!(!is_ours("tests/cucumber.rs"));
+        assert!(!is_ours("src/runner/library.rs"));
+    }
+}

@@ -1,0 +1,293 @@
+//! Reused servers are safe: the features run in random orders with reuse
+//! give the verdicts they give cold, and a server whose reset cannot be
+//! verified is stopped, not handed out again.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use valkey_bdd::reuse::{self, Skip};
+use valkey_bdd::runner::Verdict;
+use valkey_bdd::{Reply, Runner, ServerSpec};
+
+/// A small xorshift generator: the order must be reproducible from the
+/// printed seed, nothing more.
+struct Shuffle(u64);
+
+impl Shuffle {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Every feature file but the slow rebalance one and the modules' (which
+/// build a module crate and never reuse: modules opt out).
+fn feature_files() -> Vec<PathBuf> {
+    let mut files = valkey_bdd::runner::select::feature_files("features".as_ref()).unwrap();
+    files.retain(|f| {
+        let s = f.to_string_lossy();
+        !s.contains("resharding") && !s.contains("/modules/")
+    });
+    files
+}
+
+async fn verdicts(
+    files: &[PathBuf],
+    reuse: bool,
+    concurrency: usize,
+) -> (BTreeMap<String, String>, reuse::Counts) {
+    let before = reuse::counts();
+    let mut args = vec!["reuse".to_string()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let outcome = Runner::new("features")
+        .paths_from_args()
+        .args(args)
+        .reuse(reuse)
+        .concurrency(concurrency)
+        .quiet()
+        .run()
+        .await
+        .expect("the run starts");
+    let after = reuse::counts();
+    let verdicts = outcome
+        .scenarios
+        .iter()
+        .map(|s| {
+            let v = match &s.verdict {
+                Verdict::Passed => "passed".to_string(),
+                Verdict::Failed => format!(
+                    "FAILED: {}",
+                    s.failure.as_ref().map_or("?".into(), |f| f.message.clone())
+                ),
+                Verdict::Skipped(why) => format!("skipped: {why}"),
+            };
+            (s.place.clone(), v)
+        })
+        .collect();
+    (
+        verdicts,
+        reuse::Counts {
+            reused: after.reused - before.reused,
+            returned: after.returned - before.returned,
+            rejected: after.rejected - before.rejected,
+        },
+    )
+}
+
+/// The pool is the process's: one test at a time uses it.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_orders_with_reuse_give_the_cold_verdicts() {
+    let _serial = SERIAL.lock().await;
+    let files = feature_files();
+    let (cold, counts) = verdicts(&files, false, 8).await;
+    assert_eq!(counts.reused, 0, "a cold run reused servers");
+    let first = std::env::var("VALKEY_BDD_REUSE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    let mut total_reused = 0;
+    for (round, concurrency) in [1usize, 3, 8].into_iter().enumerate() {
+        let seed = first.wrapping_add(round as u64 * 0x9e37_79b9) | 1;
+        let mut order = files.clone();
+        Shuffle(seed).shuffle(&mut order);
+        println!("seed {seed} (VALKEY_BDD_REUSE_SEED={seed}), {concurrency} at once");
+        let (warm, counts) = verdicts(&order, true, concurrency).await;
+        println!("  {counts:?}");
+        total_reused += counts.reused;
+        assert_eq!(counts.rejected, 0, "seed {seed}: a reset failed its check");
+        let differ: Vec<String> = cold
+            .iter()
+            .filter(|(place, v)| warm.get(*place) != Some(*v))
+            .map(|(place, v)| {
+                format!(
+                    "{place}: cold {v}, reused {}",
+                    warm.get(place).map_or("not run", String::as_str)
+                )
+            })
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "seed {seed}: verdicts differ with reuse:\n{}",
+            differ.join("\n")
+        );
+        assert_eq!(warm.len(), cold.len(), "seed {seed}");
+    }
+    assert!(total_reused > 20, "only {total_reused} servers were reused");
+}
+
+/// Leaves real state behind that the (partial) reset does not undo: the
+/// check catches it, and the server is stopped, its directory removed.
+#[tokio::test]
+async fn a_reset_that_does_not_verify_stops_the_server() {
+    let _serial = SERIAL.lock().await;
+    reuse::enable(4);
+    let before = reuse::counts();
+
+    // A full reset verifies: the server is pooled and handed out again,
+    // empty, with its configuration back, and a log tail of its own.
+    let (server, baseline) = reuse::start(ServerSpec::new("fresh")).await.unwrap();
+    server.command("SET k v").await.unwrap();
+    server.command("CONFIG SET maxmemory 1mb").await.unwrap();
+    server
+        .command("ACL SETUSER bob on >pw +@all ~*")
+        .await
+        .unwrap();
+    let port = server.port();
+    assert!(
+        reuse::give_back(server, baseline).await,
+        "a full reset verifies"
+    );
+    let binary = reuse::binary_of_run().expect("the run's binary");
+    let (server, baseline) = reuse::take(&binary).expect("the server comes back");
+    assert_eq!(server.port(), port);
+    assert_eq!(server.command("DBSIZE").await.unwrap(), Reply::Integer(0));
+    let maxmemory = server.command("CONFIG GET maxmemory").await.unwrap();
+    assert_eq!(maxmemory.items().unwrap()[1], "0");
+    assert!(
+        !server.log_tail(100).contains("Ready to accept connections"),
+        "the log tail of a reused server holds an earlier scenario's lines:\n{}",
+        server.log_tail(100)
+    );
+
+    // A reset that leaves the configuration: stopped.
+    server.command("CONFIG SET maxmemory 2mb").await.unwrap();
+    let dir = server.dir().to_path_buf();
+    assert!(
+        !reuse::give_back_skipping(
+            server,
+            baseline,
+            Skip {
+                config: true,
+                data: false
+            }
+        )
+        .await,
+        "a server whose configuration differs from its baseline was pooled"
+    );
+    assert_eq!(reuse::idle(), 0);
+    assert!(
+        !dir.exists(),
+        "the stopped server's directory is left: {}",
+        dir.display()
+    );
+    assert!(
+        valkey_bdd::Client::connect("probe", "127.0.0.1", port)
+            .await
+            .is_err(),
+        "the server still answers on port {port}"
+    );
+
+    // A reset that leaves the keys: stopped.
+    let (server, baseline) = reuse::start(ServerSpec::new("data")).await.unwrap();
+    server.command("SELECT 3").await.unwrap();
+    server.command("SET k v").await.unwrap();
+    assert!(
+        !reuse::give_back_skipping(
+            server,
+            baseline,
+            Skip {
+                config: false,
+                data: true
+            }
+        )
+        .await,
+        "a server holding keys was pooled"
+    );
+    let after = reuse::counts();
+    assert_eq!(after.rejected - before.rejected, 2);
+    assert_eq!(after.returned - before.returned, 1);
+    reuse::drain().await;
+}
+
+/// A formed 3×1 cluster goes back reset and checked, comes out again in
+/// well under 100 ms, and one whose reset leaves keys is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_cluster_is_reset_checked_and_cheap() {
+    use valkey_bdd::cluster::{Cluster, ClusterSpec};
+    use valkey_bdd::reuse::cluster::{self as clusters, ClusterBaseline};
+    let _serial = SERIAL.lock().await;
+    reuse::enable(4);
+    let before = reuse::counts();
+    let cluster = Cluster::start(ClusterSpec::new(3, 1)).await.unwrap();
+    let baseline = ClusterBaseline::of(&cluster).await.unwrap();
+    let mut client = cluster.client().await.unwrap();
+    for k in ["a", "b", "c", "d"] {
+        client.run(&format!("SET {k} v")).await.unwrap();
+    }
+    cluster.nodes()[0]
+        .command("CONFIG SET maxmemory 5mb")
+        .await
+        .unwrap();
+    drop(client);
+    let ports: Vec<u16> = cluster.nodes().iter().map(|n| n.port()).collect();
+    let started = std::time::Instant::now();
+    assert!(
+        clusters::give_back(cluster, baseline).await,
+        "the reset verifies"
+    );
+    println!("reset and check of a 3x1 cluster: {:?}", started.elapsed());
+
+    let binary = reuse::binary_of_run().unwrap();
+    let started = std::time::Instant::now();
+    let (cluster, baseline) = clusters::take(&binary, 3, 1).await.expect("it comes back");
+    let mut client = cluster.client().await.unwrap();
+    assert_eq!(
+        client.run("SET x 1").await.unwrap(),
+        Reply::Status("OK".into())
+    );
+    let cost = started.elapsed();
+    println!("a reused 3x1 cluster, taken and written to: {cost:?} (target ≤ 100 ms)");
+    assert!(cost < std::time::Duration::from_millis(100), "{cost:?}");
+    assert_eq!(
+        cluster.nodes().iter().map(|n| n.port()).collect::<Vec<_>>(),
+        ports
+    );
+    for node in cluster.nodes() {
+        let maxmemory = node.command("CONFIG GET maxmemory").await.unwrap();
+        assert_eq!(maxmemory.items().unwrap()[1], "0", "{}", node.describe());
+    }
+    assert_eq!(client.run("GET a").await.unwrap(), Reply::Nil);
+    drop(client);
+
+    // Keys left behind: the check finds them, the cluster is stopped.
+    assert!(
+        !clusters::give_back_skipping(
+            cluster,
+            baseline,
+            Skip {
+                config: false,
+                data: true
+            }
+        )
+        .await,
+        "a cluster holding a key was pooled"
+    );
+    assert_eq!(clusters::idle(), 0);
+    for port in ports {
+        assert!(
+            valkey_bdd::Client::connect("probe", "127.0.0.1", port)
+                .await
+                .is_err(),
+            "a node of the rejected cluster still answers on port {port}"
+        );
+    }
+    let after = reuse::counts();
+    assert_eq!(after.rejected - before.rejected, 1);
+    reuse::drain().await;
+}
