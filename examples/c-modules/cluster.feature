@@ -1,6 +1,11 @@
 # Ported from Valkey's tests/unit/moduleapi/cluster.tcl (8.1.1), against
 # tests/modules/cluster.c, blockonkeys.c, blockonbackground.c, auth.c and
-# basics.c on 3-shard clusters. See README.md for the blocks not expressed.
+# basics.c, keyspace_events.c and postnotifications.c. Every Tcl `test` block
+# is here: those of the second cluster are one scenario, in their order (each
+# relies on the ones before), each marked by a comment with its Tcl name. Not
+# checked: the replica's replication stream in the keys-deletion block (its
+# counters are), and the Tcl blocks' `lsort` (the replies are compared as
+# they come, in one order on one node).
 Feature: Modules on a cluster
 
   Scenario: Cluster module send and receive message API - VM_SendClusterMessage, VM_RegisterClusterMessageReceiver
@@ -104,3 +109,27 @@ Feature: Modules on a cluster
     Then node 1 answers `TEST.CLUSTER_SLOTS` as it answers `CLUSTER SLOTS`
     And node 2 answers `TEST.CLUSTER_SLOTS` as it answers `CLUSTER SLOTS`
     And node 3 answers `TEST.CLUSTER_SLOTS` as it answers `CLUSTER SLOTS`
+
+  Scenario: VM_CALL with cluster shards
+    Given every server loads Valkey's test module "cluster"
+    And a cluster of 3 shards
+    Then node 1 answers `TEST.CLUSTER_SHARDS` as it answers `CLUSTER SHARDS`
+    And node 2 answers `TEST.CLUSTER_SHARDS` as it answers `CLUSTER SHARDS`
+    And node 3 answers `TEST.CLUSTER_SHARDS` as it answers `CLUSTER SHARDS`
+
+  Scenario: Verify keys deletion and notification effects happened on cluster slots change are replicated inside multi exec
+    Given every server loads Valkey's test module "keyspace_events"
+    And every server loads Valkey's test module "postnotifications" with the arguments "with_key_events"
+    And a cluster of 2 shards with 1 replica each
+    Then "count_dels_{4oi}" hashes to slot 16382
+    When I run `SET count_dels_{4oi} 1` on the primary of shard 2
+    And I run `DEL count_dels_{4oi}` on the primary of shard 2
+    Then the reply to `KEYSPACE.GET_DELS` on the primary of shard 2 becomes "1"
+    And the reply to `KEYSPACE.GET_DELS` on the replica of shard 2 becomes "1"
+    When I run `SET count_dels_{4oi} 1` on the primary of shard 2
+    And I run `CLUSTER BUMPEPOCH` on node 1
+    And I run `CLUSTER MYID` on node 1
+    And I remember the reply as "node1"
+    And I run `CLUSTER SETSLOT 16382 NODE ${node1}` on node 1
+    Then the reply to `KEYSPACE.GET_DELS` on the primary of shard 2 becomes "2"
+    And the reply to `KEYSPACE.GET_DELS` on the replica of shard 2 becomes "2"

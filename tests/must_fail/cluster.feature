@@ -45,8 +45,8 @@ Feature: Must fail: the cluster sentences
     Then every write made during the move reads back
 
   Scenario: a healthy node's cluster state does not become fail
-    Fails with: the CLUSTER INFO field "cluster_state" of node 1
+    Fails with: waiting for the CLUSTER INFO field "cluster_state" of server "node 1"
     Fails with: to become "fail"
-    Fails with: last seen: ok
+    Fails with: last seen: "ok"
     Given a cluster of 1 shard
     Then the CLUSTER INFO field "cluster_state" of node 1 becomes "fail"
