@@ -1,11 +1,17 @@
 //! The command installed without this repository's cargo build: through
 //! `cargo install` under a fresh CARGO_HOME, and through the Python wheel in
-//! a fresh virtualenv, which then runs the C-module suite. Both share the
-//! repository's release build (`target/release`); the first run pays for
-//! it, later ones reuse it. A test is skipped, saying why, only when a tool
+//! a fresh virtualenv, which then runs the C-module suite. Both share one
+//! release build (`target/release`, under the clean CARGO_HOME of
+//! `.ci/packaging-env`): the first packaging pays for it, the second and
+//! later runs reuse it. A test is skipped, saying why, only when a tool
 //! it needs is missing from the machine (python3's venv for the wheel).
 
 use std::process::Command;
+use std::sync::Mutex;
+
+/// One packaging at a time: both build in the same release folder, and the
+/// second reuses what the first compiled instead of waiting on its lock.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn has(program: &str, args: &[&str]) -> bool {
     Command::new(program)
@@ -17,6 +23,7 @@ fn has(program: &str, args: &[&str]) -> bool {
 /// Runs `.ci/<name>` and returns what it printed; fails when it failed or
 /// did not print the version of this crate.
 fn script(name: &str, args: &[&str]) -> String {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let out = Command::new("bash")
         .arg(format!(".ci/{name}"))
         .args(args)
