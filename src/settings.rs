@@ -246,11 +246,14 @@ pub fn wrapper() -> Result<Option<Wrapper>> {
 /// Modules named on `valkey-bdd run`'s command line (`--module PATH
 /// --module-args "a b"`), for the length of a run: while set they are the
 /// run's modules, in place of `VALKEY_BDD_MODULE`.
-fn command_line_modules() -> &'static std::sync::Mutex<Option<Vec<(PathBuf, String)>>> {
-    static MODULES: std::sync::OnceLock<std::sync::Mutex<Option<Vec<(PathBuf, String)>>>> =
+fn command_line_modules() -> &'static std::sync::Mutex<Option<Vec<RunModule>>> {
+    static MODULES: std::sync::OnceLock<std::sync::Mutex<Option<Vec<RunModule>>>> =
         std::sync::OnceLock::new();
     MODULES.get_or_init(Default::default)
 }
+
+/// A module of the run: its shared library and its arguments.
+type RunModule = (PathBuf, String);
 
 /// Sets the run's modules as `--module` names them (`None`: the
 /// environment's again). [`run_modules`] reads and checks them as it does
