@@ -297,8 +297,9 @@ pub fn render(entries: &[Entry]) -> String {
          `between X and Y`, each bound a number or a placeholder holding one;\n\
          - `${name}` in any text (commands, quoted values, tables, doc strings, command lines) is a value the\n  \
          scenario remembered (`I remember the reply as \"name\"`) or a built-in: `${now}`, `${now_ms}`,\n  \
-         `${port}`, `${host}`, `${url}` (`${port:cache}` for server \"cache\"), `${dir}`, `${client.bob.id}`,\n  \
-         `${client.bob.name}`; integers take arithmetic (`${now+5}`); `$${x}` is the text `${x}`;\n\
+         `${port}`, `${host}`, `${url}` (`${port:cache}` for server \"cache\"), `${dir}`, `${cwd}` (where the run\n  \
+         started: `MODULE LOAD ${cwd}/m.so`), `${client.bob.id}`, `${client.bob.name}`;\n  \
+         integers take arithmetic (`${now+5}`); `$${x}` is the text `${x}`;\n\
          - `[…]` is a part you may leave out, `a | b` a choice.\n\n\
          A sentence without a server means the default server and its own connection — or, in a scenario with\n\
          a cluster and no default server, the cluster through a cluster-aware client. Tables and doc strings\n\

@@ -26,6 +26,20 @@ impl Info {
         }
     }
 
+    /// Runs `CLUSTER INFO` on the server and reads its fields
+    /// (`cluster_state`, `cluster_stats_messages_module_received`, ...).
+    pub async fn fetch_cluster(server: &Server) -> Result<Info> {
+        match server.command("CLUSTER INFO").await? {
+            r @ (Reply::Bulk(_) | Reply::Verbatim(_)) => {
+                Ok(Info::parse(&r.text().unwrap_or_default()))
+            }
+            other => Err(Error::Expectation(format!(
+                "CLUSTER INFO on {} answered {other}",
+                server.describe()
+            ))),
+        }
+    }
+
     /// Reads `field:value` lines; section headers and blank lines are skipped.
     pub fn parse(text: &str) -> Info {
         let fields = text

@@ -82,29 +82,6 @@ async fn build(package: String) -> std::result::Result<PathBuf, String> {
         })
 }
 
-/// Modules every server of the run loads (`valkey-bdd run --module`), as
-/// `(absolute path, arguments)`: set by the runner for the length of a run.
-fn every_server() -> &'static Mutex<Vec<(PathBuf, String)>> {
-    static EVERY: OnceLock<Mutex<Vec<(PathBuf, String)>>> = OnceLock::new();
-    EVERY.get_or_init(Default::default)
-}
-
-/// Makes every server started from now on load these modules, each with its
-/// arguments (`valkey-bdd run --module ./m.so --module-args "a b"`); an
-/// empty list stops it. A server whose scenario loads the same file itself
-/// keeps the scenario's arguments.
-pub fn load_into_every_server(modules: Vec<(PathBuf, String)>) {
-    *every_server().lock().unwrap_or_else(|p| p.into_inner()) = modules;
-}
-
-/// The modules every server loads ([`load_into_every_server`]).
-pub fn loaded_into_every_server() -> Vec<(PathBuf, String)> {
-    every_server()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
-}
-
 /// A module to load into a server: its shared library and its arguments,
 /// as one `loadmodule` directive.
 ///
@@ -150,12 +127,14 @@ impl ModuleLoad {
         }
     }
 
-    /// The module named for the whole run (`VALKEY_BDD_MODULE`, or
-    /// `MODULE_PATH` as the Python framework names it, with
-    /// `VALKEY_BDD_MODULE_ARGS`), if any; see
-    /// [`crate::settings::run_module`].
-    pub fn of_run() -> Result<Option<ModuleLoad>> {
-        Ok(crate::settings::run_module()?.map(|(path, args)| ModuleLoad::new(path, &args)))
+    /// The modules named for the whole run (`valkey-bdd run --module`, or
+    /// `VALKEY_BDD_MODULE` / `MODULE_PATH` with `VALKEY_BDD_MODULE_ARGS`);
+    /// see [`crate::settings::run_modules`].
+    pub fn of_run() -> Result<Vec<ModuleLoad>> {
+        Ok(crate::settings::run_modules()?
+            .into_iter()
+            .map(|(path, args)| ModuleLoad::new(path, &args))
+            .collect())
     }
 
     /// The shared library, as an absolute path.

@@ -1145,13 +1145,6 @@ impl Server {
                 lines.push(format!("{k} {v}"));
             }
         }
-        for (path, args) in crate::modules::loaded_into_every_server() {
-            let path = path.display().to_string();
-            let own = |(k, v): &(String, String)| k == "loadmodule" && v.starts_with(&path);
-            if !spec.config.iter().any(own) {
-                lines.push(format!("loadmodule {path} {args}").trim_end().to_string());
-            }
-        }
         for (k, v) in &spec.config {
             let v = if v.is_empty() { "\"\"" } else { v.as_str() };
             lines.push(format!("{k} {v}"));

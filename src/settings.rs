@@ -261,12 +261,53 @@ pub fn wrapper() -> Result<Option<Wrapper>> {
     }
 }
 
-/// The module every server of the run loads: `VALKEY_BDD_MODULE` (or
-/// `MODULE_PATH`, the name the Python test framework uses), with the
-/// arguments of `VALKEY_BDD_MODULE_ARGS`. A relative path is taken from the
-/// working directory; a path with no file there is an error, naming the path
-/// tried. `None` when neither is set.
-pub fn run_module() -> Result<Option<(PathBuf, String)>> {
+/// Modules named on `valkey-bdd run`'s command line (`--module PATH
+/// --module-args "a b"`), for the length of a run: while set they are the
+/// run's modules, in place of `VALKEY_BDD_MODULE`.
+fn command_line_modules() -> &'static std::sync::Mutex<Option<Vec<RunModule>>> {
+    static MODULES: std::sync::OnceLock<std::sync::Mutex<Option<Vec<RunModule>>>> =
+        std::sync::OnceLock::new();
+    MODULES.get_or_init(Default::default)
+}
+
+/// A module of the run: its shared library and its arguments.
+type RunModule = (PathBuf, String);
+
+/// Sets the run's modules as `--module` names them (`None`: the
+/// environment's again). [`run_modules`] reads and checks them as it does
+/// `VALKEY_BDD_MODULE`: the option is another spelling of that setting.
+pub fn set_command_line_modules(modules: Option<Vec<(PathBuf, String)>>) {
+    *command_line_modules()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = modules;
+}
+
+/// The modules every server of the run loads — alone, in replica sets, in
+/// clusters — each with its arguments: those of `--module` on the command
+/// line when it names any, else `VALKEY_BDD_MODULE` (or `MODULE_PATH`, the
+/// name the Python test framework uses) with `VALKEY_BDD_MODULE_ARGS`.
+/// A relative path is taken from the working directory; a path with no file
+/// there is an error naming the setting and the path tried. Empty when none
+/// is named.
+pub fn run_modules() -> Result<Vec<(PathBuf, String)>> {
+    let named = command_line_modules()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if let Some(modules) = named {
+        return modules
+            .into_iter()
+            .map(|(path, args)| {
+                let file = module_file(&format!("--module {}", path.display()), &path)?;
+                Ok((file, args.trim().to_string()))
+            })
+            .collect();
+    }
+    Ok(module_of_environment()?.into_iter().collect())
+}
+
+/// `VALKEY_BDD_MODULE` (or `MODULE_PATH`) with `VALKEY_BDD_MODULE_ARGS`.
+fn module_of_environment() -> Result<Option<(PathBuf, String)>> {
     let named = |var: &str| {
         std::env::var_os(var)
             .filter(|v| !v.is_empty())
@@ -297,35 +338,29 @@ pub fn run_module() -> Result<Option<(PathBuf, String)>> {
             return Ok(None);
         }
     };
-    let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let file = module_file(&format!("{var}={}", path.display()), &path)?;
+    let args = std::env::var("VALKEY_BDD_MODULE_ARGS").unwrap_or_default();
+    Ok(Some((file, args.trim().to_string())))
+}
+
+/// The absolute path of a module file named by a setting (`label`: how the
+/// user spelled it), or why there is no module there.
+fn module_file(label: &str, path: &std::path::Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let cwd = std::env::current_dir().map_or_else(|_| "?".into(), |d| d.display().to_string());
     match std::fs::metadata(&absolute) {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => {
-            return Err(Error::Config {
-                what: format!(
-                    "{var}={}: {} is not a file",
-                    path.display(),
-                    absolute.display()
-                ),
-                hint: "name the module's shared library (.so)".into(),
-            });
-        }
-        Err(e) => {
-            return Err(Error::Config {
-                what: format!(
-                    "{var}={}: no module at {}: {e}",
-                    path.display(),
-                    absolute.display()
-                ),
-                hint: format!(
-                    "a relative path is taken from the working directory ({cwd}); build the module first"
-                ),
-            });
-        }
+        Ok(m) if m.is_file() => Ok(absolute),
+        Ok(_) => Err(Error::Config {
+            what: format!("{label}: {} is not a file", absolute.display()),
+            hint: "name the module's shared library (.so)".into(),
+        }),
+        Err(e) => Err(Error::Config {
+            what: format!("{label}: no module at {}: {e}", absolute.display()),
+            hint: format!(
+                "a relative path is taken from the working directory ({cwd}); build the module first"
+            ),
+        }),
     }
-    let args = std::env::var("VALKEY_BDD_MODULE_ARGS").unwrap_or_default();
-    Ok(Some((absolute, args.trim().to_string())))
 }
 
 /// Every `VALKEY_BDD_*` variable the harness reads: name, meaning, default.
@@ -383,7 +418,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "VALKEY_BDD_MODULE",
-        "a module every server loads (a path; relative to the working directory)",
+        "a module every server loads (a path; relative to the working directory); `valkey-bdd run --module` wins over it",
         "unset",
     ),
     (
@@ -507,7 +542,7 @@ pub fn validate() -> Result<()> {
     check(crate::external::Endpoint::from_env().map(drop));
     check(crate::external::may_flush().map(drop));
     check(tmp_root_exists());
-    check(run_module().map(drop));
+    check(run_modules().map(drop));
     check(log_filter());
     if let Some(p) = other_server_path() {
         check(executable("VALKEY_BDD_OTHER_SERVER_PATH", &p));

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::world::ValkeyWorld;
 
 pub mod cluster;
+pub mod cluster_info;
 pub mod command;
 pub mod compare;
 pub mod concurrency;

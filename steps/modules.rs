@@ -158,8 +158,8 @@ async fn cluster_with_module(
 /// Has every server the scenario starts after this step load the module —
 /// alone, primaries and replicas, cluster nodes. Written once in a feature's
 /// `Background`, it holds for each of its scenarios; to load a module in
-/// every server of a whole run, set `VALKEY_BDD_MODULE` (or `MODULE_PATH`)
-/// instead.
+/// every server of a whole run, run with `--module` (or set
+/// `VALKEY_BDD_MODULE`, the same setting) instead.
 #[given(
     regex = r#"^every server loads the module( of the crate)? "([^"]+)"(?: and the arguments "([^"]*)")?$"#
 )]

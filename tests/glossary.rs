@@ -151,6 +151,7 @@ const CHECKPOINTS: &[&str] = &[
     r#"the transaction of client "alice" is doomed"#,
     r#"client "alice" has the flag "d""#,
     r#"the CLIENT LIST field "db" of client "alice" is "0""#,
+    r#"the CLUSTER INFO field "cluster_state" of node 1 becomes "fail""#,
 ];
 
 /// The last step of each scenario of the must-fail corpus (see

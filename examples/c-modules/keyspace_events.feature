@@ -1,10 +1,9 @@
 # Ported from Valkey's tests/unit/moduleapi/keyspace_events.tcl (8.1.1), against
 # tests/modules/keyspace_events.c. Every Tcl `test` block is a scenario (the
 # Tcl file runs them on one server, in order; each scenario here sets up what
-# its block relies on), except:
-#   - "OnLoad failure will handle un-registration": it runs MODULE LOAD with
-#     the module's absolute path, which no sentence can name (a module is
-#     loaded at start, by a path relative to where valkey-bdd runs).
+# its block relies on); "OnLoad failure will handle un-registration" loads
+# the module at run time by its whole path, `${cwd}/…`, on a server without it
+# (server "plain": the Background's server has it).
 # The notification test subscribes to db 0's channel (the Tcl suite uses db 9)
 # with SUBSCRIBE instead of PSUBSCRIBE *.
 Feature: Keyspace events seen by a module
@@ -72,3 +71,17 @@ Feature: Keyspace events seen by a module
     Then the reply is "OK"
     When I run `SET x 1 EX 1`
     Then the reply is "OK"
+
+  Scenario: OnLoad failure will handle un-registration
+    Given a server "plain" with the config:
+      | enable-module-command | yes |
+    When I run `MODULE LOAD ${cwd}/.build/modules/8.1.1/keyspace_events.so noload` on server "plain"
+    Then the reply is an error containing "Error loading the extension"
+    When I run `SET x 1` on server "plain"
+    And I run `HSET y f v` on server "plain"
+    And I run `LPUSH z 1 2 3` on server "plain"
+    And I run `SADD p 1 2 3` on server "plain"
+    And I run `ZADD t 1 f1 2 f2` on server "plain"
+    And I run `XADD s * f v` on server "plain"
+    And I run `PING` on server "plain"
+    Then the reply is "PONG"

@@ -8,6 +8,7 @@ Feature: Forming clusters
   Scenario: Three shards with a replica each
     Given a cluster of 3 shards with 1 replica each
     Then the INFO field "cluster_enabled" of node 1 is "1"
+    And the CLUSTER INFO field "cluster_known_nodes" of node 6 becomes "6"
     And the primary of shard 1 owns slot 0
     And the primary of shard 2 owns slot 5461
     And the primary of shard 3 owns slot 16383

@@ -370,19 +370,18 @@ impl Runner {
         let strict = args.strict || crate::settings::strict()?;
         let mut modules = self.modules.clone();
         modules.extend(args.modules.iter().map(|(p, a)| (p.into(), a.clone())));
-        let modules = modules
-            .into_iter()
-            .map(|(path, margs)| {
-                if path.is_file() {
-                    Ok((std::path::absolute(&path).unwrap_or(path), margs))
-                } else {
-                    Err(Error::Config {
-                        what: format!("the module {} does not exist", path.display()),
-                        hint: "--module takes the path of a built module (a .so file), relative to the current directory".into(),
-                    })
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
+        /// The command line's modules are the run's setting for its length only.
+        struct CommandLineModules;
+        impl Drop for CommandLineModules {
+            fn drop(&mut self) {
+                crate::settings::set_command_line_modules(None);
+            }
+        }
+        let _modules = (!modules.is_empty()).then(|| {
+            crate::settings::set_command_line_modules(Some(modules));
+            CommandLineModules
+        });
+        let modules = crate::settings::run_modules()?;
         let mut extra_steps = self.steps.clone();
         extra_steps.extend(args.steps.iter().map(PathBuf::from));
         extra_steps.extend(crate::settings::step_libraries());
@@ -417,23 +416,12 @@ impl Runner {
             crate::binary::set_main(Some(b));
             MainBinary
         });
-        /// Servers stop loading the run's modules however the run ends.
-        struct EveryServerModules;
-        impl Drop for EveryServerModules {
-            fn drop(&mut self) {
-                crate::modules::load_into_every_server(Vec::new());
-            }
+        for (path, margs) in &modules {
+            eprintln!(
+                "valkey-bdd: every server loads the module {} {margs}",
+                path.display()
+            );
         }
-        let _modules = (!modules.is_empty()).then(|| {
-            for (path, margs) in &modules {
-                eprintln!(
-                    "valkey-bdd: every server loads the module {} {margs}",
-                    path.display()
-                );
-            }
-            crate::modules::load_into_every_server(modules.clone());
-            EveryServerModules
-        });
         /// Forgets the external deployment however the run ends.
         struct ExternalRun;
         impl Drop for ExternalRun {
@@ -476,7 +464,7 @@ impl Runner {
             Some(n) => n,
             // Pooled nodes are started without the run's module: no cluster
             // of this run could use them.
-            None if crate::settings::run_module()?.is_some() => 0,
+            None if !modules.is_empty() => 0,
             None => gate.cluster_nodes_wanted(&selection).min(32),
         };
         if pool > 0 {

@@ -1,5 +1,5 @@
-//! Modules every server of a scenario loads: the run's
-//! (`VALKEY_BDD_MODULE`), and those a Background names once for a feature.
+//! Modules every server of a scenario loads: the run's (`--module` or
+//! `VALKEY_BDD_MODULE`), and those a Background names once for a feature.
 
 use super::ValkeyWorld;
 use crate::error::Result;

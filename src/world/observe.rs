@@ -40,6 +40,13 @@ pub enum Subject {
         /// The directive.
         key: String,
     },
+    /// `the CLUSTER INFO field "cluster_state" of ...`.
+    ClusterInfo {
+        /// The server, by name.
+        server: String,
+        /// The field of `CLUSTER INFO`.
+        field: String,
+    },
     /// `the remembered "size"`.
     Remembered(String),
 }
@@ -127,6 +134,14 @@ impl ValkeyWorld {
                 Observed {
                     what: format!("the config {key:?} of {}", server.describe()),
                     value: Some(value),
+                }
+            }
+            Subject::ClusterInfo { server, field } => {
+                let server = self.server(Some(server))?;
+                let info = crate::info::Info::fetch_cluster(server).await?;
+                Observed {
+                    what: format!("the CLUSTER INFO field {field:?} of {}", server.describe()),
+                    value: info.get(field).map(str::to_string),
                 }
             }
             Subject::Remembered(name) => Observed {

@@ -10,7 +10,9 @@
 //! - `${now}` / `${now_ms}`: the Unix time in seconds / milliseconds;
 //! - `${host}`, `${port}`, `${url}` of the default server, `${port:cache}`
 //!   of server "cache" (the same for `host` and `url`), `${dir}`: the
-//!   scenario's directory;
+//!   scenario's directory; `${cwd}`: the directory the run started in, for
+//!   paths a server must be given whole (`MODULE LOAD ${cwd}/m.so`: a
+//!   server resolves a relative path from its own directory);
 //! - `${client.bob.id}` (its `CLIENT ID`) and `${client.bob.name}` (its
 //!   name on the server);
 //! - any of these plus or minus an integer when it is an integer:
@@ -26,8 +28,18 @@ use crate::world::DEFAULT_SERVER;
 
 use super::ValkeyWorld;
 
+/// The directory the run works in, as `${cwd}` gives it.
+fn working_directory() -> Result<String> {
+    std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .map_err(|e| Error::Config {
+            what: format!("${{cwd}}: cannot read the working directory: {e}"),
+            hint: "run valkey-bdd from a directory that still exists".into(),
+        })
+}
+
 /// The names `${...}` knows without being told, as the errors list them.
-const BUILT_INS: &str = "now, now_ms, host, port, url (`:name` for another server: ${port:cache}), dir, \
+const BUILT_INS: &str = "now, now_ms, host, port, url (`:name` for another server: ${port:cache}), dir, cwd, \
                          client.<name>.id, client.<name>.name";
 
 impl ValkeyWorld {
@@ -50,7 +62,7 @@ impl ValkeyWorld {
         }
         if matches!(
             name,
-            "now" | "now_ms" | "host" | "port" | "url" | "dir" | "client"
+            "now" | "now_ms" | "host" | "port" | "url" | "dir" | "cwd" | "client"
         ) {
             return Err(Error::Config {
                 what: format!("\"{name}\" is a built-in placeholder; it cannot be remembered"),
@@ -190,6 +202,7 @@ impl ValkeyWorld {
             "now" => return Ok(Some(since_epoch().as_secs().to_string())),
             "now_ms" => return Ok(Some(since_epoch().as_millis().to_string())),
             "dir" => return Ok(Some(self.dir()?.display().to_string())),
+            "cwd" => return Ok(Some(working_directory()?)),
             _ => {}
         }
         let (what, server) = name.split_once(':').unwrap_or((name, DEFAULT_SERVER));
@@ -251,6 +264,11 @@ mod tests {
         let now: u64 = w.expand("${now}").await.unwrap().parse().unwrap();
         let later: u64 = w.expand("${now+5}").await.unwrap().parse().unwrap();
         assert!(later >= now + 5 && later <= now + 6);
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            w.expand("MODULE LOAD ${cwd}/m.so").await.unwrap(),
+            format!("MODULE LOAD {}/m.so", cwd.display())
+        );
     }
 
     #[tokio::test]
@@ -275,6 +293,7 @@ mod tests {
     fn built_in_and_odd_names_cannot_be_remembered() {
         let mut w = ValkeyWorld::new();
         assert!(w.remember("now", "1").is_err());
+        assert!(w.remember("cwd", "1").is_err());
         assert!(w.remember("my size", "1").is_err());
         assert!(w.remember("a-b", "1").is_err());
         assert!(w.remember("size_2", "1").is_ok());

@@ -43,3 +43,10 @@ Feature: Must fail: the cluster sentences
     Fails with: the background writer wrote nothing
     Given a cluster of 1 shard
     Then every write made during the move reads back
+
+  Scenario: a healthy node's cluster state does not become fail
+    Fails with: waiting for the CLUSTER INFO field "cluster_state" of server "node 1"
+    Fails with: to become "fail"
+    Fails with: last seen: "ok"
+    Given a cluster of 1 shard
+    Then the CLUSTER INFO field "cluster_state" of node 1 becomes "fail"
