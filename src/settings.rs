@@ -6,7 +6,7 @@
 //! | `SERVER_VERSION` | use that built version (`.build/binaries/<version>/` of the crate or workspace, or the user cache), built when missing | unset |
 //! | `VALKEY_BDD_KEEP` | keep scenario directories: `failed`, `always`, `never` | `failed` |
 //! | `VALKEY_BDD_CONCURRENCY` | scenarios run at once | 4 × CPUs, at least 8 |
-//! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 |
+//! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 (60 under `VALKEY_BDD_WRAPPER`) |
 //! | `VALKEY_BDD_COMMAND_TIMEOUT` | seconds a command may take to answer | 10 |
 //! | `VALKEY_BDD_WAIT_TIMEOUT` | seconds a wait for a state may take (replicas caught up, ...) | 10 |
 //! | `VALKEY_BDD_CLUSTER_POOL` | cluster nodes started ahead of need (0: none) | what the features' clusters use, up to 32 |
@@ -88,9 +88,12 @@ fn seconds(var: &str, default: u64) -> Result<Duration> {
     }
 }
 
-/// How long a server may take from spawn to ready.
+/// How long a server may take from spawn to ready: 10 s, or 60 s when a
+/// memory checker wraps every server (valgrind starts one 20–50× slower,
+/// and more on a busy machine).
 pub fn start_timeout() -> Result<Duration> {
-    seconds("VALKEY_BDD_START_TIMEOUT", 10)
+    let default = if matches!(wrapper(), Ok(Some(_))) { 60 } else { 10 };
+    seconds("VALKEY_BDD_START_TIMEOUT", default)
 }
 
 /// How long a command may take to answer.
