@@ -92,7 +92,11 @@ fn seconds(var: &str, default: u64) -> Result<Duration> {
 /// memory checker wraps every server (valgrind starts one 20–50× slower,
 /// and more on a busy machine).
 pub fn start_timeout() -> Result<Duration> {
-    let default = if matches!(wrapper(), Ok(Some(_))) { 60 } else { 10 };
+    let default = if matches!(wrapper(), Ok(Some(_))) {
+        60
+    } else {
+        10
+    };
     seconds("VALKEY_BDD_START_TIMEOUT", default)
 }
 

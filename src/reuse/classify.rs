@@ -121,11 +121,11 @@ fn known() -> &'static [Known] {
     static KNOWN: OnceLock<Vec<Known>> = OnceLock::new();
     KNOWN.get_or_init(|| {
         crate::glossary::registered()
-            .into_iter()
+            .iter()
             .map(|s| Known {
                 keyword: s.keyword,
                 ours: is_ours(s.path),
-                regex: s.regex,
+                regex: s.regex.clone(),
             })
             .collect()
     })
@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn library_steps_are_ours() {
         let ours = crate::glossary::registered()
-            .into_iter()
+            .iter()
             .filter(|s| is_ours(s.path))
             .count();
         assert!(
