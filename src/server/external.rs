@@ -39,6 +39,7 @@ impl Server {
             attempts: 0,
             frozen: Default::default(),
             kept: Default::default(),
+            seat: None,
         }
     }
 

@@ -18,6 +18,7 @@ use crate::settings::KeepPolicy;
 use crate::shared;
 
 mod clients;
+mod network;
 mod observe;
 pub mod remember;
 mod replicates;
@@ -39,6 +40,9 @@ pub struct ScenarioInfo {
     pub scenario: String,
     /// The scenario's line in the feature file.
     pub line: usize,
+    /// Whether it states network faults ([`crate::network::is_fault_sentence`]):
+    /// its servers then run inside the run's network namespace.
+    pub network: bool,
 }
 
 /// The last command run and what it answered.
@@ -96,6 +100,11 @@ pub struct ValkeyWorld {
     /// Modules every server started from now on loads (`Given every server
     /// loads the module ...`, typically in a Background), besides the run's.
     every_server: Vec<crate::modules::ModuleLoad>,
+    /// The network faults in force, once a server runs inside the run's
+    /// network namespace.
+    network: Option<crate::network::Faults>,
+    /// The local ports of the client links given latency.
+    delayed: Vec<u16>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -143,6 +152,8 @@ impl ValkeyWorld {
             attempt: None,
             remembered: BTreeMap::new(),
             every_server: Vec::new(),
+            network: None,
+            delayed: Vec::new(),
         }
     }
 
@@ -230,7 +241,10 @@ impl ValkeyWorld {
             return self.attach_external(spec, &external).await;
         }
         let spec = self.with_every_module(spec, ServerSpec::load)?;
-        let spec = spec.in_dir(self.dir()?);
+        let mut spec = spec.in_dir(self.dir()?);
+        if let Some(namespace) = self.network_namespace().await? {
+            spec = spec.seat(namespace.seat());
+        }
         let server = Arc::new(Server::start(spec).await?);
         self.servers
             .insert(server.name().to_string(), server.clone());
@@ -297,7 +311,8 @@ impl ValkeyWorld {
             return Err(external_refusal("replicas"));
         }
         let spec = self.with_every_module(spec, ReplicaSetSpec::load)?;
-        let set = ReplicaSet::start(spec.in_dir(self.dir()?)).await?;
+        let network = self.network_namespace().await?;
+        let set = ReplicaSet::start(spec.in_dir(self.dir()?).in_network(network)).await?;
         for server in set.servers() {
             self.servers
                 .insert(server.name().to_string(), server.clone());
@@ -489,7 +504,10 @@ impl ValkeyWorld {
                 Cluster::external(spec, &external, &self.dir()?)
             }
             Some(_) => return Err(external_refusal("a cluster of this shape")),
-            None => Cluster::start(spec.in_dir(self.dir()?)).await?,
+            None => {
+                let network = self.network_namespace().await?;
+                Cluster::start(spec.in_dir(self.dir()?).in_network(network)).await?
+            }
         };
         for node in &cluster.nodes() {
             self.servers.insert(node.name().to_string(), node.clone());
@@ -667,6 +685,12 @@ impl ValkeyWorld {
     /// (which fails the scenario, when nothing else did).
     pub async fn teardown(&mut self, failed: bool) -> Teardown {
         let mut out = Teardown::default();
+        if failed && let Some(faults) = self.network_report() {
+            out.report.push(faults);
+        }
+        if let Some(problem) = self.end_faults().await {
+            out.report.push(problem);
+        }
         self.default_clients.clear();
         self.clients.clear();
         self.subscribers.clear();

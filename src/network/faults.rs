@@ -1,0 +1,165 @@
+//! The faults of one scenario: `nftables` rules that drop packets between
+//! servers' addresses, inside the run's namespace.
+//!
+//! Each scenario has a table of its own (`inet valkey_bdd_<n>`), rewritten
+//! whole and atomically (`nft -f -`) whenever a fault is added, and deleted
+//! when the network heals or the scenario ends; scenarios running at once
+//! never touch each other's rules. Packets are dropped, not refused: as in a
+//! real partition, the sender hears nothing and waits.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::error::Result;
+
+use super::Namespace;
+
+/// One server as a fault names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Its name in the scenario (`primary`, `node 1`).
+    pub name: String,
+    /// Its address in the namespace.
+    pub address: Ipv4Addr,
+}
+
+/// One fault in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// No packet passes between the two, either way.
+    Cut(Endpoint, Endpoint),
+    /// No packet passes from the first to the second; the other way does.
+    Drop {
+        /// The sender whose packets are lost.
+        from: Endpoint,
+        /// Where they were going.
+        to: Endpoint,
+    },
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Cut(a, b) => write!(
+                f,
+                "{} ({}) and {} ({}) are cut off from each other",
+                a.name, a.address, b.name, b.address
+            ),
+            Fault::Drop { from, to } => write!(
+                f,
+                "the link from {} ({}) to {} ({}) drops",
+                from.name, from.address, to.name, to.address
+            ),
+        }
+    }
+}
+
+impl Fault {
+    /// The rules that make it, one per line.
+    fn rules(&self) -> Vec<String> {
+        let rule = |a: &Endpoint, b: &Endpoint| {
+            format!("ip saddr {} ip daddr {} drop", a.address, b.address)
+        };
+        match self {
+            Fault::Cut(a, b) => vec![rule(a, b), rule(b, a)],
+            Fault::Drop { from, to } => vec![rule(from, to)],
+        }
+    }
+}
+
+/// The faults one scenario has in force.
+#[derive(Debug)]
+pub struct Faults {
+    namespace: Arc<Namespace>,
+    table: String,
+    in_force: Vec<Fault>,
+    /// Faults made elsewhere (a client's latency), as the report says them.
+    notes: Vec<String>,
+}
+
+impl Faults {
+    /// No fault yet, in `namespace`.
+    pub fn new(namespace: Arc<Namespace>) -> Faults {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        Faults {
+            namespace,
+            table: format!("valkey_bdd_{}", NEXT.fetch_add(1, Ordering::SeqCst)),
+            in_force: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Records a fault made outside the table (a client's latency), for the
+    /// report; [`Faults::heal`] forgets it.
+    pub fn note(&mut self, fault: String) {
+        self.notes.push(fault);
+    }
+
+    /// The namespace the scenario's servers run in.
+    pub fn namespace(&self) -> &Arc<Namespace> {
+        &self.namespace
+    }
+
+    /// The faults in force, oldest first.
+    pub fn in_force(&self) -> &[Fault] {
+        &self.in_force
+    }
+
+    /// Puts `faults` in force besides those already there.
+    pub async fn add(&mut self, faults: Vec<Fault>) -> Result<()> {
+        let mut next = self.in_force.clone();
+        for f in faults {
+            if !next.contains(&f) {
+                next.push(f);
+            }
+        }
+        let mut script = format!(
+            "table inet {t}\ndelete table inet {t}\ntable inet {t} {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n",
+            t = self.table
+        );
+        for rule in next.iter().flat_map(Fault::rules) {
+            script.push_str(&format!("    {rule}\n"));
+        }
+        script.push_str("  }\n}\n");
+        self.namespace
+            .run("nft", &["-f", "-"], Some(&script))
+            .await?;
+        self.in_force = next;
+        Ok(())
+    }
+
+    /// Lifts every fault: packets pass again (connections the faults broke
+    /// recover or are made anew by the servers, as after a real partition).
+    pub async fn heal(&mut self) -> Result<()> {
+        self.notes.clear();
+        if self.in_force.is_empty() {
+            return Ok(());
+        }
+        let script = format!("table inet {t}\ndelete table inet {t}\n", t = self.table);
+        self.namespace
+            .run("nft", &["-f", "-"], Some(&script))
+            .await?;
+        self.in_force.clear();
+        Ok(())
+    }
+
+    /// The faults in force, one per line, for a failed scenario's report;
+    /// `None` when there are none.
+    pub fn report(&self) -> Option<String> {
+        (!self.in_force.is_empty() || !self.notes.is_empty()).then(|| {
+            let lines: Vec<String> = self
+                .in_force
+                .iter()
+                .map(|f| f.to_string())
+                .chain(self.notes.iter().cloned())
+                .map(|f| format!("  {f}"))
+                .collect();
+            format!(
+                "── network faults in force (nft table inet {}) ──\n{}",
+                self.table,
+                lines.join("\n")
+            )
+        })
+    }
+}
