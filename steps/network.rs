@@ -56,8 +56,8 @@ async fn client_latency(w: &mut ValkeyWorld, client: String, ms: u64) -> Result<
 
 /// Lifts every fault and latency of the scenario: packets pass again, and
 /// the servers reconnect by themselves as after a real partition.
-#[given("the network heals")]
-#[when("the network heals")]
+#[given(expr = "the network heals")]
+#[when(expr = "the network heals")]
 async fn heals(w: &mut ValkeyWorld) -> Result<()> {
     w.heal_network().await
 }
