@@ -172,7 +172,7 @@ fn enter_new_namespace() -> std::result::Result<OwnedFd, String> {
     let handle = std::fs::File::open("/proc/thread-self/ns/net")
         .map_err(|e| format!("cannot open /proc/thread-self/ns/net: {e}"))?;
     // A child forked from this thread starts in its namespace.
-    let up = std::process::Command::new("ip")
+    let up = std::process::Command::new(tool("ip"))
         .args(["link", "set", "lo", "up"])
         .stdin(std::process::Stdio::null())
         .output()
@@ -184,6 +184,16 @@ fn enter_new_namespace() -> std::result::Result<OwnedFd, String> {
         ));
     }
     Ok(OwnedFd::from(handle))
+}
+
+/// A system tool by name: `/usr/sbin/<name>` or `/sbin/<name>` where it is
+/// (a normal user's `PATH` often lacks them), else the name for `PATH`.
+fn tool(name: &str) -> std::path::PathBuf {
+    ["/usr/sbin", "/sbin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| name.into())
 }
 
 /// The addresses handed out, so that a connection to one is made inside.
@@ -231,7 +241,7 @@ impl Namespace {
     pub async fn run(&self, program: &str, args: &[&str], input: Option<&str>) -> Result<String> {
         use tokio::io::AsyncWriteExt as _;
         let line = format!("{program} {}", args.join(" "));
-        let mut cmd = std::process::Command::new(program);
+        let mut cmd = std::process::Command::new(tool(program));
         cmd.args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
