@@ -163,3 +163,39 @@ impl Faults {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(name: &str, last: u8) -> Endpoint {
+        Endpoint {
+            name: name.into(),
+            address: Ipv4Addr::new(127, 0, 0, last),
+        }
+    }
+
+    #[test]
+    fn a_cut_drops_both_ways_and_a_dropped_link_one_way() {
+        let cut = Fault::Cut(at("primary", 2), at("replica 1", 3));
+        assert_eq!(
+            cut.rules(),
+            [
+                "ip saddr 127.0.0.2 ip daddr 127.0.0.3 drop",
+                "ip saddr 127.0.0.3 ip daddr 127.0.0.2 drop"
+            ]
+        );
+        let dropped = Fault::Drop {
+            from: at("replica 1", 3),
+            to: at("primary", 2),
+        };
+        assert_eq!(
+            dropped.rules(),
+            ["ip saddr 127.0.0.3 ip daddr 127.0.0.2 drop"]
+        );
+        assert_eq!(
+            dropped.to_string(),
+            "the link from replica 1 (127.0.0.3) to primary (127.0.0.2) drops"
+        );
+    }
+}

@@ -320,3 +320,29 @@ pub(crate) async fn connect_inside(
         .await,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_sentences_are_told_from_others() {
+        for s in [
+            "node 1 is cut off from the other nodes",
+            "the primary is cut off from replica 1",
+            "the link from replica 2 to the primary drops",
+            "the link of client \"far\" has 200 ms of latency",
+            "the links of node 3 have 200 ms of latency",
+            "the network heals",
+        ] {
+            assert!(is_fault_sentence(s), "{s}");
+        }
+        for s in [
+            "a primary with 1 replica",
+            "I run `SET k v` on the primary",
+            "the replicas have caught up",
+        ] {
+            assert!(!is_fault_sentence(s), "{s}");
+        }
+    }
+}

@@ -241,10 +241,8 @@ impl ValkeyWorld {
             return self.attach_external(spec, &external).await;
         }
         let spec = self.with_every_module(spec, ServerSpec::load)?;
-        let mut spec = spec.in_dir(self.dir()?);
-        if let Some(namespace) = self.network_namespace().await? {
-            spec = spec.seat(namespace.seat());
-        }
+        let dir = self.dir()?;
+        let spec = self.seated(spec.in_dir(dir)).await?;
         let server = Arc::new(Server::start(spec).await?);
         self.servers
             .insert(server.name().to_string(), server.clone());
@@ -685,12 +683,7 @@ impl ValkeyWorld {
     /// (which fails the scenario, when nothing else did).
     pub async fn teardown(&mut self, failed: bool) -> Teardown {
         let mut out = Teardown::default();
-        if failed && let Some(faults) = self.network_report() {
-            out.report.push(faults);
-        }
-        if let Some(problem) = self.end_faults().await {
-            out.report.push(problem);
-        }
+        self.end_faults(failed, &mut out.report).await;
         self.default_clients.clear();
         self.clients.clear();
         self.subscribers.clear();

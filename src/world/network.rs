@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::network::faults::Endpoint;
 use crate::network::{Fault, Faults, Namespace};
+use crate::server::ServerSpec;
 
 use super::ValkeyWorld;
 
@@ -150,19 +151,27 @@ impl ValkeyWorld {
         Ok(started.elapsed())
     }
 
-    /// The faults in force, for a failed scenario's report.
-    pub(super) fn network_report(&self) -> Option<String> {
-        self.network.as_ref().and_then(Faults::report)
+    /// `spec`, placed inside the run's network namespace when this scenario
+    /// states network faults.
+    pub(super) async fn seated(&mut self, spec: ServerSpec) -> Result<ServerSpec> {
+        Ok(match self.network_namespace().await? {
+            Some(namespace) => spec.seat(namespace.seat()),
+            None => spec,
+        })
     }
 
-    /// Lifts the faults at the scenario's end; what went wrong, if anything.
-    pub(super) async fn end_faults(&mut self) -> Option<String> {
+    /// Lifts the faults at the scenario's end; a failed scenario's `report`
+    /// gets the faults that were in force, and any trouble lifting them.
+    pub(super) async fn end_faults(&mut self, failed: bool, report: &mut Vec<String>) {
         crate::network::latency::clear(&std::mem::take(&mut self.delayed));
-        let mut faults = self.network.take()?;
-        faults
-            .heal()
-            .await
-            .err()
-            .map(|e| format!("lifting the network faults failed: {e}"))
+        let Some(mut faults) = self.network.take() else {
+            return;
+        };
+        if failed && let Some(in_force) = faults.report() {
+            report.push(in_force);
+        }
+        if let Err(e) = faults.heal().await {
+            report.push(format!("lifting the network faults failed: {e}"));
+        }
     }
 }
