@@ -54,8 +54,23 @@ async fn client_latency(w: &mut ValkeyWorld, client: String, ms: u64) -> Result<
         .await
 }
 
+/// Delays every link of a server to the scenario's other servers (its
+/// replication links, the cluster bus) by that many milliseconds, each way,
+/// from now on: the links open now are broken, and the servers make them
+/// anew through a relay of the harness that holds what they carry. The
+/// harness's own connections to the server are not delayed.
+#[given(expr = "the links of {server} have {int} ms of latency")]
+#[when(expr = "the links of {server} have {int} ms of latency")]
+async fn server_latency(w: &mut ValkeyWorld, node: ServerRef, ms: u64) -> Result<()> {
+    let node = w.resolve_name(&node).await?;
+    w.delay_server_links(&node, std::time::Duration::from_millis(ms))
+        .await
+}
+
 /// Lifts every fault and latency of the scenario: packets pass again, and
-/// the servers reconnect by themselves as after a real partition.
+/// the servers reconnect by themselves as after a real partition. The links
+/// of servers that had latency are broken and made anew, directly (a
+/// replica's `master_link_status` is `down` until it has reconnected).
 #[given(expr = "the network heals")]
 #[when(expr = "the network heals")]
 async fn heals(w: &mut ValkeyWorld) -> Result<()> {

@@ -10,10 +10,12 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use crate::error::Result;
 
 use super::Namespace;
+use super::relay::{MARK, Relay};
 
 /// One server as a fault names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +78,11 @@ pub struct Faults {
     in_force: Vec<Fault>,
     /// Faults made elsewhere (a client's latency), as the report says them.
     notes: Vec<String>,
+    /// The relays holding servers' links, with the server and the delay;
+    /// they live (without delay once healed) until the scenario ends.
+    relays: Vec<(Endpoint, Duration, Relay)>,
+    /// Whether the `nat` table sending links to the relays is in force.
+    redirecting: bool,
 }
 
 impl Faults {
@@ -87,6 +94,8 @@ impl Faults {
             table: format!("valkey_bdd_{}", NEXT.fetch_add(1, Ordering::SeqCst)),
             in_force: Vec::new(),
             notes: Vec::new(),
+            relays: Vec::new(),
+            redirecting: false,
         }
     }
 
@@ -129,30 +138,94 @@ impl Faults {
         Ok(())
     }
 
+    /// Sends every new link from or to `node` (except the harness's own,
+    /// from `127.0.0.1`) through a relay that holds each chunk for `delay`,
+    /// each way. Links already open are not affected: the caller breaks
+    /// them so that they are made anew.
+    pub async fn delay_links(&mut self, node: Endpoint, delay: Duration) -> Result<()> {
+        let relay = Relay::start(&self.namespace, delay)
+            .await
+            .map_err(|e| crate::error::Error::Config {
+                what: format!(
+                    "cannot start the relay that delays the links of {} inside the run's network namespace: {e}",
+                    node.name
+                ),
+                hint: "it needs root (or CAP_NET_ADMIN) for its socket mark".into(),
+            })?;
+        self.relays.push((node, delay, relay));
+        let mut script = format!(
+            "table ip {t}\ndelete table ip {t}\ntable ip {t} {{\n  chain out {{\n    type nat hook output priority -100; policy accept;\n    meta mark {MARK:#x} return\n",
+            t = self.nat_table()
+        );
+        for (node, _, relay) in &self.relays {
+            for rule in redirect_rules(node.address, relay.port()) {
+                script.push_str(&format!("    {rule}\n"));
+            }
+        }
+        script.push_str("  }\n}\n");
+        self.namespace
+            .run("nft", &["-f", "-"], Some(&script))
+            .await?;
+        self.redirecting = true;
+        Ok(())
+    }
+
+    fn nat_table(&self) -> String {
+        format!("{}_latency", self.table)
+    }
+
     /// Lifts every fault: packets pass again (connections the faults broke
     /// recover or are made anew by the servers, as after a real partition).
-    pub async fn heal(&mut self) -> Result<()> {
+    /// New links of delayed servers are direct again, and the relays close
+    /// the ones they carry; the servers whose links were delayed are
+    /// returned, for the caller to break what is left of them.
+    pub async fn heal(&mut self) -> Result<Vec<Endpoint>> {
         self.notes.clear();
+        if self.redirecting {
+            let script = format!("table ip {t}\ndelete table ip {t}\n", t = self.nat_table());
+            self.namespace
+                .run("nft", &["-f", "-"], Some(&script))
+                .await?;
+            self.redirecting = false;
+        }
+        let delayed = self.relays.drain(..).map(|(node, _, _)| node).collect();
         if self.in_force.is_empty() {
-            return Ok(());
+            return Ok(delayed);
         }
         let script = format!("table inet {t}\ndelete table inet {t}\n", t = self.table);
         self.namespace
             .run("nft", &["-f", "-"], Some(&script))
             .await?;
         self.in_force.clear();
-        Ok(())
+        Ok(delayed)
     }
 
     /// The faults in force, one per line, for a failed scenario's report;
     /// `None` when there are none.
     pub fn report(&self) -> Option<String> {
-        (!self.in_force.is_empty() || !self.notes.is_empty()).then(|| {
+        let delayed: Vec<String> = if self.redirecting {
+            self.relays
+                .iter()
+                .map(|(node, delay, relay)| {
+                    format!(
+                        "the links of {} ({}) have {} ms of latency (relay at 127.0.0.1:{})",
+                        node.name,
+                        node.address,
+                        delay.as_millis(),
+                        relay.port()
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (!self.in_force.is_empty() || !self.notes.is_empty() || !delayed.is_empty()).then(|| {
             let lines: Vec<String> = self
                 .in_force
                 .iter()
                 .map(|f| f.to_string())
                 .chain(self.notes.iter().cloned())
+                .chain(delayed)
                 .map(|f| format!("  {f}"))
                 .collect();
             format!(
@@ -162,6 +235,19 @@ impl Faults {
             )
         })
     }
+}
+
+/// The `nat` rules sending new TCP links from or to `address` to a relay
+/// at `127.0.0.1:port`; the harness's links (from or to `127.0.0.1`) pass.
+fn redirect_rules(address: Ipv4Addr, port: u16) -> [String; 2] {
+    [
+        format!(
+            "ip saddr {address} ip daddr != 127.0.0.1 meta l4proto tcp dnat to 127.0.0.1:{port}"
+        ),
+        format!(
+            "ip daddr {address} ip saddr != 127.0.0.1 meta l4proto tcp dnat to 127.0.0.1:{port}"
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -196,6 +282,17 @@ mod tests {
         assert_eq!(
             dropped.to_string(),
             "the link from replica 1 (127.0.0.3) to primary (127.0.0.2) drops"
+        );
+    }
+
+    #[test]
+    fn a_delayed_server_has_its_links_both_ways_redirected_but_not_the_harnesss() {
+        assert_eq!(
+            redirect_rules(Ipv4Addr::new(127, 0, 0, 3), 40000),
+            [
+                "ip saddr 127.0.0.3 ip daddr != 127.0.0.1 meta l4proto tcp dnat to 127.0.0.1:40000",
+                "ip daddr 127.0.0.3 ip saddr != 127.0.0.1 meta l4proto tcp dnat to 127.0.0.1:40000"
+            ]
         );
     }
 }

@@ -45,7 +45,7 @@ pub(crate) fn relay(stream: tokio::net::TcpStream) -> io::Result<tokio::io::Dupl
 }
 
 /// Copies `from` to `to`, each chunk sent `delay` after it arrived.
-async fn pump(
+pub(super) async fn pump(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     delay: Arc<AtomicU64>,

@@ -13,9 +13,10 @@
 //! address at both ends. A fault is an `nftables` rule inside the namespace
 //! that drops packets between two such addresses ([`faults`]); the harness's
 //! own connections come from `127.0.0.1`, which no rule names, so they are
-//! never subject to the faults. Latency is a relay in the harness on the
-//! connection of the client a sentence names ([`latency`]): the kernels this
-//! runs on do not all have `netem`.
+//! never subject to the faults. Latency is a relay in the harness, on the
+//! connection of the client a sentence names ([`latency`]), or on every link
+//! of a named server, redirected to it by a `nat` rule ([`relay`]): the
+//! kernels this runs on do not all have `netem`.
 //!
 //! Sockets of the harness are made inside the namespace by one dedicated
 //! thread that entered it (a socket keeps the namespace it was made in) and
@@ -29,6 +30,7 @@
 
 pub mod faults;
 pub mod latency;
+pub mod relay;
 
 use std::collections::HashSet;
 use std::io;

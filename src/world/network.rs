@@ -96,10 +96,15 @@ impl ValkeyWorld {
         self.faults()?.add(vec![fault]).await
     }
 
-    /// Lifts every fault and latency of the scenario.
+    /// Lifts every fault and latency of the scenario. The links of servers
+    /// that had latency are broken, so that the servers make them anew,
+    /// directly.
     pub async fn heal_network(&mut self) -> Result<()> {
         crate::network::latency::clear(&std::mem::take(&mut self.delayed));
-        self.faults()?.heal().await
+        for node in self.faults()?.heal().await? {
+            self.break_links(&node.name).await?;
+        }
+        Ok(())
     }
 
     /// Delays everything a named client sends and receives by `delay`, each
@@ -140,6 +145,48 @@ impl ValkeyWorld {
                 "the link of client \"{client}\" (127.0.0.1:{port}) has {} ms of latency",
                 delay.as_millis()
             ));
+        }
+        Ok(())
+    }
+
+    /// Delays every link of a named server to the scenario's other servers
+    /// (replication links, cluster bus) by `delay`, each way, from now on:
+    /// new links go through a relay, and the ones open now are broken so
+    /// that the servers make them anew, through it. The harness's own
+    /// connections are not delayed.
+    pub async fn delay_server_links(&mut self, node: &str, delay: Duration) -> Result<()> {
+        let me = self.endpoint(node)?;
+        self.faults()?.delay_links(me, delay).await?;
+        self.break_links(node).await
+    }
+
+    /// Breaks the open links of a named server to the other servers: its
+    /// replication links, as a replica and as a primary, and its cluster bus
+    /// links, both ways. The servers make them anew by themselves (a replica
+    /// within a second: its `master_link_status` is `down` until then).
+    async fn break_links(&self, node: &str) -> Result<()> {
+        let server = self.server(Some(node))?.clone();
+        let must = |reply: crate::reply::Reply, line: &str| match reply.error() {
+            Some(e) => Err(Error::Expectation(format!(
+                "breaking the open links of {} so that they are made anew: `{line}` answered {e}",
+                server.describe()
+            ))),
+            None => Ok(()),
+        };
+        for line in ["CLIENT KILL TYPE master", "CLIENT KILL TYPE replica"] {
+            must(server.command(line).await?, line)?;
+        }
+        let nodes = server.command("CLUSTER NODES").await?;
+        if nodes.error().is_none() {
+            let text = nodes.text().unwrap_or_default();
+            for id in text
+                .lines()
+                .filter(|l| !l.contains("myself"))
+                .filter_map(|l| l.split_whitespace().next())
+            {
+                let line = format!("DEBUG CLUSTERLINK KILL all {id}");
+                must(server.command(&line).await?, &line)?;
+            }
         }
         Ok(())
     }
