@@ -391,7 +391,31 @@ async fn open_address(
     address: &Address,
     connect_timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
+    if let Address::Tcp { host, port } = address
+        && let Some(stream) = crate::network::connect_inside(host, *port, connect_timeout).await
+    {
+        // A server inside the run's network namespace: the socket was made
+        // there, and its traffic passes the link's latency relay.
+        let stream = crate::network::latency::relay(stream?)?;
+        let info = connection_info(address, None);
+        let (conn, driver) = MultiplexedConnection::new_with_config(
+            info.redis_settings(),
+            stream,
+            config(connect_timeout),
+        )
+        .await?;
+        tokio::spawn(driver);
+        return Ok(conn);
+    }
     open_client(redis_client(address, None)?, connect_timeout).await
+}
+
+/// No response timeout of the library's own: the harness puts its own
+/// deadline around each command.
+fn config(connect_timeout: Duration) -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(None)
 }
 
 /// A `redis` crate client for `address` (TLS material included) that
@@ -425,10 +449,7 @@ async fn open_client(
     client: redis::Client,
     connect_timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(connect_timeout))
-        .set_response_timeout(None);
     client
-        .get_multiplexed_async_connection_with_config(&config)
+        .get_multiplexed_async_connection_with_config(&config(connect_timeout))
         .await
 }

@@ -42,6 +42,8 @@ pub struct ClusterSpec {
     parent_dir: Option<std::path::PathBuf>,
     binary: Option<std::path::PathBuf>,
     tls: Option<ServerTls>,
+    /// The run's network namespace, when the nodes run inside it.
+    network: Option<std::sync::Arc<crate::network::Namespace>>,
 }
 
 impl ClusterSpec {
@@ -56,6 +58,7 @@ impl ClusterSpec {
             parent_dir: None,
             binary: None,
             tls: None,
+            network: None,
         }
     }
 
@@ -97,6 +100,16 @@ impl ClusterSpec {
         self
     }
 
+    /// Runs every node inside the run's network namespace, each on its own
+    /// address ([`crate::network`]); `None` leaves them outside.
+    pub fn in_network(
+        mut self,
+        namespace: Option<std::sync::Arc<crate::network::Namespace>>,
+    ) -> Self {
+        self.network = namespace;
+        self
+    }
+
     /// The nodes' names, primaries first.
     pub fn names(&self) -> Vec<String> {
         (1..=self.shards * (1 + self.replicas))
@@ -113,6 +126,9 @@ impl ClusterSpec {
         }
         if let Some(dir) = &self.parent_dir {
             spec = spec.in_dir(dir);
+        }
+        if let Some(namespace) = &self.network {
+            spec = spec.seat(namespace.seat());
         }
         if let Some(b) = &self.binary {
             spec = spec.binary(b);
@@ -137,10 +153,14 @@ impl ClusterSpec {
         (self.shards, self.replicas)
     }
 
-    /// Whether the configuration is the default (no directive, binary or
-    /// TLS of its own), so that pooled nodes and reused clusters fit.
+    /// Whether the configuration is the default (no directive, binary, TLS
+    /// or network namespace of its own), so that pooled nodes and reused
+    /// clusters fit.
     pub fn is_default(&self) -> bool {
-        self.config.is_empty() && self.binary.is_none() && self.tls.is_none()
+        self.config.is_empty()
+            && self.binary.is_none()
+            && self.tls.is_none()
+            && self.network.is_none()
     }
 
     fn sets(&self, key: &str) -> bool {

@@ -650,6 +650,9 @@ pub async fn requirement(
         "tls" => Err(format!(
             "{what}: TLS scenarios serve the run's own certificates"
         )),
+        "network-faults" => Err(format!(
+            "{what}: network faults reach servers of the harness's own only"
+        )),
         "debug" if external.debug => Ok(()),
         "debug" => Err(format!("{what} refuses DEBUG (enable-debug-command)")),
         directive => {

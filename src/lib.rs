@@ -41,6 +41,8 @@
 //! - [`tls`]: certificates made once per run; [`acl`]: the run's password
 //!   every server needs (secure by default) and ACL users; credentials live
 //!   in [`client::Credentials`].
+//! - [`network`]: partitions, dropped links and latency between named
+//!   servers, inside a private network namespace.
 //! - [`matrix`]: one suite against several binaries.
 //! - [`runner`]: running feature files and reporting them; [`spent`]: where
 //!   a run's time went; [`glossary`]: the registered steps.
@@ -70,6 +72,7 @@ pub mod leftovers;
 pub mod logfile;
 pub mod matrix;
 pub mod modules;
+pub mod network;
 pub mod pool;
 pub mod ports;
 pub mod process;

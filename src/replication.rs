@@ -42,6 +42,8 @@ pub struct ReplicaSetSpec {
     replica_binary: Option<std::path::PathBuf>,
     parent_dir: Option<std::path::PathBuf>,
     tls: Option<ServerTls>,
+    /// The run's network namespace, when the nodes run inside it.
+    network: Option<std::sync::Arc<crate::network::Namespace>>,
 }
 
 impl ReplicaSetSpec {
@@ -57,6 +59,7 @@ impl ReplicaSetSpec {
             replica_binary: None,
             parent_dir: None,
             tls: None,
+            network: None,
         }
     }
 
@@ -121,6 +124,16 @@ impl ReplicaSetSpec {
         self
     }
 
+    /// Runs every node inside the run's network namespace, each on its own
+    /// address ([`crate::network`]); `None` leaves them outside.
+    pub fn in_network(
+        mut self,
+        namespace: Option<std::sync::Arc<crate::network::Namespace>>,
+    ) -> Self {
+        self.network = namespace;
+        self
+    }
+
     /// The names of the nodes, primary first.
     pub fn names(&self) -> Vec<String> {
         std::iter::once("primary".to_string())
@@ -168,6 +181,9 @@ impl ReplicaSetSpec {
         }
         if let Some(dir) = &self.parent_dir {
             spec = spec.in_dir(dir);
+        }
+        if let Some(namespace) = &self.network {
+            spec = spec.seat(namespace.seat());
         }
         if let Some(tls) = &self.tls {
             spec = spec.tls(tls.clone());

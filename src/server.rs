@@ -64,6 +64,7 @@ pub struct ServerSpec {
     parent_dir: Option<PathBuf>,
     transport: Transport,
     admin: Option<Credentials>,
+    seat: Option<crate::network::Seat>,
 }
 
 /// How clients reach a server.
@@ -111,7 +112,15 @@ impl ServerSpec {
             parent_dir: None,
             transport: Transport::Tcp,
             admin: None,
+            seat: None,
         }
+    }
+
+    /// Runs inside the run's network namespace, on the seat's own loopback
+    /// address ([`crate::network`]), where network faults can reach it.
+    pub fn seat(mut self, seat: crate::network::Seat) -> Self {
+        self.seat = Some(seat);
+        self
     }
 
     /// Speaks TLS only, with certificates of the run ([`crate::tls`]).
@@ -316,6 +325,9 @@ pub struct Server {
     attempts: u32,
     /// Whether the harness has stopped the process with SIGSTOP.
     frozen: std::sync::atomic::AtomicBool,
+    /// Its address and namespace when it runs inside the run's network
+    /// namespace ([`crate::network`]).
+    seat: Option<(String, crate::network::Seat)>,
     /// The harness's connection for [`Server::command`], kept between
     /// commands (a TLS handshake per check adds up); dropped whenever the
     /// process stops or an error leaves it in doubt.
@@ -403,6 +415,7 @@ impl Server {
                 frozen: Default::default(),
                 kept: Default::default(),
                 log_from: Default::default(),
+                seat: spec.seat.clone().map(|s| (s.address.to_string(), s)),
             };
             server.write_config(&spec)?;
             match server.launch().await {
@@ -448,11 +461,12 @@ impl Server {
         }
     }
 
-    /// `127.0.0.1`: the servers the harness starts listen on loopback only;
-    /// an external one is where `VALKEY_BDD_EXTERNAL` says.
+    /// `127.0.0.1`: the servers the harness starts listen on loopback only
+    /// (a server inside the run's network namespace on its own loopback
+    /// address); an external one is where `VALKEY_BDD_EXTERNAL` says.
     pub fn host(&self) -> &str {
         match &self.place {
-            Place::Leased(_) => "127.0.0.1",
+            Place::Leased(_) => self.seat.as_ref().map_or("127.0.0.1", |(host, _)| host),
             Place::External { host, .. } => host,
         }
     }
@@ -1162,7 +1176,7 @@ impl Server {
     fn defaults(&self) -> Vec<(&'static str, String)> {
         let mut d = vec![
             ("port", self.port().to_string()),
-            ("bind", "127.0.0.1".to_string()),
+            ("bind", self.host().to_string()),
             ("dir", quote_path(&self.dir)),
             ("daemonize", "no".to_string()),
             // Empty: log to standard output, which goes to server.log.
@@ -1172,6 +1186,11 @@ impl Server {
             ("appendonly", "no".to_string()),
             ("repl-diskless-sync-delay", "0".to_string()),
         ];
+        if self.seat.is_some() {
+            // Its replication links and cluster bus leave from its own
+            // address, which the network faults name.
+            d.push(("bind-source-addr", self.host().to_string()));
+        }
         if self.speaks_redis_7() {
             d.push(("enable-debug-command", "local".to_string()));
             d.push(("enable-module-command", "local".to_string()));
@@ -1235,6 +1254,9 @@ impl Server {
             .try_clone()
             .map_err(|e| Error::io(format!("opening {}", self.log.display()), e))?;
         cmd.stdout(out).stderr(err);
+        if let Some((_, seat)) = &self.seat {
+            spawn::enter_network_namespace(&mut cmd, seat.namespace.raw_handle());
+        }
         let child = spawn::spawn(cmd).await.map_err(|e| Error::BinaryUnusable {
             path: self.binary.path.clone(),
             why: format!("cannot be started: {e}"),

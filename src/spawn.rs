@@ -1,6 +1,6 @@
 //! Starting child processes that cannot outlive the harness.
 //!
-//! This is the one module that needs `unsafe`: a `pre_exec` hook.
+//! This is the one module that needs `unsafe`: `pre_exec` hooks.
 //!
 //! Three nets, from the inside out:
 //! 1. Each child leads its own process group, so a stop signal reaches the
@@ -95,6 +95,22 @@ pub async fn spawn(mut command: std::process::Command) -> io::Result<tokio::proc
         tell_watchdog('+', pid);
     }
     Ok(child)
+}
+
+/// Makes `command` start inside the network namespace open as `namespace`
+/// ([`crate::network`]): it enters it between fork and exec. The
+/// descriptor must stay open until the command has started.
+pub fn enter_network_namespace(command: &mut std::process::Command, namespace: std::os::fd::RawFd) {
+    // SAFETY: the closure runs in the forked child before exec and makes one
+    // async-signal-safe system call (setns); it allocates nothing. The
+    // descriptor is open in the child: it was inherited at fork, and exec,
+    // which would close it, has not happened yet.
+    unsafe {
+        command.pre_exec(move || {
+            let fd = std::os::fd::BorrowedFd::borrow_raw(namespace);
+            nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
+        });
+    }
 }
 
 /// The watchdog's script: keep the list of live groups from the pipe, kill

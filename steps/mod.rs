@@ -20,6 +20,7 @@ pub mod compare;
 pub mod concurrency;
 pub mod introspection;
 pub mod modules;
+pub mod network;
 pub mod processes;
 pub mod pubsub;
 pub mod remember;

@@ -551,6 +551,12 @@ impl Runner {
                     feature_path: feature.path.clone(),
                     scenario: scenario.name.clone(),
                     line: scenario.position.line,
+                    network: feature
+                        .background
+                        .iter()
+                        .flat_map(|b| b.steps.iter())
+                        .chain(scenario.steps.iter())
+                        .any(|s| crate::network::is_fault_sentence(&s.value)),
                 });
                 futures::future::ready(()).boxed_local()
             })

@@ -406,13 +406,24 @@ fn candidates_of(feature: &gherkin::Feature, criteria: &Criteria) -> Vec<Candida
                 .iter()
                 .chain(rule.and_then(|r| r.background.as_ref()))
                 .flat_map(|b| b.steps.iter());
+            let steps: Vec<gherkin::Step> =
+                background.chain(scenario.steps.iter()).cloned().collect();
+            let mut tags = tags;
+            // A fault sentence needs the network namespace, tagged or not.
+            if steps
+                .iter()
+                .any(|s| crate::network::is_fault_sentence(&s.value))
+                && !tags.iter().any(|t| t == crate::network::REQUIREMENT)
+            {
+                tags.push(crate::network::REQUIREMENT.to_string());
+            }
             let mut c = Candidate {
                 path: path.clone(),
                 line: scenario.position.line,
                 feature: feature.name.clone(),
                 scenario: scenario.name.clone(),
                 tags,
-                steps: background.chain(scenario.steps.iter()).cloned().collect(),
+                steps,
                 selected: false,
                 test_name: String::new(),
             };
@@ -578,6 +589,8 @@ fn glob_files(globs: &[String]) -> Result<Vec<PathBuf>> {
 /// normalized (`requires:tls`).
 ///
 /// - `@requires:tls`: built with TLS; `@requires:debug`: `DEBUG` available;
+/// - `@requires:network-faults`: network faults can be made here
+///   ([`crate::network::available`]); implied by any fault sentence;
 /// - `@requires:<directive>`: knows a configuration directive, such as
 ///   `@requires:tls-auth-clients-user`;
 /// - `@min-version:8.1`: at least that version;
@@ -595,6 +608,11 @@ pub async fn requirement(
         binary.version_string()
     );
     match kind {
+        "requires" if arg == "network-faults" => Some(
+            crate::network::available()
+                .await
+                .map_err(|why| format!("network faults cannot be made here: {why}")),
+        ),
         "requires" => {
             let ok = match arg {
                 "tls" => binary.supports_tls().await,

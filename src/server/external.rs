@@ -40,6 +40,7 @@ impl Server {
             frozen: Default::default(),
             kept: Default::default(),
             log_from: Default::default(),
+            seat: None,
         }
     }
 

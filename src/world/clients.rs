@@ -162,7 +162,7 @@ impl ValkeyWorld {
     }
 
     /// The server a named client is connected to.
-    fn server_of(&self, client: &str) -> Result<Arc<Server>> {
+    pub(super) fn server_of(&self, client: &str) -> Result<Arc<Server>> {
         let actor = self.clients.get(client).ok_or_else(|| Error::Unknown {
             what: format!("this scenario has no client called \"{client}\""),
             hint: format!("connect it first: Given client \"{client}\" is connected to the server"),

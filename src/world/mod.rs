@@ -18,6 +18,7 @@ use crate::settings::KeepPolicy;
 use crate::shared;
 
 mod clients;
+mod network;
 mod observe;
 pub mod remember;
 mod replicates;
@@ -39,6 +40,9 @@ pub struct ScenarioInfo {
     pub scenario: String,
     /// The scenario's line in the feature file.
     pub line: usize,
+    /// Whether it states network faults ([`crate::network::is_fault_sentence`]):
+    /// its servers then run inside the run's network namespace.
+    pub network: bool,
 }
 
 /// The last command run and what it answered.
@@ -105,6 +109,11 @@ pub struct ValkeyWorld {
     /// The cluster's state when formed, when it goes back to the pool if
     /// the scenario passes.
     reusable_cluster: Option<crate::reuse::cluster::ClusterBaseline>,
+    /// The network faults in force, once a server runs inside the run's
+    /// network namespace.
+    network: Option<crate::network::Faults>,
+    /// The local ports of the client links given latency.
+    delayed: Vec<u16>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -155,6 +164,8 @@ impl ValkeyWorld {
             reuse: false,
             reusable: HashMap::new(),
             reusable_cluster: None,
+            network: None,
+            delayed: Vec::new(),
         }
     }
 
@@ -250,6 +261,7 @@ impl ValkeyWorld {
         }
         let spec = self.with_every_module(spec, ServerSpec::load)?;
         if self.reuse
+            && !self.scenario.network
             && spec.is_plain()
             && self.keep != KeepPolicy::Always
             && crate::reuse::enabled()
@@ -266,7 +278,8 @@ impl ValkeyWorld {
                 .insert(server.name().to_string(), server.clone());
             return Ok(server);
         }
-        let spec = spec.in_dir(self.dir()?);
+        let dir = self.dir()?;
+        let spec = self.seated(spec.in_dir(dir)).await?;
         let server = Arc::new(Server::start(spec).await?);
         self.servers
             .insert(server.name().to_string(), server.clone());
@@ -333,7 +346,8 @@ impl ValkeyWorld {
             return Err(external_refusal("replicas"));
         }
         let spec = self.with_every_module(spec, ReplicaSetSpec::load)?;
-        let set = ReplicaSet::start(spec.in_dir(self.dir()?)).await?;
+        let network = self.network_namespace().await?;
+        let set = ReplicaSet::start(spec.in_dir(self.dir()?).in_network(network)).await?;
         for server in set.servers() {
             self.servers
                 .insert(server.name().to_string(), server.clone());
@@ -526,6 +540,7 @@ impl ValkeyWorld {
             }
             Some(_) => return Err(external_refusal("a cluster of this shape")),
             None if self.reuse
+                && !self.scenario.network
                 && spec.is_default()
                 && self.keep != KeepPolicy::Always
                 && crate::reuse::enabled() =>
@@ -548,7 +563,10 @@ impl ValkeyWorld {
                 self.reusable_cluster = Some(baseline);
                 cluster
             }
-            None => Cluster::start(spec.in_dir(self.dir()?)).await?,
+            None => {
+                let network = self.network_namespace().await?;
+                Cluster::start(spec.in_dir(self.dir()?).in_network(network)).await?
+            }
         };
         for node in &cluster.nodes() {
             self.servers.insert(node.name().to_string(), node.clone());
@@ -726,6 +744,7 @@ impl ValkeyWorld {
     /// (which fails the scenario, when nothing else did).
     pub async fn teardown(&mut self, failed: bool) -> Teardown {
         let mut out = Teardown::default();
+        self.end_faults(failed, &mut out.report).await;
         self.default_clients.clear();
         self.clients.clear();
         self.subscribers.clear();

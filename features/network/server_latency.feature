@@ -1,0 +1,22 @@
+Feature: Latency on a server's links
+  A server whose links have latency talks to the other servers slowly (its
+  replication links, the cluster bus), each way, while the harness still
+  reaches it at once. `WAIT` on the primary waits for the replica's
+  acknowledgement: one trip to the replica and one back. The links open when
+  the latency starts, or when the network heals, are made anew: the replica
+  reconnects within a second.
+
+  Scenario: WAIT waits for a replica whose links have 200 ms of latency, until the network heals
+    Given a primary with 1 replica
+    And client "writer" is connected to the primary
+    When the links of replica 1 have 200 ms of latency
+    Then the INFO field "master_link_status" of replica 1 becomes "up"
+    When client "writer" runs `SET k slow`
+    Then `WAIT 1 2000` by client "writer" takes at least 300 ms
+    And the reply is the integer 1
+    And `PING` by client "writer" takes less than 100 ms
+    When the network heals
+    Then the INFO field "master_link_status" of replica 1 becomes "up"
+    When client "writer" runs `SET k fast`
+    Then `WAIT 1 2000` by client "writer" takes less than 100 ms
+    And the reply is the integer 1
