@@ -3,8 +3,10 @@
 //! a fresh virtualenv, which then runs the C-module suite. Both share one
 //! release build (`target/release`, under the clean CARGO_HOME of
 //! `.ci/packaging-env`): the first packaging pays for it, the second and
-//! later runs reuse it. A test is skipped, saying why, only when a tool
-//! it needs is missing from the machine (python3's venv for the wheel).
+//! later runs reuse it. A test is skipped, saying why, when a tool it needs
+//! is missing from the machine (python3's venv for the wheel), and unless
+//! `TEST_PACKAGING=1` asks for it: a cold release build has not yet been
+//! measured to fit the project's CI budget on a 2-core machine.
 
 use std::process::Command;
 use std::sync::Mutex;
@@ -57,14 +59,29 @@ fn all_passed(output: &str) -> usize {
     }
 }
 
+/// Whether packaging was asked for (`TEST_PACKAGING=1`); says so when not.
+fn asked() -> bool {
+    let asked = std::env::var("TEST_PACKAGING").as_deref() == Ok("1");
+    if !asked {
+        eprintln!("skipped: packaging builds a release binary; TEST_PACKAGING=1 runs it");
+    }
+    asked
+}
+
 #[test]
 fn cargo_install_from_a_fresh_cargo_home_gives_a_working_command() {
+    if !asked() {
+        return;
+    }
     let out = script("cargo-install", &[]);
     assert!(all_passed(&out) > 0, "{out}");
 }
 
 #[test]
 fn the_wheel_installs_the_command_into_a_fresh_venv_and_runs_the_c_module_suite() {
+    if !asked() {
+        return;
+    }
     if !has("python3", &["-c", "import venv, ensurepip"]) {
         eprintln!(
             "skipped: python3 with its venv module is not installed (apt-get install python3-venv)"
