@@ -334,7 +334,7 @@ fn a_cluster_formed_by_valkey_cli_passes_the_routing_scenarios_that_apply() {
             "features/cluster/formation.feature:8",
             "the external cluster has 3 shard(s) with 0 replica(s) each",
         ),
-        ("features/cluster/formation.feature:23", "needs 1 shard(s)"),
+        ("features/cluster/formation.feature:24", "needs 1 shard(s)"),
         (
             "features/standalone/data_types.feature:8",
             "needs a standalone server",
