@@ -33,6 +33,7 @@ Feature: Network faults between a primary and its replicas
     Given a primary with 2 replicas and the config:
       | min-replicas-to-write | 1 |
       | min-replicas-max-lag  | 1 |
+    And the INFO field "min_slaves_good_slaves" of the primary becomes "2"
     When I run `SET k before` on the primary
     Then the reply is "OK"
     When the primary is cut off from the other nodes
