@@ -627,7 +627,7 @@ fn compiled() -> &'static [(regex::Regex, &'static str)] {
 }
 
 /// The commands between backticks of a sentence.
-fn backticked(text: &str) -> Vec<String> {
+pub(crate) fn backticked(text: &str) -> Vec<String> {
     text.split('`')
         .skip(1)
         .step_by(2)

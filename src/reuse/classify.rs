@@ -241,14 +241,7 @@ pub fn lasting_command(command: &str) -> Option<&'static str> {
     None
 }
 
-/// The commands between backticks of a sentence.
-fn backticked(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
-}
+use crate::external::backticked;
 
 #[cfg(test)]
 mod tests {
