@@ -44,6 +44,17 @@ pub fn is_known(keyword: &str, text: &str) -> bool {
         .any(|(k, set, _)| *k == keyword && set.is_match(text))
 }
 
+/// The registered sentences of `keyword` that `text` matches, as indices
+/// into [`registered`]: one pass of the keyword's [`RegexSet`], for callers
+/// that must know which sentences match, not only whether one does.
+pub fn matching(keyword: &str, text: &str) -> Vec<usize> {
+    sets()
+        .iter()
+        .filter(|(k, _, _)| *k == keyword)
+        .flat_map(|(_, set, of)| set.matches(text).into_iter().map(|i| of[i]))
+        .collect()
+}
+
 /// Per keyword: a [`RegexSet`] of its registered steps, and for each
 /// pattern of the set the step's index in [`registered`].
 fn sets() -> &'static [(&'static str, RegexSet, Vec<usize>)] {

@@ -21,7 +21,7 @@
 use std::sync::OnceLock;
 
 use cucumber::gherkin;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 /// valkey-bdd's own sentences that opt a scenario out, with why.
 const LASTING_SENTENCES: &[(&str, &str)] = &[
@@ -111,9 +111,9 @@ const LASTING_DIRECTIVES: &[&str] = &[
     "enable-",
 ];
 
+/// A registered sentence, at the same index as in
+/// [`crate::glossary::registered`]: whether it is one of valkey-bdd's own.
 struct Known {
-    keyword: &'static str,
-    regex: Regex,
     ours: bool,
 }
 
@@ -123,22 +123,21 @@ fn known() -> &'static [Known] {
         crate::glossary::registered()
             .iter()
             .map(|s| Known {
-                keyword: s.keyword,
                 ours: is_ours(s.path),
-                regex: s.regex.clone(),
             })
             .collect()
     })
 }
 
-fn lasting() -> &'static [(Regex, &'static str)] {
-    static LASTING: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
-    LASTING.get_or_init(|| {
-        LASTING_SENTENCES
-            .iter()
-            .map(|(re, why)| (Regex::new(re).expect("valid regex"), *why))
-            .collect()
-    })
+/// Why `text` is one of [`LASTING_SENTENCES`] (the first that matches), in
+/// one pass of a set of their patterns.
+fn lasting(text: &str) -> Option<&'static str> {
+    static LASTING: OnceLock<RegexSet> = OnceLock::new();
+    let set = LASTING.get_or_init(|| {
+        RegexSet::new(LASTING_SENTENCES.iter().map(|(re, _)| re)).expect("valid regexes")
+    });
+    let first = set.matches(text).into_iter().next()?;
+    Some(LASTING_SENTENCES[first].1)
 }
 
 /// Whether a step's source file is one of valkey-bdd's `steps/`: the
@@ -169,9 +168,11 @@ pub fn why_not(steps: &[gherkin::Step], declared: &[Regex]) -> Option<String> {
         let text = step.value.as_str();
         let said = |why: &str| Some(format!("step \"{text}\" {why}"));
         let keyword = keyword_of(step);
-        let matching: Vec<&Known> = known()
-            .iter()
-            .filter(|k| k.keyword == keyword && k.regex.is_match(text))
+        // One pass of the keyword's regex set, not every sentence's regex
+        // one after another: this runs for every step of every scenario.
+        let matching: Vec<&Known> = crate::glossary::matching(keyword, text)
+            .into_iter()
+            .map(|i| &known()[i])
             .collect();
         let declared_safe = declared.iter().any(|d| d.is_match(text));
         if !declared_safe && (matching.is_empty() || matching.iter().any(|k| !k.ours)) {
@@ -179,7 +180,7 @@ pub fn why_not(steps: &[gherkin::Step], declared: &[Regex]) -> Option<String> {
                 "is not one of valkey-bdd's own sentences (declare it safe with Runner::reuse_safe_steps)",
             );
         }
-        if let Some((_, why)) = lasting().iter().find(|(re, _)| re.is_match(text)) {
+        if let Some(why) = lasting(text) {
             return said(why);
         }
         let commands = backticked(text).into_iter().chain(
