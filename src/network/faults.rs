@@ -176,11 +176,24 @@ impl Faults {
 
     /// Lifts every fault: packets pass again (connections the faults broke
     /// recover or are made anew by the servers, as after a real partition).
-    /// New links of delayed servers are direct again, and the relays close
-    /// the ones they carry; the servers whose links were delayed are
+    /// The relays close the links they carry, then new links of delayed
+    /// servers are direct again; the servers whose links were delayed are
     /// returned, for the caller to break what is left of them.
+    ///
+    /// The order matters: a relayed link is translated by the `nat` rules
+    /// (conntrack), and once the last `nat` table of the namespace is gone
+    /// the kernel translates nothing, so a relay closing its side after
+    /// that would send its `FIN` from `127.0.0.1` — lost to the server at
+    /// the other end, whose link stays open and silent. A cluster node
+    /// keeps such a link forever while the delayed node still talks to it
+    /// on another, and never sees the delayed node answer again.
     pub async fn heal(&mut self) -> Result<Vec<Endpoint>> {
         self.notes.clear();
+        let mut delayed = Vec::new();
+        for (node, _, relay) in self.relays.drain(..) {
+            relay.close().await;
+            delayed.push(node);
+        }
         if self.redirecting {
             let script = format!("table ip {t}\ndelete table ip {t}\n", t = self.nat_table());
             self.namespace
@@ -188,7 +201,6 @@ impl Faults {
                 .await?;
             self.redirecting = false;
         }
-        let delayed = self.relays.drain(..).map(|(node, _, _)| node).collect();
         if self.in_force.is_empty() {
             return Ok(delayed);
         }

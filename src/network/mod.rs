@@ -40,6 +40,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
+use cucumber::gherkin;
+
 use crate::error::{Error, Result};
 
 pub use faults::{Fault, Faults};
@@ -72,6 +74,24 @@ pub fn is_fault_sentence(text: &str) -> bool {
         })
         .iter()
         .any(|re| re.is_match(text))
+}
+
+/// Whether a scenario states a network fault anywhere it runs steps: the
+/// feature's `Background`, the background of the `Rule` it is under, or its
+/// own steps. Such a scenario runs its servers in the namespace and needs
+/// [`REQUIREMENT`].
+pub fn scenario_states_faults(
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+) -> bool {
+    feature
+        .background
+        .iter()
+        .chain(rule.and_then(|r| r.background.as_ref()))
+        .flat_map(|b| b.steps.iter())
+        .chain(scenario.steps.iter())
+        .any(|s| is_fault_sentence(&s.value))
 }
 
 /// The run's private network namespace.
@@ -346,5 +366,49 @@ mod tests {
         ] {
             assert!(!is_fault_sentence(s), "{s}");
         }
+    }
+
+    #[test]
+    fn a_fault_in_any_background_a_scenario_runs_counts() {
+        let text = "\
+Feature: f
+  Background:
+    Given a primary with 1 replica
+
+  Scenario: plain
+    When I run `PING` on the primary
+
+  Rule: cut
+    Background:
+      Given the primary is cut off from replica 1
+
+    Scenario: under the rule
+      When I run `PING` on the primary
+
+  Rule: quiet
+    Scenario: under a quiet rule
+      When I run `PING` on the primary
+
+    Scenario: with its own fault
+      When the network heals
+";
+        let feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default()).unwrap();
+        let states = |rule: Option<&gherkin::Rule>, s: &gherkin::Scenario| {
+            (s.name.clone(), scenario_states_faults(&feature, rule, s))
+        };
+        let mut seen: Vec<(String, bool)> =
+            feature.scenarios.iter().map(|s| states(None, s)).collect();
+        for rule in &feature.rules {
+            seen.extend(rule.scenarios.iter().map(|s| states(Some(rule), s)));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("plain".to_string(), false),
+                ("under the rule".to_string(), true),
+                ("under a quiet rule".to_string(), false),
+                ("with its own fault".to_string(), true),
+            ]
+        );
     }
 }

@@ -68,6 +68,15 @@ impl Relay {
         Ok(Relay { port, task })
     }
 
+    /// Closes its listener and every connection it carries, and returns
+    /// once they are closed (within a second): the servers at both ends of
+    /// each have been told, while the `nat` rules still translate what the
+    /// relay sends them.
+    pub async fn close(mut self) {
+        self.task.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.task).await;
+    }
+
     /// The port it listens on, at `127.0.0.1`.
     pub fn port(&self) -> u16 {
         self.port

@@ -551,12 +551,7 @@ impl Runner {
                     feature_path: feature.path.clone(),
                     scenario: scenario.name.clone(),
                     line: scenario.position.line,
-                    network: feature
-                        .background
-                        .iter()
-                        .flat_map(|b| b.steps.iter())
-                        .chain(scenario.steps.iter())
-                        .any(|s| crate::network::is_fault_sentence(&s.value)),
+                    network: crate::network::scenario_states_faults(feature, rule, scenario),
                 });
                 futures::future::ready(()).boxed_local()
             })

@@ -410,9 +410,7 @@ fn candidates_of(feature: &gherkin::Feature, criteria: &Criteria) -> Vec<Candida
                 background.chain(scenario.steps.iter()).cloned().collect();
             let mut tags = tags;
             // A fault sentence needs the network namespace, tagged or not.
-            if steps
-                .iter()
-                .any(|s| crate::network::is_fault_sentence(&s.value))
+            if crate::network::scenario_states_faults(feature, rule, scenario)
                 && !tags.iter().any(|t| t == crate::network::REQUIREMENT)
             {
                 tags.push(crate::network::REQUIREMENT.to_string());

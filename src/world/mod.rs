@@ -40,7 +40,7 @@ pub struct ScenarioInfo {
     pub scenario: String,
     /// The scenario's line in the feature file.
     pub line: usize,
-    /// Whether it states network faults ([`crate::network::is_fault_sentence`]):
+    /// Whether it states network faults ([`crate::network::scenario_states_faults`]):
     /// its servers then run inside the run's network namespace.
     pub network: bool,
 }
