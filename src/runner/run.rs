@@ -1,0 +1,471 @@
+//! [`Runner::run`]: from the command line and settings to the selected
+//! scenarios run against the chosen binary, and the [`Outcome`].
+
+use super::*;
+
+impl Runner {
+    /// Runs the features and reports what happened. `Err` means the run could
+    /// not start (bad settings or arguments, a feature file that cannot be
+    /// parsed, unknown steps, no server binary).
+    pub async fn run(self) -> Result<Outcome> {
+        init_tracing();
+        crate::settings::validate()?;
+        self.sweep_leftovers();
+        let steps = glossary::self_check().map_err(|what| Error::Config {
+            what,
+            hint: "see the README section on reusing the steps from another crate".into(),
+        })?;
+        tracing::debug!(steps, "steps registered");
+        let mut args = LibtestArgs::from(self.raw_args());
+        if args.help {
+            print!("{}", help::render());
+            return Ok(Outcome::default());
+        }
+        let mut features = self.features.clone();
+        if self.paths_from_args && !args.filters.is_empty() {
+            features = std::mem::take(&mut args.filters)
+                .into_iter()
+                .map(PathBuf::from)
+                .collect();
+        }
+        let criteria = args.criteria()?;
+        let keep = match (&args.keep, self.keep) {
+            (Some(k), _) => keep_policy(k)?,
+            (None, Some(k)) => k,
+            (None, None) => KeepPolicy::from_env()?,
+        };
+        let strict = args.strict || crate::settings::strict()?;
+        let mut modules = self.modules.clone();
+        modules.extend(args.modules.iter().map(|(p, a)| (p.into(), a.clone())));
+        /// The command line's modules are the run's setting for its length only.
+        struct CommandLineModules;
+        impl Drop for CommandLineModules {
+            fn drop(&mut self) {
+                crate::settings::set_command_line_modules(None);
+            }
+        }
+        let _modules = (!modules.is_empty()).then(|| {
+            crate::settings::set_command_line_modules(Some(modules));
+            CommandLineModules
+        });
+        let modules = crate::settings::run_modules()?;
+        let mut extra_steps = self.steps.clone();
+        extra_steps.extend(args.steps.iter().map(PathBuf::from));
+        extra_steps.extend(crate::settings::step_libraries());
+        let roots = if criteria.inputs.is_empty() {
+            features.clone()
+        } else {
+            select::feature_files_of(&features, &criteria)?
+        };
+        let library = library::Library::discover(&roots, &extra_steps)?;
+        library.check(glossary::registered())?;
+        let gate = select::Gate::load_with(&features, &criteria, &library)?;
+        if args.list {
+            // nextest's custom-harness protocol: every test as `name: test`;
+            // with --ignored, the ignored ones (there are none).
+            if !args.ignored {
+                for name in gate.test_names() {
+                    println!("{name}: test");
+                }
+            }
+            return Ok(Outcome::default());
+        }
+        unknown::check_steps(&gate)?;
+
+        /// Puts the search order back however the run ends.
+        struct MainBinary;
+        impl Drop for MainBinary {
+            fn drop(&mut self) {
+                crate::binary::set_main(None);
+            }
+        }
+        let _main = self.binary.clone().map(|b| {
+            crate::binary::set_main(Some(b));
+            MainBinary
+        });
+        for (path, margs) in &modules {
+            eprintln!(
+                "valkey-bdd: every server loads the module {} {margs}",
+                path.display()
+            );
+        }
+        /// Forgets the external deployment however the run ends.
+        struct ExternalRun;
+        impl Drop for ExternalRun {
+            fn drop(&mut self) {
+                crate::external::set_active(None);
+            }
+        }
+        let external = match crate::external::Endpoint::from_env()? {
+            Some(endpoint) => Some(Arc::new(
+                crate::external::External::connect(endpoint).await?,
+            )),
+            None => None,
+        };
+        let _external = external.clone().map(|x| {
+            crate::external::set_active(Some(x));
+            ExternalRun
+        });
+        let binary = match &external {
+            Some(x) => {
+                eprintln!(
+                    "valkey-bdd: external server {} ({} {}, {} node(s)); scenarios run one at a time",
+                    x.endpoint.url(),
+                    x.binary.engine,
+                    x.binary.version_string(),
+                    x.nodes().count()
+                );
+                x.binary.clone()
+            }
+            None => {
+                let binary = ServerBinary::resolve(None).await?;
+                eprintln!("valkey-bdd: server {binary}");
+                binary
+            }
+        };
+        let selection = self
+            .selection(&gate, &binary, external.as_deref(), strict)
+            .await?;
+        let pool = match crate::settings::cluster_pool()? {
+            _ if external.is_some() => 0,
+            Some(n) => n,
+            // Pooled nodes are started without the run's module: no cluster
+            // of this run could use them.
+            None if !modules.is_empty() => 0,
+            None => gate.cluster_nodes_wanted(&selection).min(32),
+        };
+        if pool > 0 {
+            crate::pool::enable(pool);
+            eprintln!("valkey-bdd: keeping {pool} cluster nodes started ahead of need");
+        }
+        let reuse_safe: Vec<regex::Regex> = self
+            .reuse_safe
+            .iter()
+            .map(|p| {
+                regex::Regex::new(p).map_err(|e| Error::Config {
+                    what: format!("the reuse-safe sentence /{p}/ is not a regular expression: {e}"),
+                    hint: "pass regular expressions on the step's text to Runner::reuse_safe_steps"
+                        .into(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let reuse = self.reuse.map_or_else(crate::settings::reuse, Ok)?
+            && external.is_none()
+            && crate::settings::wrapper()?.is_none()
+            && keep != KeepPolicy::Always;
+
+        let concurrency = match self.concurrency {
+            // Scenarios share the one external database.
+            _ if external.is_some() => 1,
+            Some(n) => n,
+            None => crate::settings::concurrency()?,
+        };
+        if reuse {
+            // Enough for every scenario running at once to find one.
+            crate::reuse::enable(concurrency.max(1) * 2);
+        }
+        let reuse_safe = Arc::new(reuse_safe);
+        let reports = report::Reports::prepare(
+            args.junit
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.junit.clone())
+                .or_else(crate::settings::junit_path),
+            args.json
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.json.clone())
+                .or_else(crate::settings::json_path),
+            args.report
+                .clone()
+                .map(PathBuf::from)
+                .or_else(|| self.report.clone())
+                .or_else(crate::settings::report_path),
+        )?;
+        let board = progress::Board::new(
+            selection.running(),
+            progress::Mode::detect(self.quiet, crate::settings::slow_notice()?),
+        );
+        let kept: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+        let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
+        let log = record::Log::default();
+        let tmp_root = self
+            .tmp_root
+            .clone()
+            .unwrap_or_else(crate::settings::tmp_root);
+        let cucumber = cucumber::Cucumber::<ValkeyWorld, _, PathBuf, _, _, _>::new()
+            .steps(crate::glossary::collection_for(&gate.features))
+            .with_parser::<parser::Parsed, Vec<gherkin::Feature>>(parser::Parsed)
+            .max_concurrent_scenarios(concurrency)
+            .before(move |feature, rule, scenario, world| {
+                world.set_keep_policy(keep);
+                world.set_tmp_root(tmp_root.clone());
+                if reuse {
+                    let steps: Vec<gherkin::Step> = feature
+                        .background
+                        .iter()
+                        .chain(rule.and_then(|r| r.background.as_ref()))
+                        .flat_map(|b| b.steps.iter())
+                        .chain(scenario.steps.iter())
+                        .cloned()
+                        .collect();
+                    let why = crate::reuse::classify::why_not(&steps, &reuse_safe);
+                    tracing::debug!(scenario = %scenario.name, "reuse: {}", why.as_deref().unwrap_or("allowed"));
+                    world.set_reuse(why.is_none());
+                }
+                world.set_scenario(ScenarioInfo {
+                    feature: feature.name.clone(),
+                    feature_path: feature.path.clone(),
+                    scenario: scenario.name.clone(),
+                    line: scenario.position.line,
+                    network: crate::network::scenario_states_faults(feature, rule, scenario),
+                });
+                futures::future::ready(()).boxed_local()
+            })
+            .after({
+                let kept = kept.clone();
+                let results = results.clone();
+                let board = board.clone();
+                move |feature, _rule, scenario, finished, world| {
+                    let kept = kept.clone();
+                    let results = results.clone();
+                    let board = board.clone();
+                    async move {
+                        if let Some(world) = world {
+                            let servers = world
+                                .servers()
+                                .map(|(name, s)| {
+                                    let shared = if world.is_shared(name) {
+                                        " (shared)"
+                                    } else {
+                                        ""
+                                    };
+                                    format!("{}{shared}", s.describe())
+                                })
+                                .collect();
+                            let (failed, death, details) =
+                                after_scenario(scenario, finished, world, &kept, &board).await;
+                            results.lock().unwrap_or_else(|p| p.into_inner()).push(
+                                ScenarioResult {
+                                    feature: feature.name.clone(),
+                                    scenario: scenario.name.clone(),
+                                    place: format!(
+                                        "{}:{}",
+                                        feature.path.as_ref().map_or("?".into(), |p| relative(p)),
+                                        scenario.position.line
+                                    ),
+                                    verdict: if failed {
+                                        Verdict::Failed
+                                    } else {
+                                        Verdict::Passed
+                                    },
+                                    failure: None,
+                                    duration: None,
+                                    key: record::key_of(feature, scenario),
+                                    test_name: String::new(),
+                                    details,
+                                    started_at: None,
+                                    steps: Vec::new(),
+                                    servers,
+                                    tags: Vec::new(),
+                                },
+                            );
+                            if let Some(death) = death {
+                                panic!("{death}");
+                            }
+                        }
+                    }
+                    .boxed_local()
+                }
+            });
+        let selected = selection.selected;
+        let skipped = selection.skipped.clone();
+        let writer = writer::Basic::raw(
+            progress::Output::new(board.clone(), self.output()),
+            writer::Coloring::Auto,
+            writer::Verbosity::Default,
+        )
+        .summarized()
+        .tee::<ValkeyWorld, _>(json::IfAsked(
+            reports
+                .wants_json()
+                .then(|| writer::Json::for_tee(reports.json.clone())),
+        ))
+        .normalized()
+        .fail_on_skipped();
+        let cucumber = cucumber.with_writer(
+            record::Recorder::new(writer, log.clone(), board.clone())
+                .with_calls(gate.calls.clone()),
+        );
+        let spent_before = crate::spent::totals();
+        let reuse_before = crate::reuse::counts();
+        let run_start = std::time::Instant::now();
+        let shown = board.spawn();
+        let mut outcome = execute(cucumber, gate.features.clone(), args, selection, keep).await;
+        drop(shown);
+        let wall = run_start.elapsed();
+        crate::pool::drain().await;
+        crate::reuse::drain().await;
+        let reused = crate::reuse::counts();
+        if reused.reused > reuse_before.reused && !self.quiet {
+            eprintln!(
+                "valkey-bdd: {} server(s) reused after a verified reset{}",
+                reused.reused - reuse_before.reused,
+                match reused.rejected - reuse_before.rejected {
+                    0 => String::new(),
+                    n => format!("; {n} failed the check after their reset and were stopped"),
+                }
+            );
+        }
+        let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
+        kept.extend(crate::shared::teardown_all(keep).await);
+        if !kept.is_empty() {
+            eprintln!(
+                "valkey-bdd: kept {} director{} (VALKEY_BDD_KEEP={}):",
+                kept.len(),
+                if kept.len() == 1 { "y" } else { "ies" },
+                keep.name()
+            );
+            for dir in &kept {
+                eprintln!("  {}", dir.display());
+            }
+        }
+        if let Ok(o) = outcome.as_mut() {
+            o.kept = kept;
+            o.selected = selected;
+            o.wall = wall;
+            o.spent = crate::spent::totals().since(spent_before);
+            let mut scenarios =
+                std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
+            let log = log.lock().unwrap_or_else(|p| p.into_inner());
+            for r in &mut scenarios {
+                if let Some(seen) = log.get(&r.key) {
+                    r.failure = seen.failure.clone();
+                    r.duration = seen.duration;
+                    r.started_at = seen.started_at;
+                    r.steps = seen.steps.clone();
+                    if r.failure.is_none() {
+                        r.failure = seen.hook_failure.clone().map(|message| StepFailure {
+                            line: r.key.1,
+                            step: "(after the scenario)".into(),
+                            message,
+                        });
+                    }
+                }
+            }
+            scenarios.extend(skipped.into_iter().map(|(c, reason)| ScenarioResult {
+                feature: c.feature.clone(),
+                scenario: c.scenario.clone(),
+                place: c.place(),
+                verdict: Verdict::Skipped(reason),
+                failure: None,
+                duration: None,
+                key: (Some(c.path.clone()), c.line),
+                test_name: c.test_name.clone(),
+                details: String::new(),
+                started_at: None,
+                steps: Vec::new(),
+                servers: Vec::new(),
+                tags: Vec::new(),
+            }));
+            let candidates: std::collections::HashMap<_, _> = gate
+                .candidates
+                .iter()
+                .map(|c| ((c.path.clone(), c.line), c))
+                .collect();
+            for r in &mut scenarios {
+                if let Some(path) = &r.key.0 {
+                    let path = path.canonicalize().unwrap_or_else(|_| path.clone());
+                    if let Some(c) = candidates.get(&(path, r.key.1)) {
+                        if r.test_name.is_empty() {
+                            r.test_name = c.test_name.clone();
+                        }
+                        r.tags = c.tags.iter().map(|t| format!("@{t}")).collect();
+                    }
+                }
+            }
+            o.scenarios = scenarios;
+            reports.write(o, &binary.to_string())?;
+            if !self.quiet {
+                eprintln!("{}", summary::render(o));
+            }
+        }
+        outcome
+    }
+
+    /// Checks the harness tags of the selected scenarios against the binary
+    /// and splits the selection into what runs and what is skipped.
+    async fn selection(
+        &self,
+        gate: &select::Gate,
+        binary: &ServerBinary,
+        external: Option<&crate::external::External>,
+        strict: bool,
+    ) -> Result<select::Selection> {
+        let used = gate.tags_used();
+        let mut unmet = std::collections::BTreeMap::new();
+        if let Some(external) = external {
+            for tag in &used {
+                if let Some(Err(why)) = crate::external::requirement(tag, external).await {
+                    unmet.insert(tag.clone(), why);
+                } else if (tag.starts_with("min-version:") || tag.starts_with("engine:"))
+                    && let Some(Err(why)) = select::requirement(tag, binary).await
+                {
+                    unmet.insert(tag.clone(), why);
+                }
+            }
+            let mut selection = gate.select(&unmet, crate::settings::strict()?, binary)?;
+            for c in gate.selected() {
+                if let Some(why) = crate::external::why_not(&c.tags, &c.steps, external) {
+                    selection.skip(c, why);
+                }
+            }
+            report_skips(&selection);
+            return Ok(selection);
+        }
+        if used.contains("mixed-versions") {
+            match crate::binary::older_and_newer().await {
+                Ok((older, newer)) => eprintln!(
+                    "valkey-bdd: @mixed-versions scenarios run {} {} against {} {}",
+                    older.engine,
+                    older.version_string(),
+                    newer.engine,
+                    newer.version_string()
+                ),
+                Err(why) => {
+                    unmet.insert("mixed-versions".to_string(), why);
+                }
+            }
+        }
+        if used.contains("atomic-slot-migration") {
+            match crate::binary::with_atomic_slot_migration().await {
+                Ok(b) => eprintln!(
+                    "valkey-bdd: @atomic-slot-migration scenarios run {} {}",
+                    b.engine,
+                    b.version_string()
+                ),
+                Err(why) => {
+                    unmet.insert("atomic-slot-migration".to_string(), why);
+                }
+            }
+        }
+        for tag in &used {
+            if let Some(Err(why)) = select::requirement(tag, binary).await {
+                unmet.insert(tag.clone(), why);
+            }
+        }
+        let selection = gate.select(&unmet, strict, binary)?;
+        report_skips(&selection);
+        Ok(selection)
+    }
+}
+
+fn report_skips(selection: &select::Selection) {
+    for (c, reason) in &selection.skipped {
+        eprintln!(
+            "valkey-bdd: skipped \"{}\" ({}): {reason}",
+            c.scenario,
+            c.place()
+        );
+    }
+}
