@@ -86,16 +86,13 @@ impl Cluster {
         // A primary turning `ok` waits min(max(node timeout, 500 ms), 5 s)
         // after it last saw itself in a minority, which a lone node always
         // does; a node fresh from start also waits 2 s. Pooled nodes are past
-        // the latter, so they form with the shortest rejoin delay and get the
-        // harness's node timeout back once ready.
-        if from_pool {
-            futures::future::try_join_all(nodes.iter().map(|n| {
-                expect_ok(
-                    n,
-                    format!("CONFIG SET cluster-node-timeout {FORMING_NODE_TIMEOUT_MS}"),
-                )
-            }))
-            .await?;
+        // the latter, and a config may set a node timeout longer than 2 s:
+        // those clusters form with the shortest rejoin delay and get their
+        // node timeout back once ready. (Others gain nothing from it, and a
+        // short node timeout is best kept short-lived.)
+        let quick = spec.forms_quickly() && (from_pool || spec.sets("cluster-node-timeout"));
+        if quick {
+            set_node_timeout(&nodes, &FORMING_NODE_TIMEOUT_MS.to_string()).await?;
         }
         let ids = futures::future::try_join_all(nodes.iter().map(|n| node_id(n))).await?;
         // Distinct config epochs before anyone meets, as `valkey-cli --cluster
@@ -147,14 +144,8 @@ impl Cluster {
             spec,
         };
         cluster.wait_ready(timeout).await?;
-        if from_pool {
-            futures::future::try_join_all(cluster.nodes().iter().map(|n| {
-                expect_ok(
-                    n,
-                    format!("CONFIG SET cluster-node-timeout {NODE_TIMEOUT_MS}"),
-                )
-            }))
-            .await?;
+        if quick {
+            set_node_timeout(&cluster.nodes(), &cluster.spec.node_timeout()).await?;
         }
         Ok(cluster)
     }
@@ -418,6 +409,17 @@ async fn node_id(server: &Server) -> Result<String> {
             server.describe()
         ))),
     }
+}
+
+/// Sets `cluster-node-timeout` on every node at once.
+async fn set_node_timeout(nodes: &[Arc<Server>], ms: &str) -> Result<()> {
+    futures::future::try_join_all(
+        nodes
+            .iter()
+            .map(|n| expect_ok(n, format!("CONFIG SET cluster-node-timeout {ms}"))),
+    )
+    .await
+    .map(drop)
 }
 
 async fn expect_ok(server: &Server, line: String) -> Result<()> {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::mover::Mover;
-use super::{Cluster, ClusterClient, NodesView, SLOTS, Shard, expect_ok, node_id};
+use super::{
+    Cluster, ClusterClient, FORMING_NODE_TIMEOUT_MS, NodesView, SLOTS, Shard, expect_ok, node_id,
+    set_node_timeout,
+};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::server::Server;
@@ -165,7 +168,30 @@ impl Cluster {
     pub async fn add_empty_shard(&self) -> Result<Arc<Server>> {
         let _spent = crate::spent::track(crate::spent::Activity::FormingClusters);
         let name = format!("node {}", self.nodes().len() + 1);
-        let node = Arc::new(Server::start(self.spec.spec_for(&name)).await?);
+        // A pooled node, when one fits, is past the 2 s a fresh node waits
+        // before it turns `ok`; it joins with the shortest rejoin delay
+        // (see `Cluster::start`) and gets the harness's node timeout back
+        // once the cluster is ready.
+        let pooled = if self.spec.is_default() {
+            crate::pool::take(1).pop()
+        } else {
+            None
+        };
+        let quick = pooled.is_some();
+        let node = Arc::new(match pooled {
+            Some(node) => {
+                node.rename(&name);
+                node
+            }
+            None => Server::start(self.spec.spec_for(&name)).await?,
+        });
+        if quick {
+            set_node_timeout(
+                std::slice::from_ref(&node),
+                &FORMING_NODE_TIMEOUT_MS.to_string(),
+            )
+            .await?;
+        }
         let anchor = self.any_running().await?;
         expect_ok(
             &anchor,
@@ -185,6 +211,9 @@ impl Cluster {
             });
         self.wait_ready(crate::settings::wait_timeout()?.max(Duration::from_secs(15)))
             .await?;
+        if quick {
+            set_node_timeout(std::slice::from_ref(&node), &self.spec.node_timeout()).await?;
+        }
         Ok(node)
     }
 

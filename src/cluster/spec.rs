@@ -137,6 +137,22 @@ impl ClusterSpec {
             && self.network.is_none()
     }
 
+    /// The node timeout its nodes run with once formed: the config's, or
+    /// the harness's.
+    pub(super) fn node_timeout(&self) -> String {
+        self.config
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("cluster-node-timeout"))
+            .map_or_else(|| NODE_TIMEOUT_MS.to_string(), |(_, v)| v.clone())
+    }
+
+    /// Whether the harness may form it with a short node timeout, set with
+    /// `CONFIG SET` and put back once ready: not when the config renames
+    /// commands (`CONFIG` may be one of them).
+    pub(super) fn forms_quickly(&self) -> bool {
+        !self.sets("rename-command")
+    }
+
     pub(super) fn sets(&self, key: &str) -> bool {
         self.config.iter().any(|(k, _)| k.eq_ignore_ascii_case(key))
     }
