@@ -97,23 +97,22 @@ impl Mover {
     }
 
     /// Sends one command per slot to `server` as one pipeline and checks
-    /// that every reply is OK.
+    /// that every reply is OK. `args` gives a slot's command, argument by
+    /// argument: thousands of them go in a batch, and parsing each from a
+    /// command line would cost more than the round trip saves.
     async fn all_ok(
         &mut self,
         server: &Server,
         slots: &[u16],
-        line: impl Fn(u16) -> String,
+        args: impl Fn(u16) -> Vec<Vec<u8>>,
     ) -> Result<()> {
-        let commands = slots
-            .iter()
-            .map(|s| crate::command::split(&line(*s)))
-            .collect::<Result<Vec<_>>>()?;
+        let commands: Vec<Vec<Vec<u8>>> = slots.iter().map(|s| args(*s)).collect();
         let replies = self.pipeline(server, &commands).await?;
-        for (slot, reply) in slots.iter().zip(replies) {
+        for (command, reply) in commands.iter().zip(replies) {
             if !matches!(&reply, Reply::Status(s) if s == "OK") {
                 return Err(Error::Expectation(format!(
                     "`{}` on {} answered {reply}",
-                    line(*slot),
+                    crate::command::join(command),
                     server.describe()
                 )));
             }
@@ -129,21 +128,21 @@ impl Mover {
     ) -> Result<usize> {
         let source_id = self.id(source).await?;
         let target_id = self.id(target).await?;
-        self.all_ok(target, slots, |s| {
-            format!("CLUSTER SETSLOT {s} IMPORTING {source_id}")
-        })
-        .await?;
-        self.all_ok(source, slots, |s| {
-            format!("CLUSTER SETSLOT {s} MIGRATING {target_id}")
-        })
-        .await?;
+        self.all_ok(target, slots, |s| setslot(s, "IMPORTING", &source_id))
+            .await?;
+        self.all_ok(source, slots, |s| setslot(s, "MIGRATING", &target_id))
+            .await?;
         // Once a slot is migrating, the source creates no new key in it (a
         // write of a new key is redirected with ASK): a slot counted empty
         // now stays empty, and the others are drained key by key.
-        let commands = slots
+        let commands: Vec<Vec<Vec<u8>>> = slots
             .iter()
-            .map(|s| crate::command::split(&format!("CLUSTER COUNTKEYSINSLOT {s}")))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|s| {
+                ["CLUSTER", "COUNTKEYSINSLOT", &s.to_string()]
+                    .map(|a| a.as_bytes().to_vec())
+                    .to_vec()
+            })
+            .collect();
         let counts = self.pipeline(source, &commands).await?;
         let mut moved = 0;
         for (slot, count) in slots.iter().zip(counts) {
@@ -160,7 +159,7 @@ impl Mover {
         }
         // The target first, then the source, then every other primary, as
         // valkey-cli does: a slot is never owned by nobody.
-        let node = |s: u16| format!("CLUSTER SETSLOT {s} NODE {target_id}");
+        let node = |s: u16| setslot(s, "NODE", &target_id);
         self.all_ok(target, slots, node).await?;
         self.all_ok(source, slots, node).await?;
         for other in self.primaries.clone() {
@@ -223,4 +222,11 @@ impl Mover {
             }
         }
     }
+}
+
+/// `CLUSTER SETSLOT <slot> <how> <node id>`, argument by argument.
+fn setslot(slot: u16, how: &str, id: &str) -> Vec<Vec<u8>> {
+    ["CLUSTER", "SETSLOT", &slot.to_string(), how, id]
+        .map(|a| a.as_bytes().to_vec())
+        .to_vec()
 }
