@@ -40,6 +40,7 @@ use crate::spawn;
 use crate::tls::ServerTls;
 
 mod external;
+mod pipeline;
 mod readiness;
 
 /// How many log lines an error shows.
