@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{describe, raw_spawn_to_pong};
+use common::{describe, raw_spawn_to_pong, show};
 use valkey_bdd::runner::Verdict;
 use valkey_bdd::{Runner, Server, ServerBinary, ServerSpec, reuse};
 
@@ -87,6 +87,24 @@ async fn main() {
         floor.as_secs_f64(),
         off.as_secs_f64()
     );
+    common::row(
+        &format!("{scenarios} standalone scenarios, reuse on"),
+        &show(on),
+        &format!(
+            "target ≤ 0.60 s; raw spawn floor {} (measured, {AT_ONCE} at once); old: 1.85 s",
+            show(floor)
+        ),
+        Some(on <= Duration::from_millis(600)),
+    );
+    common::row(
+        &format!("{scenarios} standalone scenarios, reuse off"),
+        &show(off),
+        &format!(
+            "raw spawn floor {} (measured, {AT_ONCE} at once); old: 1.85 s",
+            show(floor)
+        ),
+        None,
+    );
 
     // One server alone: a fresh start against a reset, check and hand-out.
     reuse::enable(4);
@@ -115,6 +133,15 @@ async fn main() {
     }
     let fresh = describe("one fresh server: start → stop", fresh);
     let reused = describe("one reused server: take → reset", reused);
+    common::row(
+        "one reused server: take → SET → reset, verified",
+        &show(reused),
+        &format!(
+            "a fresh server: start → SET → stop {} (measured)",
+            show(fresh)
+        ),
+        Some(reused < fresh),
+    );
     println!(
         "a reused server costs {:.2} ms, a fresh one {:.2} ms",
         reused.as_secs_f64() * 1e3,
@@ -148,6 +175,12 @@ async fn main() {
         );
     }
     let taken = describe("reused 3x1 cluster: take → SET", taken);
+    common::row(
+        "reused 3x1 cluster: take → SET",
+        &show(taken),
+        &format!("target ≤ 100 ms; formed cold {} (measured)", show(formed)),
+        Some(taken <= Duration::from_millis(100)),
+    );
     println!(
         "a reused 3x1 cluster costs {:.1} ms (target ≤ 100 ms; formed cold: {:.0} ms)",
         taken.as_secs_f64() * 1e3,

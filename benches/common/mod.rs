@@ -67,3 +67,49 @@ pub fn runs(default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// One line of the table `.ci/bench` prints: appended to the file named by
+/// `VALKEY_BDD_BENCH_TABLE` (when set) as tab-separated fields — the
+/// figure, what was measured, what it is held against (a floor measured in
+/// the same run, or an old value or target given as a constant and labelled
+/// so), whether it met that, and the load average when it was measured.
+pub fn row(figure: &str, measured: &str, against: &str, met: Option<bool>) {
+    let Some(path) = std::env::var_os("VALKEY_BDD_BENCH_TABLE") else {
+        return;
+    };
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split(' ').next().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
+    let met = match met {
+        Some(true) => "yes",
+        Some(false) => "NO",
+        None => "-",
+    };
+    let line = format!("{figure}\t{measured}\t{against}\t{met}\t{load}\n");
+    use std::io::Write as _;
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "writing the table row to {}: {e}",
+            std::path::Path::new(&path).display()
+        );
+    }
+}
+
+/// A duration as the table shows it: seconds from one second up, else
+/// milliseconds, else microseconds.
+pub fn show(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.0} µs", s * 1e6)
+    }
+}

@@ -44,38 +44,71 @@ pub struct Skip {
 impl Baseline {
     /// Reads the baseline of a fresh server.
     pub async fn of(server: &Server) -> Result<Baseline> {
+        let mut replies = server
+            .pipeline(&[args(&["CONFIG", "GET", "*"]), args(&["ACL", "LIST"])])
+            .await?
+            .into_iter();
+        let mut next = || replies.next().unwrap_or(Reply::Nil);
         Ok(Baseline {
-            config: config_of(server).await?,
-            acl: acl_of(server).await?,
+            config: config_from(server, next())?,
+            acl: acl_from(server, next())?,
         })
     }
 }
 
-async fn run(server: &Server, args: &[&[u8]]) -> Result<Reply> {
-    let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-    server.command(&command::join(&owned)).await
+/// A command's arguments, owned, for [`Server::pipeline`].
+fn args(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
 }
 
-/// Runs a command that must not answer an error.
-async fn must(server: &Server, line: &str) -> Result<Reply> {
-    match server.command(line).await? {
-        Reply::Error(e) => Err(Error::Expectation(format!(
-            "resetting {}: `{line}` answered {e}",
-            server.describe()
-        ))),
-        r => Ok(r),
+/// What an answer in a pipeline may be: `Must` not be an error; may be an
+/// "unknown command" error of an older server (`Optional`); anything, for
+/// the check to judge (`Judged`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Must,
+    Optional,
+    Judged,
+}
+
+/// Commands sent together, each with what its answer may be.
+#[derive(Default)]
+struct Batch {
+    commands: Vec<Vec<Vec<u8>>>,
+    answers: Vec<Answer>,
+}
+
+impl Batch {
+    fn push(&mut self, command: Vec<Vec<u8>>, answer: Answer) {
+        self.commands.push(command);
+        self.answers.push(answer);
     }
-}
 
-/// Runs a command that older servers may not know.
-async fn optional(server: &Server, line: &str) -> Result<()> {
-    match server.command(line).await? {
-        Reply::Error(e) if e.contains("unknown") => Ok(()),
-        Reply::Error(e) => Err(Error::Expectation(format!(
-            "resetting {}: `{line}` answered {e}",
-            server.describe()
-        ))),
-        _ => Ok(()),
+    /// Sends the batch in one round trip; the first answer that is not
+    /// allowed is the error, else the replies in order.
+    async fn send(self, server: &Server) -> Result<Vec<Reply>> {
+        let replies = server.pipeline(&self.commands).await?;
+        if replies.len() != self.commands.len() {
+            return Err(Error::Expectation(format!(
+                "resetting {}: {} commands sent at once got {} replies",
+                server.describe(),
+                self.commands.len(),
+                replies.len()
+            )));
+        }
+        for ((reply, answer), command) in replies.iter().zip(&self.answers).zip(&self.commands) {
+            if let Reply::Error(e) = reply
+                && *answer != Answer::Judged
+                && !(*answer == Answer::Optional && e.contains("unknown"))
+            {
+                return Err(Error::Expectation(format!(
+                    "resetting {}: `{}` answered {e}",
+                    server.describe(),
+                    crate::acl::redact(&command::join(command))
+                )));
+            }
+        }
+        Ok(replies)
     }
 }
 
@@ -92,10 +125,15 @@ fn pairs(reply: Reply) -> Vec<(String, String)> {
     }
 }
 
-async fn config_of(server: &Server) -> Result<BTreeMap<String, String>> {
-    let config: BTreeMap<_, _> = pairs(must(server, "CONFIG GET *").await?)
-        .into_iter()
-        .collect();
+/// The directives of a `CONFIG GET *` reply.
+fn config_from(server: &Server, reply: Reply) -> Result<BTreeMap<String, String>> {
+    if let Reply::Error(e) = reply {
+        return Err(Error::Expectation(format!(
+            "`CONFIG GET *` of {} answered {e}",
+            server.describe()
+        )));
+    }
+    let config: BTreeMap<_, _> = pairs(reply).into_iter().collect();
     if config.is_empty() {
         return Err(Error::Expectation(format!(
             "`CONFIG GET *` of {} answered no directive",
@@ -105,8 +143,9 @@ async fn config_of(server: &Server) -> Result<BTreeMap<String, String>> {
     Ok(config)
 }
 
-async fn acl_of(server: &Server) -> Result<Vec<String>> {
-    match must(server, "ACL LIST").await? {
+/// The lines of an `ACL LIST` reply, sorted.
+fn acl_from(server: &Server, reply: Reply) -> Result<Vec<String>> {
+    match reply {
         r @ (Reply::Array(_) | Reply::Set(_)) => {
             let mut lines = r.items().unwrap_or_default();
             lines.sort();
@@ -143,6 +182,7 @@ fn acl_rules(line: &str) -> Option<(String, Vec<String>)> {
 /// `id=` of every line of `CLIENT LIST` but the replication links
 /// (`flags=S`: a replica's connection; `flags=M`: the link to the primary),
 /// which a cluster's nodes keep.
+#[cfg(test)]
 fn client_ids(list: &str) -> Vec<u64> {
     list.lines()
         .filter(|l| !is_replication_link(l))
@@ -167,10 +207,16 @@ fn info_field(info: &str, key: &str) -> Option<String> {
 }
 
 /// Resets the server and verifies the result, within [`RESET_DEADLINE`].
+///
+/// Two round trips: the other connections killed and the configuration and
+/// ACL users read; then what differs put back, the rest of the reset and the
+/// whole check sent at once (the check's commands run after the reset's, on
+/// the same connection, so they see its result). A third only while killed
+/// connections are still listed.
 pub async fn reset_and_verify(server: &Server, baseline: &Baseline, skip: Skip) -> Result<()> {
     let work = async {
-        reset(server, baseline, skip).await?;
-        verify(server, baseline).await
+        let replies = reset_then(server, baseline, skip, true, verify_commands()).await?;
+        judge(server, baseline, true, replies).await
     };
     match tokio::time::timeout(RESET_DEADLINE, work).await {
         Ok(r) => r,
@@ -185,65 +231,77 @@ pub async fn reset_and_verify(server: &Server, baseline: &Baseline, skip: Skip) 
 
 /// Resets one server: `primary` is false for a cluster's replicas, which
 /// follow their primary's flush and functions instead of being told.
-pub(super) async fn reset(server: &Server, baseline: &Baseline, skip: Skip) -> Result<()> {
-    reset_node(server, baseline, skip, true).await
-}
-
 pub(super) async fn reset_node(
     server: &Server,
     baseline: &Baseline,
     skip: Skip,
     primary: bool,
 ) -> Result<()> {
+    reset_then(server, baseline, skip, primary, Vec::new())
+        .await
+        .map(drop)
+}
+
+/// Resets one server, then sends `then` in the same round trip as the
+/// reset's last commands and returns their replies.
+async fn reset_then(
+    server: &Server,
+    baseline: &Baseline,
+    skip: Skip,
+    primary: bool,
+    then: Vec<Vec<Vec<u8>>>,
+) -> Result<Vec<Reply>> {
     if server.is_frozen() || !matches!(server.status().await, Status::Running { .. }) {
         return Err(Error::Expectation(format!(
             "{} is frozen or not running",
             server.describe()
         )));
     }
-    let ours = match must(server, "CLIENT ID").await? {
-        Reply::Integer(id) => id as u64,
-        other => {
-            return Err(Error::Expectation(format!("`CLIENT ID` answered {other}")));
-        }
-    };
-    let list = must(server, "CLIENT LIST")
-        .await?
-        .text()
-        .unwrap_or_default();
-    for id in client_ids(&list).into_iter().filter(|id| *id != ours) {
-        // Gone already is fine: the check below counts what is left.
-        server.command(&format!("CLIENT KILL ID {id}")).await?;
-    }
-    optional(server, "CLIENT UNPAUSE").await?;
+    // Every connection but the harness's own and the replication links (a
+    // cluster's nodes keep theirs): with them go blocked clients,
+    // transactions, subscriptions, tracking, MONITOR. Gone already is fine:
+    // the check counts what is left.
+    let mut first = Batch::default();
+    first.push(
+        args(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]),
+        Answer::Must,
+    );
+    first.push(
+        args(&["CLIENT", "KILL", "TYPE", "pubsub", "SKIPME", "yes"]),
+        Answer::Must,
+    );
+    first.push(args(&["CLIENT", "UNPAUSE"]), Answer::Optional);
+    first.push(args(&["ACL", "LIST"]), Answer::Must);
     if !skip.config {
-        let now = config_of(server).await?;
+        first.push(args(&["CONFIG", "GET", "*"]), Answer::Must);
+    }
+    let mut replies = first.send(server).await?.into_iter().skip(3);
+    let acl = acl_from(server, replies.next().unwrap_or(Reply::Nil))?;
+
+    let mut second = Batch::default();
+    if !skip.config {
+        let now = config_from(server, replies.next().unwrap_or(Reply::Nil))?;
         for (key, value) in &baseline.config {
             if now.get(key) != Some(value) {
-                match run(
-                    server,
-                    &[b"CONFIG", b"SET", key.as_bytes(), value.as_bytes()],
-                )
-                .await?
-                {
-                    Reply::Error(e) => {
-                        return Err(Error::Expectation(format!(
-                            "`CONFIG SET {key}` back to {value:?} answered {e}"
-                        )));
-                    }
-                    _ => continue,
-                }
+                second.push(
+                    vec![
+                        b"CONFIG".to_vec(),
+                        b"SET".to_vec(),
+                        key.as_bytes().to_vec(),
+                        value.as_bytes().to_vec(),
+                    ],
+                    Answer::Must,
+                );
             }
         }
     }
     if !skip.data && primary {
-        must(server, "FLUSHALL").await?;
+        second.push(args(&["FLUSHALL"]), Answer::Must);
     }
-    optional(server, "SCRIPT FLUSH").await?;
+    second.push(args(&["SCRIPT", "FLUSH"]), Answer::Optional);
     if primary {
-        optional(server, "FUNCTION FLUSH").await?;
+        second.push(args(&["FUNCTION", "FLUSH"]), Answer::Optional);
     }
-    let acl = acl_of(server).await?;
     if acl != baseline.acl {
         let wanted: BTreeMap<String, Vec<String>> =
             baseline.acl.iter().filter_map(|l| acl_rules(l)).collect();
@@ -251,26 +309,40 @@ pub(super) async fn reset_node(
             let Some((name, _)) = acl_rules(line) else {
                 continue;
             };
-            let reply = match wanted.get(&name) {
-                None => run(server, &[b"ACL", b"DELUSER", name.as_bytes()]).await?,
+            let mut command = vec![b"ACL".to_vec()];
+            match wanted.get(&name) {
+                None => command.extend([b"DELUSER".to_vec(), name.into_bytes()]),
                 Some(rules) => {
-                    let mut args: Vec<&[u8]> = vec![b"ACL", b"SETUSER", name.as_bytes(), b"reset"];
-                    args.extend(rules.iter().map(|r| r.as_bytes()));
-                    run(server, &args).await?
+                    command.extend([b"SETUSER".to_vec(), name.into_bytes(), b"reset".to_vec()]);
+                    command.extend(rules.iter().map(|r| r.as_bytes().to_vec()));
                 }
-            };
-            if let Reply::Error(e) = reply {
-                return Err(Error::Expectation(format!(
-                    "putting ACL user {name:?} back answered {e}"
-                )));
             }
+            second.push(command, Answer::Must);
         }
     }
-    optional(server, "ACL LOG RESET").await?;
-    must(server, "CONFIG RESETSTAT").await?;
-    optional(server, "SLOWLOG RESET").await?;
-    optional(server, "LATENCY RESET").await?;
-    Ok(())
+    second.push(args(&["ACL", "LOG", "RESET"]), Answer::Optional);
+    second.push(args(&["CONFIG", "RESETSTAT"]), Answer::Must);
+    second.push(args(&["SLOWLOG", "RESET"]), Answer::Optional);
+    second.push(args(&["LATENCY", "RESET"]), Answer::Optional);
+    let reset = second.commands.len();
+    for command in then {
+        second.push(command, Answer::Judged);
+    }
+    Ok(second.send(server).await?.into_iter().skip(reset).collect())
+}
+
+/// What the check reads, in this order: see [`judge`].
+fn verify_commands() -> Vec<Vec<Vec<u8>>> {
+    vec![
+        args(&["CONFIG", "GET", "*"]),
+        args(&["ACL", "LIST"]),
+        args(&["INFO"]),
+        args(&["FUNCTION", "LIST"]),
+        args(&["PUBSUB", "NUMPAT"]),
+        args(&["PUBSUB", "CHANNELS"]),
+        args(&["CLIENT", "ID"]),
+        args(&["CLIENT", "LIST"]),
+    ]
 }
 
 /// Reads the server's state again and compares it with the baseline; the
@@ -287,8 +359,35 @@ pub(super) async fn verify_node(
     baseline: &Baseline,
     standalone: bool,
 ) -> Result<()> {
+    let replies = server.pipeline(&verify_commands()).await?;
+    judge(server, baseline, standalone, replies).await
+}
+
+/// Judges the replies to [`verify_commands`]; waits (up to
+/// [`CLIENTS_GONE`]) only for killed connections still listed.
+async fn judge(
+    server: &Server,
+    baseline: &Baseline,
+    standalone: bool,
+    replies: Vec<Reply>,
+) -> Result<()> {
     let bad = |what: String| Err(Error::Expectation(format!("{}: {what}", server.describe())));
-    let config = config_of(server).await?;
+    if replies.len() != 8 {
+        return bad(format!(
+            "the check's 8 commands got {} replies",
+            replies.len()
+        ));
+    }
+    let mut replies = replies.into_iter();
+    let mut next = || replies.next().unwrap_or(Reply::Nil);
+    let must = |what: &str, reply: Reply| match reply {
+        Reply::Error(e) => Err(Error::Expectation(format!(
+            "checking {}: `{what}` answered {e}",
+            server.describe()
+        ))),
+        r => Ok(r),
+    };
+    let config = config_from(server, next())?;
     if config != baseline.config {
         let differs: Vec<String> = config
             .iter()
@@ -307,13 +406,13 @@ pub(super) async fn verify_node(
             differs.join(", ")
         ));
     }
-    let acl = acl_of(server).await?;
+    let acl = acl_from(server, next())?;
     if acl != baseline.acl {
         return bad(format!(
             "its ACL users differ from when it was fresh: {acl:?}"
         ));
     }
-    let info = must(server, "INFO").await?.text().unwrap_or_default();
+    let info = must("INFO", next())?.text().unwrap_or_default();
     if let Some(db) = info
         .lines()
         .find(|l| l.starts_with("db") && !l.contains("keys=0,"))
@@ -341,30 +440,28 @@ pub(super) async fn verify_node(
             return bad(format!("INFO {field} is {v}, not {want}"));
         }
     }
-    if let Reply::Array(f) = must(server, "FUNCTION LIST").await.unwrap_or(Reply::Nil)
+    // An older server without functions answers an error: nothing to check.
+    if let Reply::Array(f) = next()
         && !f.is_empty()
     {
         return bad("it still has functions".into());
     }
-    match must(server, "PUBSUB NUMPAT").await? {
+    match must("PUBSUB NUMPAT", next())? {
         Reply::Integer(0) => {}
         other => return bad(format!("PUBSUB NUMPAT is {other}")),
     }
-    if let Some(channels) = must(server, "PUBSUB CHANNELS").await?.items()
+    if let Some(channels) = must("PUBSUB CHANNELS", next())?.items()
         && !channels.is_empty()
     {
         return bad(format!("clients still subscribe to {channels:?}"));
     }
-    let ours = must(server, "CLIENT ID").await?;
+    let ours = format!("id={} ", must("CLIENT ID", next())?.cell());
+    let mut list = must("CLIENT LIST", next())?.text().unwrap_or_default();
     let deadline = tokio::time::Instant::now() + CLIENTS_GONE;
     loop {
-        let list = must(server, "CLIENT LIST")
-            .await?
-            .text()
-            .unwrap_or_default();
         let others: Vec<&str> = list
             .lines()
-            .filter(|l| !l.starts_with(&format!("id={} ", ours.cell())))
+            .filter(|l| !l.starts_with(&ours))
             .filter(|l| standalone || !is_replication_link(l))
             .collect();
         if others.is_empty() {
@@ -377,6 +474,9 @@ pub(super) async fn verify_node(
             ));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
+        list = must("CLIENT LIST", server.command("CLIENT LIST").await?)?
+            .text()
+            .unwrap_or_default();
     }
 }
 

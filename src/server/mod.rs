@@ -43,6 +43,7 @@ mod config;
 mod connect;
 mod external;
 mod lifecycle;
+mod pipeline;
 mod readiness;
 mod spec;
 
