@@ -523,6 +523,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "benchmarks: steps per scenario in `benches/steps.rs`",
         "2000",
     ),
+    (
+        "VALKEY_BDD_BENCH_TABLE",
+        "benchmarks: the file `.ci/bench` collects each figure's table row in",
+        "unset",
+    ),
 ];
 
 /// Reads every setting once, so that a bad value stops the run before any
