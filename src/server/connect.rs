@@ -254,13 +254,25 @@ impl Server {
     /// a `timeout` directive, a restart behind the harness's back) is
     /// replaced once by a fresh one.
     pub async fn command(&self, line: &str) -> Result<Reply> {
+        self.on_kept(&format!("running `{line}`"), async |c| c.run(line).await)
+            .await
+    }
+
+    /// Runs `op` on the harness's kept connection ([`Server::command`]'s);
+    /// a kept connection found closed on a running server is replaced once
+    /// by a fresh one and `op` runs again. `what` names the work in errors.
+    pub(super) async fn on_kept<T>(
+        &self,
+        what: &str,
+        mut op: impl AsyncFnMut(&mut Client) -> Result<T>,
+    ) -> Result<T> {
         let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(mut c) = kept {
-            match c.run(line).await {
+            match op(&mut c).await {
                 Ok(r) => return Ok(r),
                 Err(e) => {
                     self.forget_connection();
-                    let e = self.explain(e, &format!("running `{line}`")).await;
+                    let e = self.explain(e, what).await;
                     // A server that died (the command crashed it) is
                     // reported as such; only a closed connection to a
                     // running server is worth another one.
@@ -274,11 +286,11 @@ impl Server {
         }
         let mut c = self.client().await?;
         *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-        match c.run(line).await {
+        match op(&mut c).await {
             Ok(r) => Ok(r),
             Err(e) => {
                 self.forget_connection();
-                Err(self.explain(e, &format!("running `{line}`")).await)
+                Err(self.explain(e, what).await)
             }
         }
     }
