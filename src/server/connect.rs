@@ -5,6 +5,9 @@
 use super::lifecycle::status_of;
 use super::*;
 
+/// What a refusal's error says before the server's log line.
+const REFUSED_MARK: &str = "the server logged:";
+
 impl Server {
     /// Who a program given the server's URL authenticates as: the default
     /// user with the run's password while the server is guarded by it;
@@ -107,11 +110,12 @@ impl Server {
     ///
     /// A refused TLS client often sees no more than a broken pipe, or, on a
     /// loaded machine, no reply at all: the server's alert races with the
-    /// client's first command. So whenever a connection to a TLS server
-    /// fails — connection error, I/O error or timeout — the server's own
-    /// account of it (its `Error accepting a client connection` line, waited
-    /// for up to [`REFUSAL_LOG_WAIT`]) is added to the error, which is then
-    /// an [`Error::Connection`] whose detail quotes it.
+    /// client's first command. So the server's own account of a refusal (its
+    /// `Error accepting a client connection` line) settles the attempt: it
+    /// ends the wait for the first reply as soon as it is logged, and when
+    /// the client saw an error first — connection error, I/O error or
+    /// timeout — it is waited for up to [`REFUSAL_LOG_WAIT`]. Either way the
+    /// error is then an [`Error::Connection`] whose detail quotes it.
     pub async fn connect(&self, address: &Address, auth: Option<&Credentials>) -> Result<Client> {
         self.connect_within(address, auth, crate::settings::command_timeout()?)
             .await
@@ -128,57 +132,74 @@ impl Server {
         first_reply: Duration,
     ) -> Result<Client> {
         let offset = logfile::size(&self.log);
+        // `Ok(Err(line))`: the server logged a refusal before any reply.
         let attempt = async {
             let c = Client::open(self.describe(), address, auth).await?;
             if self.tls().is_some() {
                 // TLS 1.3 settles a client certificate after the handshake,
                 // and a plaintext client learns nothing at connect: a
-                // refusal shows at the first command.
+                // refusal shows at the first command, or only in the log.
                 let mut first = c.clone();
                 first.set_timeout(first_reply);
-                first.run("PING").await?;
+                tokio::select! {
+                    reply = first.run("PING") => { reply?; }
+                    line = self.refusal_logged_after(offset) => return Ok(Err(line)),
+                }
             }
-            Ok(c)
+            Ok(Ok(c))
         };
         let e = match attempt.await {
-            Ok(c) => return Ok(c),
+            Ok(Ok(c)) => return Ok(c),
+            Ok(Err(line)) => return Err(self.refused(None, line)),
             Err(e) => self.explain(e, "connecting a client").await,
         };
         let logged = match (self.tls(), &e) {
             (
                 Some(_),
                 Error::Connection { .. } | Error::CommandTimeout { .. } | Error::Io { .. },
-            ) => self.refusal_logged_since(offset).await,
+            ) => tokio::time::timeout(REFUSAL_LOG_WAIT, self.refusal_logged_after(offset))
+                .await
+                .ok(),
             _ => None,
         };
-        let Some(line) = logged else {
-            return Err(e);
-        };
-        Err(match e {
-            Error::Connection {
+        match logged {
+            Some(line) => Err(self.refused(Some(e), line)),
+            None => Err(e),
+        }
+    }
+
+    /// The error of a connection the server refused, quoting its log `line`;
+    /// `seen` is what the client saw, if it saw anything before the line.
+    fn refused(&self, seen: Option<Error>, line: String) -> Error {
+        match seen {
+            Some(Error::Connection {
                 target,
                 action,
                 detail,
                 hint,
-            } => Error::Connection {
+            }) => Error::Connection {
                 target,
                 action,
-                detail: format!("{detail}\n  the server logged: {line}"),
+                detail: format!("{detail}\n  {REFUSED_MARK} {line}"),
                 hint,
             },
-            other => Error::Connection {
+            seen => Error::Connection {
                 target: self.describe(),
                 action: "connecting".into(),
-                detail: format!("{}\n  the server logged: {line}", first_line(&other.to_string())),
+                detail: format!(
+                    "{}\n  {REFUSED_MARK} {line}",
+                    seen.map_or("no reply to the first command yet".to_string(), |e| {
+                        first_line(&e.to_string())
+                    })
+                ),
                 hint: "the server refused the connection (its log line above): does it require a client certificate (tls-auth-clients) of an authority it trusts?".into(),
             },
-        })
+        }
     }
 
     /// The server's log line about a refused connection, written after
-    /// `offset`, if one appears within [`REFUSAL_LOG_WAIT`].
-    async fn refusal_logged_since(&self, offset: u64) -> Option<String> {
-        let deadline = Instant::now() + REFUSAL_LOG_WAIT;
+    /// `offset`: waits for it as long as it is polled (callers bound it).
+    async fn refusal_logged_after(&self, offset: u64) -> String {
         loop {
             let text = logfile::since(&self.log, offset);
             if let Some(line) = text
@@ -187,10 +208,7 @@ impl Server {
             {
                 // `12:M 23 Nov 2026 17:41:35.194 # Error accepting ...`
                 let line = line.split_once(" # ").map_or(line, |(_, rest)| rest);
-                return Some(line.trim().to_string());
-            }
-            if Instant::now() >= deadline {
-                return None;
+                return line.trim().to_string();
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
