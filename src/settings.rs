@@ -5,7 +5,7 @@
 //! | `VALKEY_SERVER_PATH` | the server binary to use | search (see [`crate::binary`]) |
 //! | `SERVER_VERSION` | use that built version (`.build/binaries/<version>/` of the crate or workspace, or the user cache), built when missing | unset |
 //! | `VALKEY_BDD_KEEP` | keep scenario directories: `failed`, `always`, `never` | `failed` |
-//! | `VALKEY_BDD_CONCURRENCY` | scenarios run at once | 4 × CPUs, at least 8 |
+//! | `VALKEY_BDD_CONCURRENCY` | scenarios run at once | 8 × CPUs, at least 16, at most 64 |
 //! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 (60 under `VALKEY_BDD_WRAPPER`) |
 //! | `VALKEY_BDD_COMMAND_TIMEOUT` | seconds a command may take to answer | 10 |
 //! | `VALKEY_BDD_WAIT_TIMEOUT` | seconds a wait for a state may take (replicas caught up, ...) | 10 |
@@ -15,6 +15,7 @@
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_JSON` | write a Cucumber JSON report to this path | unset |
 //! | `VALKEY_BDD_REPORT` | write an HTML report of the run to this path | unset |
+//! | `VALKEY_BDD_DURATIONS` | the file recording each scenario's last duration, so that the longest start first; `off`: none | `valkey-bdd-durations.tsv` in the cargo target directory, if the run is in one |
 //! | `VALKEY_BDD_SLOW_NOTICE` | seconds after which a still-running scenario is named on stderr (off a terminal) | 5 |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
@@ -133,7 +134,9 @@ pub fn cluster_pool() -> Result<Option<usize>> {
     }
 }
 
-/// How many scenarios run at once: servers mostly wait, so several per CPU.
+/// How many scenarios run at once: servers mostly wait (for a node timeout,
+/// an election, a replica's sync), so several per CPU — bounded, so that a
+/// large machine does not start hundreds of servers at the same moment.
 pub fn concurrency() -> Result<usize> {
     match std::env::var("VALKEY_BDD_CONCURRENCY") {
         Ok(v) => v
@@ -146,7 +149,7 @@ pub fn concurrency() -> Result<usize> {
             }),
         Err(_) => {
             let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-            Ok((cpus * 4).max(8))
+            Ok((cpus * 8).clamp(16, 64))
         }
     }
 }
@@ -194,6 +197,38 @@ pub fn report_path() -> Option<PathBuf> {
     std::env::var_os("VALKEY_BDD_REPORT")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// Where each scenario's duration is recorded after a run, for the next run
+/// to start the longest first ([`crate::runner`]'s durations): the file
+/// `VALKEY_BDD_DURATIONS` names, none for `off`, else
+/// `valkey-bdd-durations.tsv` in the cargo target directory the running
+/// executable is in (none outside one).
+pub fn durations_path() -> Result<Option<PathBuf>> {
+    match std::env::var_os("VALKEY_BDD_DURATIONS").filter(|v| !v.is_empty()) {
+        None => Ok(crate::runner::durations::default_path()),
+        Some(v) if v == "off" || v == "0" => Ok(None),
+        Some(v) => {
+            let path = PathBuf::from(v);
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            if dir.is_dir() {
+                Ok(Some(path))
+            } else {
+                Err(Error::Config {
+                    what: format!(
+                        "VALKEY_BDD_DURATIONS={}: the folder {} does not exist",
+                        path.display(),
+                        dir.display()
+                    ),
+                    hint: "name a file in an existing folder, or `off` to record no durations"
+                        .into(),
+                })
+            }
+        }
+    }
 }
 
 /// After how long a scenario still running is named on stderr, when stderr
@@ -391,7 +426,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "VALKEY_BDD_CONCURRENCY",
         "scenarios run at once (--concurrency wins)",
-        "4 x CPUs, at least 8",
+        "8 x CPUs, at least 16, at most 64",
     ),
     (
         "VALKEY_BDD_START_TIMEOUT",
@@ -452,6 +487,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "VALKEY_BDD_REPORT",
         "write an HTML report of the run to this path (--report)",
         "unset",
+    ),
+    (
+        "VALKEY_BDD_DURATIONS",
+        "the file recording each scenario's last duration, so that the longest start first; off: none",
+        "valkey-bdd-durations.tsv in the cargo target directory",
     ),
     (
         "VALKEY_BDD_SLOW_NOTICE",
@@ -546,6 +586,7 @@ pub fn validate() -> Result<()> {
     check(command_timeout().map(drop));
     check(wait_timeout().map(drop));
     check(slow_notice().map(drop));
+    check(durations_path().map(drop));
     check(cluster_pool().map(drop));
     check(strict().map(drop));
     check(reuse().map(drop));

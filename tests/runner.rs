@@ -251,3 +251,57 @@ fn a_passing_run_that_kills_a_node_prints_no_other_crates_warnings_and_no_colour
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_features_whose_scenarios_took_longest_last_time_start_first() {
+    let root = tempfile::tempdir().unwrap();
+    let record = root.path().join("durations.tsv");
+    let run = || {
+        Runner::new("tests/fixtures/durations")
+            .args(["runner"])
+            .keep(KeepPolicy::Never)
+            .tmp_root(root.path())
+            .concurrency(1)
+            .durations(&record)
+            .quiet()
+            .run()
+    };
+    let start_of = |o: &valkey_bdd::runner::Outcome, name: &str| {
+        o.scenarios
+            .iter()
+            .find(|s| s.scenario == name)
+            .and_then(|s| s.started_at)
+            .unwrap_or_else(|| panic!("{name} did not run: {o:?}"))
+    };
+    // No record yet: file order, and the run writes one.
+    let outcome = run().await.unwrap();
+    assert!(!outcome.failed);
+    assert!(start_of(&outcome, "The first scenario") < start_of(&outcome, "The second scenario"));
+    let written = std::fs::read_to_string(&record).unwrap();
+    for name in ["first", "second"] {
+        assert!(
+            written.contains(&format!(
+                "\ttests/fixtures/durations/{name}.feature: The {name} scenario\n"
+            )),
+            "{written}"
+        );
+    }
+    // A record that says the second took longest: it starts first, and
+    // the run replaces its figure with this run's.
+    std::fs::write(
+        &record,
+        "0.010\ttests/fixtures/durations/first.feature: The first scenario\n\
+         9.000\ttests/fixtures/durations/second.feature: The second scenario\n\
+         4.000\ttests/fixtures/elsewhere.feature: Not in this run\n",
+    )
+    .unwrap();
+    let outcome = run().await.unwrap();
+    assert!(!outcome.failed);
+    assert!(start_of(&outcome, "The second scenario") < start_of(&outcome, "The first scenario"));
+    let written = std::fs::read_to_string(&record).unwrap();
+    assert!(!written.contains("9.000\t"), "{written}");
+    assert!(
+        written.contains("4.000\ttests/fixtures/elsewhere.feature: Not in this run\n"),
+        "a scenario that did not run keeps its figure: {written}"
+    );
+}

@@ -90,6 +90,11 @@ fn bad_values_stop_the_run_before_anything_starts() {
             "/no/such/folder",
             "VALKEY_BDD_TMPDIR=/no/such/folder cannot be used",
         ),
+        (
+            "VALKEY_BDD_DURATIONS",
+            "/no/such/folder/durations.tsv",
+            "VALKEY_BDD_DURATIONS=/no/such/folder/durations.tsv: the folder /no/such/folder does not exist",
+        ),
         ("VALKEY_BDD_CONCURRENCY", "0", "is not a positive number"),
         ("VALKEY_BDD_KEEP", "sometimes", "is not a keep policy"),
         ("VALKEY_BDD_LOG", "valkey_bdd=loud", "is not a log filter"),

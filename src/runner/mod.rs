@@ -11,6 +11,7 @@
 //! earlier left on disk ([`crate::leftovers`]).
 
 mod args;
+pub mod durations;
 mod execute;
 use execute::{after_scenario, execute, keep_policy};
 mod help;
@@ -73,6 +74,7 @@ pub struct Runner {
     steps: Vec<PathBuf>,
     concurrency: Option<usize>,
     junit: Option<PathBuf>,
+    durations: Option<PathBuf>,
     json: Option<PathBuf>,
     report: Option<PathBuf>,
     args: Option<Vec<String>>,
@@ -182,6 +184,7 @@ impl Runner {
             steps: Vec::new(),
             concurrency: None,
             junit: None,
+            durations: None,
             json: None,
             report: None,
             args: None,
@@ -251,6 +254,15 @@ impl Runner {
     /// still wins). Default: [`crate::settings::concurrency`].
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = Some(n);
+        self
+    }
+
+    /// Records each scenario's duration in `path` after the run, and starts
+    /// the features with the longest scenarios first by the record found
+    /// there (also: `VALKEY_BDD_DURATIONS`; by default a file in the cargo
+    /// target directory).
+    pub fn durations(mut self, path: impl Into<PathBuf>) -> Self {
+        self.durations = Some(path.into());
         self
     }
 

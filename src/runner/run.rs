@@ -301,7 +301,22 @@ impl Runner {
         let reuse_before = crate::reuse::counts();
         let run_start = std::time::Instant::now();
         let shown = board.spawn();
-        let mut outcome = execute(cucumber, gate.features.clone(), args, selection, keep).await;
+        // Longest first: the features whose scenarios took longest last
+        // time start now, not after everything else.
+        let durations_path = match &self.durations {
+            Some(p) => Some(p.clone()),
+            None => crate::settings::durations_path()?,
+        };
+        let mut features = gate.features.clone();
+        if let Some(path) = &durations_path {
+            durations::Durations::load(path).order(
+                &mut features,
+                gate.candidates
+                    .iter()
+                    .filter(|c| selection.runs(Some(&c.path), c.line)),
+            );
+        }
+        let mut outcome = execute(cucumber, features, args, selection, keep).await;
         drop(shown);
         let wall = run_start.elapsed();
         crate::pool::drain().await;
@@ -385,6 +400,9 @@ impl Runner {
                 }
             }
             o.scenarios = scenarios;
+            if let Some(path) = &durations_path {
+                durations::record(path, &o.scenarios);
+            }
             reports.write(o, &binary.to_string())?;
             if !self.quiet {
                 eprintln!("{}", summary::render(o));
