@@ -19,8 +19,9 @@
 //!
 //! Scenarios run one at a time there. The run refuses to start on a
 //! database that holds keys (any db of any node), unless
-//! `VALKEY_BDD_EXTERNAL_FLUSH=1` allows it to `FLUSHALL` — at the start
-//! and before every scenario.
+//! `VALKEY_BDD_EXTERNAL_FLUSH=1` allows it to `FLUSHALL` — at the start,
+//! before every scenario, and at the end, so that no scenario's keys are
+//! left behind.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

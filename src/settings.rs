@@ -21,7 +21,7 @@
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
 //! | `VALKEY_BDD_WRAPPER` | `valgrind`: run every server under valgrind's memcheck; a leak or memory error fails the scenario | unset |
 //! | `VALKEY_BDD_EXTERNAL` | run against a server the harness did not start: `redis://host:port`, `rediss://…`, `cluster:redis://host:port` ([`crate::external`]) | unset |
-//! | `VALKEY_BDD_EXTERNAL_FLUSH` | `1`: the harness may `FLUSHALL` the external server (at the start and before every scenario) | unset: a non-empty one is refused |
+//! | `VALKEY_BDD_EXTERNAL_FLUSH` | `1`: the harness may `FLUSHALL` the external server (at the start, before every scenario and at the end) | unset: a non-empty one is refused |
 //! | `VALKEY_BDD_STEPS` | more step libraries: `*.steps` files or folders, `:`-separated | unset |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires:tls`, ...) fails the run instead of being skipped | unset |
 

@@ -301,7 +301,13 @@ fn a_plain_server_passes_what_applies_and_skips_the_rest_with_reasons() {
         "every skip in the JUnit report:\n{xml}"
     );
     assert!(xml.contains("external server: step"), "{xml}");
-    // Nothing of the scenarios is left in the server.
+    // Nothing of the scenarios is left in the server: the last one ran
+    // (and left a key), then the run emptied the server.
+    assert_eq!(
+        verdict(&text, "tests/fixtures/external/zz_last.feature:5"),
+        "passed",
+        "{text}"
+    );
     assert_eq!(cli(server.ports[0], &["DBSIZE"]), "0");
 }
 
@@ -352,6 +358,10 @@ fn a_cluster_formed_by_valkey_cli_passes_the_routing_scenarios_that_apply() {
     }
     let xml = std::fs::read_to_string(junit).unwrap();
     assert!(xml.contains("tagged @cluster:skip"), "{xml}");
+    // The routing scenarios wrote keys; the run emptied every node after.
+    for port in &cluster.ports {
+        assert_eq!(cli(*port, &["DBSIZE"]), "0", "node {port}");
+    }
 }
 
 #[test]

@@ -303,7 +303,10 @@ impl Runner {
         let shown = board.spawn();
         // Longest first: the features whose scenarios took longest last
         // time start now, not after everything else.
+        // Not against an external server: its scenarios run one at a time,
+        // and their durations there are not the suite's own.
         let durations_path = match &self.durations {
+            _ if external.is_some() => None,
             Some(p) => Some(p.clone()),
             None => crate::settings::durations_path()?,
         };
@@ -321,6 +324,15 @@ impl Runner {
         let wall = run_start.elapsed();
         crate::pool::drain().await;
         crate::reuse::drain().await;
+        if let Some(x) = external.as_deref().filter(|x| x.may_flush) {
+            // The last scenario's keys are not left on a server the harness
+            // was allowed to flush.
+            if let Err(e) = x.make_empty("the run ends").await {
+                eprintln!(
+                    "valkey-bdd: warning: could not empty the external server after the run: {e}"
+                );
+            }
+        }
         let reused = crate::reuse::counts();
         if reused.reused > reuse_before.reused && !self.quiet {
             eprintln!(
