@@ -53,6 +53,8 @@ async fn verdicts(
         .args(args)
         .reuse(reuse)
         .concurrency(concurrency)
+        // The order given is the shuffled one: keep it.
+        .without_durations()
         .quiet()
         .run()
         .await

@@ -307,7 +307,7 @@ impl Runner {
         // and their durations there are not the suite's own.
         let durations_path = match &self.durations {
             _ if external.is_some() => None,
-            Some(p) => Some(p.clone()),
+            Some(p) => p.clone(),
             None => crate::settings::durations_path()?,
         };
         let mut features = gate.features.clone();
