@@ -433,22 +433,7 @@ fn load_error(errors: Vec<String>) -> Error {
 
 /// The `*.steps` files under `dir`, sorted.
 fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d)
-            .map_err(|e| Error::io(format!("reading the step libraries in {}", d.display()), e))?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == EXTENSION) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    super::files_under(dir, EXTENSION, "the step libraries")
 }
 
 /// Reads one library: its text becomes a feature whose scenarios are the

@@ -411,6 +411,31 @@ fn init_tracing() {
 
 /// A path as the user typed it: relative to the current directory when it
 /// lies below it (cucumber makes feature paths absolute).
+/// The files under `dir` whose extension is `extension`, sorted; `what`
+/// names them in an error (`the features`).
+fn files_under(dir: &Path, extension: &str, what: &str) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+        let entry = entry.map_err(|e| {
+            let at = e.path().unwrap_or(dir).display().to_string();
+            match e.into_io_error() {
+                Some(io) => Error::io(format!("reading {what} in {at}"), io),
+                None => Error::Config {
+                    what: format!("reading {what} in {at}: a symbolic link loops"),
+                    hint: "remove the link that points to a folder above it".into(),
+                },
+            }
+        })?;
+        if entry.file_type().is_file()
+            && entry.path().extension().is_some_and(|e| e == extension)
+        {
+            out.push(entry.into_path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn relative(path: &Path) -> String {
     std::env::current_dir()
         .ok()

@@ -537,22 +537,7 @@ pub fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {
             hint: "give the runner the folder that holds your .feature files (paths are relative to the crate)".into(),
         });
     }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Error::io(format!("reading the features in {}", dir.display()), e))?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "feature") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    super::files_under(path, "feature", "the features")
 }
 
 /// The files `-i` globs name, as cucumber reads them.
