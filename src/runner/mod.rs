@@ -426,9 +426,7 @@ fn files_under(dir: &Path, extension: &str, what: &str) -> Result<Vec<PathBuf>> 
                 },
             }
         })?;
-        if entry.file_type().is_file()
-            && entry.path().extension().is_some_and(|e| e == extension)
-        {
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == extension) {
             out.push(entry.into_path());
         }
     }
