@@ -15,7 +15,7 @@
 //! | `VALKEY_BDD_JUNIT` | write a JUnit XML report to this path | unset |
 //! | `VALKEY_BDD_JSON` | write a Cucumber JSON report to this path | unset |
 //! | `VALKEY_BDD_REPORT` | write an HTML report of the run to this path | unset |
-//! | `VALKEY_BDD_DURATIONS` | the file recording each scenario's last duration, so that the longest start first; `off`: none | `valkey-bdd-durations.tsv` in the cargo target directory, if the run is in one |
+//! | `VALKEY_BDD_DURATIONS` | the file recording each scenario's last duration, so that the longest start first; `off` or `0`: none | `valkey-bdd-durations.tsv` in the cargo target directory, if the run is in one |
 //! | `VALKEY_BDD_SLOW_NOTICE` | seconds after which a still-running scenario is named on stderr (off a terminal) | 5 |
 //! | `VALKEY_BDD_PORT_BASE` | first port of the port block | 16000 |
 //! | `VALKEY_BDD_TMPDIR` | where scenario directories are made | `/dev/shm` with 1 GiB free, else the system temp dir |
@@ -490,7 +490,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "VALKEY_BDD_DURATIONS",
-        "the file recording each scenario's last duration, so that the longest start first; off: none",
+        "the file recording each scenario's last duration, so that the longest start first; off or 0: none",
         "valkey-bdd-durations.tsv in the cargo target directory",
     ),
     (

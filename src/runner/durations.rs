@@ -16,7 +16,7 @@
 use super::ScenarioResult;
 use super::select::Candidate;
 use cucumber::gherkin;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,10 +35,11 @@ pub fn default_path() -> Option<PathBuf> {
         .map(|d| d.join(FILE_NAME))
 }
 
-/// The durations of an earlier run, by test name.
+/// The durations of an earlier run, by test name (sorted, so that the
+/// record diffs well).
 #[derive(Debug, Default, Clone)]
 pub struct Durations {
-    known: HashMap<String, Duration>,
+    known: BTreeMap<String, Duration>,
 }
 
 impl Durations {
@@ -72,19 +73,12 @@ impl Durations {
         Durations { known }
     }
 
-    /// The record's text, sorted by name so that it diffs well.
+    /// The record's text, a line per test, by name.
     pub fn render(&self) -> String {
-        let mut lines: Vec<_> = self
-            .known
+        self.known
             .iter()
             .map(|(name, d)| format!("{:.3}\t{name}\n", d.as_secs_f64()))
-            .collect();
-        lines.sort_by(|a, b| {
-            a.split_once('\t')
-                .map(|x| x.1)
-                .cmp(&b.split_once('\t').map(|x| x.1))
-        });
-        lines.concat()
+            .collect()
     }
 
     /// Puts `features` in the order to start them: the feature whose
@@ -99,31 +93,25 @@ impl Durations {
         if self.known.is_empty() {
             return;
         }
-        // `None` (a scenario never timed) sorts after every `Some` in
-        // reverse: it starts first.
+        // Per feature, its longest scenario; `None` once one was never timed.
         let mut longest: HashMap<&Path, Option<Duration>> = HashMap::new();
         for c in run {
             let d = self.known.get(&c.test_name).copied();
             let entry = longest
                 .entry(c.path.as_path())
                 .or_insert(Some(Duration::ZERO));
-            *entry = match (*entry, d) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                _ => None,
-            };
+            *entry = entry.zip(d).map(|(a, b)| a.max(b));
         }
         let cost = |f: &gherkin::Feature| {
             let path = f
                 .path
                 .as_ref()
-                .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()));
-            path.and_then(|p| longest.get(p.as_path()).copied())
-                .unwrap_or(None)
+                .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))?;
+            longest.get(path.as_path()).copied().flatten()
         };
-        features.sort_by_cached_key(|f| match cost(f) {
-            None => (0, std::cmp::Reverse(Duration::MAX)),
-            Some(d) => (1, std::cmp::Reverse(d)),
-        });
+        // `None` sorts before every `Some`: the untimed start first, then
+        // the longest.
+        features.sort_by_cached_key(|f| cost(f).map(std::cmp::Reverse));
     }
 
     /// Takes this run's durations in: each scenario that ran replaces its

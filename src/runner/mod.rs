@@ -409,8 +409,6 @@ fn init_tracing() {
         .try_init();
 }
 
-/// A path as the user typed it: relative to the current directory when it
-/// lies below it (cucumber makes feature paths absolute).
 /// The files under `dir` whose extension is `extension`, sorted; `what`
 /// names them in an error (`the features`).
 fn files_under(dir: &Path, extension: &str, what: &str) -> Result<Vec<PathBuf>> {
@@ -434,6 +432,8 @@ fn files_under(dir: &Path, extension: &str, what: &str) -> Result<Vec<PathBuf>> 
     Ok(out)
 }
 
+/// A path as the user typed it: relative to the current directory when it
+/// lies below it (cucumber makes feature paths absolute).
 fn relative(path: &Path) -> String {
     std::env::current_dir()
         .ok()

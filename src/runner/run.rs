@@ -302,9 +302,9 @@ impl Runner {
         let run_start = std::time::Instant::now();
         let shown = board.spawn();
         // Longest first: the features whose scenarios took longest last
-        // time start now, not after everything else.
-        // Not against an external server: its scenarios run one at a time,
-        // and their durations there are not the suite's own.
+        // time start now, not after everything else. Not against an
+        // external server: its scenarios run one at a time, and their
+        // durations there are not the suite's own.
         let durations_path = match &self.durations {
             _ if external.is_some() => None,
             Some(p) => p.clone(),

@@ -5,9 +5,6 @@
 use super::lifecycle::status_of;
 use super::*;
 
-/// What a refusal's error says before the server's log line.
-const REFUSED_MARK: &str = "the server logged:";
-
 impl Server {
     /// Who a program given the server's URL authenticates as: the default
     /// user with the run's password while the server is guarded by it;
@@ -180,14 +177,14 @@ impl Server {
             }) => Error::Connection {
                 target,
                 action,
-                detail: format!("{detail}\n  {REFUSED_MARK} {line}"),
+                detail: format!("{detail}\n  the server logged: {line}"),
                 hint,
             },
             seen => Error::Connection {
                 target: self.describe(),
                 action: "connecting".into(),
                 detail: format!(
-                    "{}\n  {REFUSED_MARK} {line}",
+                    "{}\n  the server logged: {line}",
                     seen.map_or("no reply to the first command yet".to_string(), |e| {
                         first_line(&e.to_string())
                     })
