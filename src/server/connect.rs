@@ -138,7 +138,11 @@ impl Server {
                 // refusal shows at the first command, or only in the log.
                 let mut first = c.clone();
                 first.set_timeout(first_reply);
+                // Biased: when the reply (or its failure) and the log line
+                // are both there, the client's own evidence comes first and
+                // the line is quoted beside it.
                 tokio::select! {
+                    biased;
                     reply = first.run("PING") => { reply?; }
                     line = self.refusal_logged_after(offset) => return Ok(Err(line)),
                 }
