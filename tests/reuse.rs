@@ -176,7 +176,7 @@ async fn a_reset_that_does_not_verify_stops_the_server() {
             baseline,
             Skip {
                 config: true,
-                data: false
+                ..Skip::default()
             }
         )
         .await,
@@ -204,15 +204,32 @@ async fn a_reset_that_does_not_verify_stops_the_server() {
             server,
             baseline,
             Skip {
-                config: false,
-                data: true
+                data: true,
+                ..Skip::default()
             }
         )
         .await,
         "a server holding keys was pooled"
     );
+
+    // A reset that leaves the count of changes since the last save (a fresh
+    // server counts none): stopped.
+    let (server, baseline) = reuse::start(ServerSpec::new("changes")).await.unwrap();
+    server.command("SET k v").await.unwrap();
+    assert!(
+        !reuse::give_back_skipping(
+            server,
+            baseline,
+            Skip {
+                save: true,
+                ..Skip::default()
+            }
+        )
+        .await,
+        "a server counting changes since its last save was pooled"
+    );
     let after = reuse::counts();
-    assert_eq!(after.rejected - before.rejected, 2);
+    assert_eq!(after.rejected - before.rejected, 3);
     assert_eq!(after.returned - before.returned, 1);
     reuse::drain().await;
 }
@@ -267,14 +284,33 @@ async fn a_reused_cluster_is_reset_checked_and_cheap() {
     assert_eq!(client.run("GET a").await.unwrap(), Reply::Nil);
     drop(client);
 
+    // Once more: primaries and replicas alike count no change since a save,
+    // as when fresh (the writes before the reset are not counted).
+    assert!(clusters::give_back(cluster, baseline).await);
+    let (cluster, baseline) = clusters::take(&binary, 3, 1).await.expect("it comes back");
+    for node in cluster.nodes() {
+        assert_eq!(
+            info_of(&node)
+                .await
+                .get("rdb_changes_since_last_save")
+                .map(String::as_str),
+            Some("0"),
+            "{}",
+            node.describe()
+        );
+    }
+
     // Keys left behind: the check finds them, the cluster is stopped.
+    let mut client = cluster.client().await.unwrap();
+    client.run("SET k v").await.unwrap();
+    drop(client);
     assert!(
         !clusters::give_back_skipping(
             cluster,
             baseline,
             Skip {
-                config: false,
-                data: true
+                data: true,
+                ..Skip::default()
             }
         )
         .await,
@@ -291,5 +327,117 @@ async fn a_reused_cluster_is_reset_checked_and_cheap() {
     }
     let after = reuse::counts();
     assert_eq!(after.rejected - before.rejected, 1);
+    reuse::drain().await;
+}
+
+/// `INFO everything` as field → value.
+async fn info_of(server: &valkey_bdd::Server) -> BTreeMap<String, String> {
+    let text = server
+        .command("INFO everything")
+        .await
+        .unwrap()
+        .text()
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// `INFO` fields that differ between two reads of the same untouched server
+/// (clocks, memory, CPU, rates) or count the harness's own traffic (its
+/// probes and the reset's commands): what a scenario cannot hold still.
+fn volatile(field: &str) -> bool {
+    const VOLATILE: &[&str] = &[
+        "uptime_",
+        "lru_clock",
+        "server_time_usec",
+        "used_",
+        "mem_",
+        "allocator_",
+        "rss_",
+        "total_system_memory",
+        "maxmemory_human",
+        "lazyfree",
+        "instantaneous_",
+        "eventloop_",
+        "total_net_",
+        "total_reads_processed",
+        "total_writes_processed",
+        "total_connections_received",
+        "total_commands_processed",
+        "client_recent_max_",
+        "cmdstat_",
+        "latency_percentiles_usec_",
+        "rdb_last_save_time",
+        "expire_cycle_cpu_milliseconds",
+        "io_threaded_",
+        "reply_buffer_",
+        "total_active_defrag_time",
+        "current_active_defrag_time",
+        "expired_stale_perc",
+    ];
+    VOLATILE.iter().any(|p| field.starts_with(p))
+}
+
+/// A server used by a scenario, reset and handed out again, reads as a fresh
+/// one: every `INFO` field a scenario could assert on has its fresh value
+/// (a scenario asserting `rdb_changes_since_last_save` once saw the writes
+/// of the scenario before it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_server_reads_as_a_fresh_one() {
+    let _serial = SERIAL.lock().await;
+    reuse::enable(4);
+    let (server, baseline) = reuse::start(ServerSpec::new("fresh")).await.unwrap();
+    let fresh = info_of(&server).await;
+    let mut c = server.client().await.unwrap();
+    for line in [
+        "SET a 1",
+        "INCR n",
+        "EXPIRE a 100",
+        "SET gone 1 PX 1",
+        "LPUSH l x y z",
+        "HSET h f v",
+        "GET missing",
+        "PUBLISH ch m",
+        "EVAL \"return 1\" 0",
+        "SELECT 2",
+        "SET b 2",
+        "CLIENT SETNAME user",
+        "CONFIG SET maxmemory 100mb",
+        "ACL SETUSER bob on >pw +@all ~*",
+    ] {
+        c.run(line).await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let _ = c.run("GET gone").await.unwrap();
+    drop(c);
+    let port = server.port();
+    assert!(
+        reuse::give_back(server, baseline).await,
+        "the reset verifies"
+    );
+    let binary = reuse::binary_of_run().unwrap();
+    let (server, baseline) = reuse::take(&binary).expect("the server comes back");
+    assert_eq!(server.port(), port);
+    let reused = info_of(&server).await;
+    let differ: Vec<String> = fresh
+        .iter()
+        .filter(|(k, _)| !volatile(k))
+        .filter(|(k, v)| reused.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}: fresh {v}, reused {:?}", reused.get(k)))
+        .chain(
+            reused
+                .iter()
+                .filter(|(k, _)| !volatile(k) && !fresh.contains_key(*k))
+                .map(|(k, v)| format!("{k}: not on a fresh server, reused {v}")),
+        )
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "a reused server's INFO differs from a fresh one's:\n{}",
+        differ.join("\n")
+    );
+    assert!(reuse::give_back(server, baseline).await);
     reuse::drain().await;
 }

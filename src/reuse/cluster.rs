@@ -245,6 +245,15 @@ async fn reset_and_verify(cluster: &Cluster, baseline: &ClusterBaseline, skip: S
         nodes
             .iter()
             .zip(&baseline.nodes)
+            .zip(&primaries)
+            .filter(|(_, primary)| !**primary && !skip.save)
+            .map(|((n, b), _)| reset::save_replica(n, b)),
+    )
+    .await?;
+    futures::future::try_join_all(
+        nodes
+            .iter()
+            .zip(&baseline.nodes)
             .map(|(n, b)| reset::verify_node(n, b, false)),
     )
     .await?;

@@ -4,7 +4,8 @@
 //! its connections (and with them blocked clients, transactions, pub/sub
 //! subscriptions, tracking, pauses), keys in every database, cached scripts,
 //! functions, configuration changed with `CONFIG SET`, ACL users and the
-//! ACL log, statistics, the slow log and latency history. The check that
+//! ACL log, statistics (the count of changes since the last save too: a
+//! `SAVE`, whose file is removed), the slow log and latency history. The check that
 //! follows does not trust the reset: it reads the server's state again and
 //! compares it with the [`Baseline`] taken when the server was fresh.
 
@@ -39,6 +40,8 @@ pub struct Skip {
     pub config: bool,
     /// Leave the keys.
     pub data: bool,
+    /// Leave the count of changes since the last save.
+    pub save: bool,
 }
 
 impl Baseline {
@@ -321,14 +324,53 @@ async fn reset_then(
         }
     }
     second.push(args(&["ACL", "LOG", "RESET"]), Answer::Optional);
-    second.push(args(&["CONFIG", "RESETSTAT"]), Answer::Must);
+    if primary && !skip.save {
+        // The count of changes since the last save (`INFO`'s
+        // `rdb_changes_since_last_save`) is 0 on a fresh server, and only a
+        // save sets it back; a replica's follows its primary's flush.
+        second.push(args(&["SAVE"]), Answer::Must);
+    }
     second.push(args(&["SLOWLOG", "RESET"]), Answer::Optional);
     second.push(args(&["LATENCY", "RESET"]), Answer::Optional);
+    // Last, so that the reset's own commands are not counted either.
+    second.push(args(&["CONFIG", "RESETSTAT"]), Answer::Must);
     let reset = second.commands.len();
     for command in then {
         second.push(command, Answer::Judged);
     }
-    Ok(second.send(server).await?.into_iter().skip(reset).collect())
+    let replies = second.send(server).await?;
+    if primary && !skip.save {
+        remove_snapshot(server, baseline).await?;
+    }
+    Ok(replies.into_iter().skip(reset).collect())
+}
+
+/// Saves a replica that has caught up with its primary's flush, so that it
+/// too counts no change since its last save, as when fresh.
+pub(super) async fn save_replica(server: &Server, baseline: &Baseline) -> Result<()> {
+    let mut batch = Batch::default();
+    batch.push(args(&["SAVE"]), Answer::Must);
+    batch.push(args(&["CONFIG", "RESETSTAT"]), Answer::Must);
+    batch.send(server).await?;
+    remove_snapshot(server, baseline).await
+}
+
+/// Removes the snapshot the reset's `SAVE` wrote: a fresh server's folder
+/// holds none.
+async fn remove_snapshot(server: &Server, baseline: &Baseline) -> Result<()> {
+    let (Some(dir), Some(file)) = (
+        baseline.config.get("dir"),
+        baseline.config.get("dbfilename"),
+    ) else {
+        return Ok(());
+    };
+    match tokio::fs::remove_file(std::path::Path::new(dir).join(file)).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Expectation(format!(
+            "resetting {}: the snapshot its reset wrote in {dir} cannot be removed: {e}",
+            server.describe()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// What the check reads, in this order: see [`judge`].
@@ -427,6 +469,7 @@ async fn judge(
     ];
     for (field, want) in alone.iter().filter(|_| standalone).copied().chain([
         ("loading", "0"),
+        ("rdb_changes_since_last_save", "0"),
         ("rdb_bgsave_in_progress", "0"),
         ("aof_rewrite_in_progress", "0"),
         ("blocked_clients", "0"),
