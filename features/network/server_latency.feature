@@ -4,7 +4,9 @@ Feature: Latency on a server's links
   reaches it at once. `WAIT` on the primary waits for the replica's
   acknowledgement: one trip to the replica and one back. The links open when
   the latency starts, or when the network heals, are made anew: the replica
-  reconnects within a second.
+  reconnects within a second. What is not slowed must answer in under 300 ms,
+  the least a delayed `WAIT` is asserted to take: a busy machine can stall any
+  one command, but never make a delayed one come back early.
 
   Scenario: WAIT waits for a replica whose links have 200 ms of latency, until the network heals
     Given a primary with 1 replica
@@ -14,9 +16,9 @@ Feature: Latency on a server's links
     When client "writer" runs `SET k slow`
     Then `WAIT 1 2000` by client "writer" takes at least 300 ms
     And the reply is the integer 1
-    And `PING` by client "writer" takes less than 200 ms
+    And `PING` by client "writer" takes less than 300 ms
     When the network heals
     Then the INFO field "master_link_status" of replica 1 becomes "up"
     When client "writer" runs `SET k fast`
-    Then `WAIT 1 2000` by client "writer" takes less than 200 ms
+    Then `WAIT 1 2000` by client "writer" takes less than 300 ms
     And the reply is the integer 1
