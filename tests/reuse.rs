@@ -441,3 +441,19 @@ async fn a_reused_server_reads_as_a_fresh_one() {
     assert!(reuse::give_back(server, baseline).await);
     reuse::drain().await;
 }
+
+/// A scenario reading `INFO` forms its own cluster: what forming leaves
+/// (the count of full syncs) is not what a reused cluster's reset leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_reading_info_gets_a_freshly_formed_cluster() {
+    let _serial = SERIAL.lock().await;
+    let fixture = PathBuf::from("tests/fixtures/reuse/formation.feature");
+    let (verdicts, counts) = verdicts(&[fixture], true, 1).await;
+    assert_eq!(
+        counts.returned, 1,
+        "the first scenario's cluster was pooled"
+    );
+    assert_eq!(counts.reused, 0, "{verdicts:?}");
+    assert!(verdicts.values().all(|v| v == "passed"), "{verdicts:#?}");
+    reuse::drain().await;
+}

@@ -197,6 +197,44 @@ pub fn why_not(steps: &[gherkin::Step], declared: &[Regex]) -> Option<String> {
     None
 }
 
+/// Why a scenario that may take reused servers may still not take a reused
+/// cluster; `None` when it may. A cluster's reset cannot give back what its
+/// forming left: replication offsets (which later writes moved on) and the
+/// statistics of its first syncs (`sync_full`, `total_forks`, which the
+/// reset's `CONFIG RESETSTAT` zeroes). A scenario reading `INFO` fields or
+/// `ROLE` could see them differ from a freshly formed cluster's, so it forms
+/// its own. `CLUSTER INFO` fields are the cluster's view, which the check
+/// compares with the formed one: they do not opt out.
+pub fn why_not_cluster(steps: &[gherkin::Step]) -> Option<String> {
+    for step in steps {
+        let text = step.value.as_str();
+        if text.contains("INFO field") && !text.contains("CLUSTER INFO field") {
+            return Some(format!(
+                "step \"{text}\" reads an INFO field, which a reused cluster's reset cannot give back as formed"
+            ));
+        }
+        let commands = backticked(text).into_iter().chain(
+            step.docstring
+                .iter()
+                .flat_map(|d| d.lines().map(str::to_string)),
+        );
+        for command in commands {
+            let first = command
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            if first == "INFO" || first == "ROLE" {
+                return Some(format!(
+                    "step \"{text}\" runs `{}`, whose offsets and statistics a reused cluster's reset cannot give back as formed",
+                    command.trim()
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Why a command's effects could outlive a reset, if they could.
 pub fn lasting_command(command: &str) -> Option<&'static str> {
     let upper = command.trim().to_ascii_uppercase();
@@ -268,6 +306,40 @@ mod tests {
             ("${cmd}", true),
         ] {
             assert_eq!(lasting_command(c).is_some(), lasting, "{c}");
+        }
+    }
+
+    fn steps(text: &str) -> Vec<gherkin::Step> {
+        let feature = format!("Feature: f\n  Scenario: s\n{text}");
+        let f = gherkin::Feature::parse(&feature, gherkin::GherkinEnv::default()).unwrap();
+        f.scenarios[0].steps.clone()
+    }
+
+    #[test]
+    fn reading_info_or_role_keeps_a_scenario_off_reused_clusters() {
+        for (text, opts_out) in [
+            (
+                "    Given a cluster of 3 shards\n    When I run `SET k v`\n",
+                false,
+            ),
+            (
+                "    Given a cluster of 3 shards\n    Then the CLUSTER INFO field \"cluster_state\" of node 1 becomes \"ok\"\n",
+                false,
+            ),
+            (
+                "    Given a cluster of 3 shards\n    Then the INFO field \"sync_full\" of node 1 is \"1\"\n",
+                true,
+            ),
+            (
+                "    Given a cluster of 3 shards\n    When I run `info replication` on node 1\n",
+                true,
+            ),
+            (
+                "    Given a cluster of 3 shards\n    When I run `ROLE` on node 4\n",
+                true,
+            ),
+        ] {
+            assert_eq!(why_not_cluster(&steps(text)).is_some(), opts_out, "{text}");
         }
     }
 

@@ -108,6 +108,9 @@ pub struct ValkeyWorld {
     /// Whether the scenario's sentences allow it to take and return reused
     /// servers ([`crate::reuse::classify`]).
     reuse: bool,
+    /// Whether, besides, its sentences allow it to take a reused cluster
+    /// ([`crate::reuse::classify::why_not_cluster`]).
+    reuse_cluster: bool,
     /// The servers that go back to the pool if the scenario passes, with
     /// their state when fresh.
     reusable: HashMap<String, crate::reuse::Baseline>,
@@ -167,6 +170,7 @@ impl ValkeyWorld {
             remembered: BTreeMap::new(),
             every_server: Vec::new(),
             reuse: false,
+            reuse_cluster: true,
             reusable: HashMap::new(),
             reusable_cluster: None,
             network: None,
@@ -179,6 +183,13 @@ impl ValkeyWorld {
     /// for scenarios whose sentences cannot leave lasting state behind.
     pub fn set_reuse(&mut self, allowed: bool) {
         self.reuse = allowed;
+    }
+
+    /// Keeps a scenario that may reuse servers from reusing a cluster when
+    /// `allowed` is false: it reads what a cluster's reset cannot give back
+    /// (its replication offsets and the statistics of its forming).
+    pub fn set_cluster_reuse(&mut self, allowed: bool) {
+        self.reuse_cluster = allowed;
     }
 
     /// Records which scenario this world belongs to.

@@ -237,6 +237,7 @@ impl ValkeyWorld {
             }
             Some(_) => return Err(external_refusal("a cluster of this shape")),
             None if self.reuse
+                && self.reuse_cluster
                 && !self.scenario.network
                 && spec.is_default()
                 && self.keep != KeepPolicy::Always
