@@ -183,18 +183,23 @@ pub fn why_not(steps: &[gherkin::Step], declared: &[Regex]) -> Option<String> {
         if let Some(why) = lasting(text) {
             return said(why);
         }
-        let commands = backticked(text).into_iter().chain(
-            step.docstring
-                .iter()
-                .flat_map(|d| d.lines().map(str::to_string)),
-        );
-        for command in commands {
+        for command in commands_of(step) {
             if let Some(why) = lasting_command(&command) {
                 return said(&format!("runs `{}`, which {why}", command.trim()));
             }
         }
     }
     None
+}
+
+/// The commands a step runs: those written in backticks in its sentence,
+/// and each line of its doc string.
+fn commands_of(step: &gherkin::Step) -> impl Iterator<Item = String> + '_ {
+    backticked(&step.value).into_iter().chain(
+        step.docstring
+            .iter()
+            .flat_map(|d| d.lines().map(str::to_string)),
+    )
 }
 
 /// Why a scenario that may take reused servers may still not take a reused
@@ -213,12 +218,7 @@ pub fn why_not_cluster(steps: &[gherkin::Step]) -> Option<String> {
                 "step \"{text}\" reads an INFO field, which a reused cluster's reset cannot give back as formed"
             ));
         }
-        let commands = backticked(text).into_iter().chain(
-            step.docstring
-                .iter()
-                .flat_map(|d| d.lines().map(str::to_string)),
-        );
-        for command in commands {
+        for command in commands_of(step) {
             let first = command
                 .split_whitespace()
                 .next()

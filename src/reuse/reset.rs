@@ -5,9 +5,10 @@
 //! subscriptions, tracking, pauses), keys in every database, cached scripts,
 //! functions, configuration changed with `CONFIG SET`, ACL users and the
 //! ACL log, statistics (the count of changes since the last save too: a
-//! `SAVE`, whose file is removed), the slow log and latency history. The check that
-//! follows does not trust the reset: it reads the server's state again and
-//! compares it with the [`Baseline`] taken when the server was fresh.
+//! `SAVE`, whose file is removed), the slow log and latency history. The
+//! check that follows does not trust the reset: it reads the server's state
+//! again and compares it with the [`Baseline`] taken when the server was
+//! fresh.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
