@@ -593,12 +593,7 @@ pub fn why_not(
                 "needs a standalone server, and {ENV_EXTERNAL} names a cluster"
             ));
         }
-        let commands = backticked(text).into_iter().chain(
-            step.docstring
-                .iter()
-                .flat_map(|d| d.lines().map(str::to_string)),
-        );
-        for command in commands {
+        for command in commands_of(step) {
             let upper = command.trim().to_ascii_uppercase();
             if upper.starts_with("DEBUG") && !external.debug {
                 return said(
@@ -634,6 +629,16 @@ pub(crate) fn backticked(text: &str) -> Vec<String> {
         .step_by(2)
         .map(str::to_string)
         .collect()
+}
+
+/// The commands a step runs: those written in backticks in its sentence,
+/// and each line of its doc string.
+pub(crate) fn commands_of(step: &cucumber::gherkin::Step) -> impl Iterator<Item = String> + '_ {
+    backticked(&step.value).into_iter().chain(
+        step.docstring
+            .iter()
+            .flat_map(|d| d.lines().map(str::to_string)),
+    )
 }
 
 /// Checks a capability tag against the external server: `None` when the

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use valkey_bdd::info::Info;
 use valkey_bdd::reuse::{self, Skip};
 use valkey_bdd::runner::Verdict;
 use valkey_bdd::{Reply, Runner, ServerSpec};
@@ -290,10 +291,7 @@ async fn a_reused_cluster_is_reset_checked_and_cheap() {
     let (cluster, baseline) = clusters::take(&binary, 3, 1).await.expect("it comes back");
     for node in cluster.nodes() {
         assert_eq!(
-            info_of(&node)
-                .await
-                .get("rdb_changes_since_last_save")
-                .map(String::as_str),
+            info_of(&node).await.get("rdb_changes_since_last_save"),
             Some("0"),
             "{}",
             node.describe()
@@ -330,18 +328,9 @@ async fn a_reused_cluster_is_reset_checked_and_cheap() {
     reuse::drain().await;
 }
 
-/// `INFO everything` as field → value.
-async fn info_of(server: &valkey_bdd::Server) -> BTreeMap<String, String> {
-    let text = server
-        .command("INFO everything")
-        .await
-        .unwrap()
-        .text()
-        .unwrap_or_default();
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
-        .collect()
+/// `INFO everything` of the server.
+async fn info_of(server: &valkey_bdd::Server) -> Info {
+    Info::fetch(server, "everything").await.unwrap()
 }
 
 /// `INFO` fields that differ between two reads of the same untouched server
@@ -421,17 +410,12 @@ async fn a_reused_server_reads_as_a_fresh_one() {
     let (server, baseline) = reuse::take(&binary).expect("the server comes back");
     assert_eq!(server.port(), port);
     let reused = info_of(&server).await;
-    let differ: Vec<String> = fresh
-        .iter()
-        .filter(|(k, _)| !volatile(k))
-        .filter(|(k, v)| reused.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k}: fresh {v}, reused {:?}", reused.get(k)))
-        .chain(
-            reused
-                .iter()
-                .filter(|(k, _)| !volatile(k) && !fresh.contains_key(*k))
-                .map(|(k, v)| format!("{k}: not on a fresh server, reused {v}")),
-        )
+    let fields: std::collections::BTreeSet<&str> = fresh.fields().chain(reused.fields()).collect();
+    let differ: Vec<String> = fields
+        .into_iter()
+        .filter(|k| !volatile(k))
+        .filter(|k| fresh.get(k) != reused.get(k))
+        .map(|k| format!("{k}: fresh {:?}, reused {:?}", fresh.get(k), reused.get(k)))
         .collect();
     assert!(
         differ.is_empty(),

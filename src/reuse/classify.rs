@@ -192,16 +192,6 @@ pub fn why_not(steps: &[gherkin::Step], declared: &[Regex]) -> Option<String> {
     None
 }
 
-/// The commands a step runs: those written in backticks in its sentence,
-/// and each line of its doc string.
-fn commands_of(step: &gherkin::Step) -> impl Iterator<Item = String> + '_ {
-    backticked(&step.value).into_iter().chain(
-        step.docstring
-            .iter()
-            .flat_map(|d| d.lines().map(str::to_string)),
-    )
-}
-
 /// Why a scenario that may take reused servers may still not take a reused
 /// cluster; `None` when it may. A cluster's reset cannot give back what its
 /// forming left: replication offsets (which later writes moved on) and the
@@ -280,7 +270,7 @@ pub fn lasting_command(command: &str) -> Option<&'static str> {
     None
 }
 
-use crate::external::backticked;
+use crate::external::commands_of;
 
 #[cfg(test)]
 mod tests {

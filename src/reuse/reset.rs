@@ -325,7 +325,8 @@ async fn reset_then(
         }
     }
     second.push(args(&["ACL", "LOG", "RESET"]), Answer::Optional);
-    if primary && !skip.save {
+    let save = primary && !skip.save;
+    if save {
         // The count of changes since the last save (`INFO`'s
         // `rdb_changes_since_last_save`) is 0 on a fresh server, and only a
         // save sets it back; a replica's follows its primary's flush.
@@ -340,7 +341,7 @@ async fn reset_then(
         second.push(command, Answer::Judged);
     }
     let replies = second.send(server).await?;
-    if primary && !skip.save {
+    if save {
         remove_snapshot(server, baseline).await?;
     }
     Ok(replies.into_iter().skip(reset).collect())
