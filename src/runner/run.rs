@@ -18,7 +18,12 @@ impl Runner {
         tracing::debug!(steps, "steps registered");
         let mut args = LibtestArgs::from(self.raw_args());
         if args.help {
-            print!("{}", help::render());
+            let text = if self.paths_from_args {
+                help::render_run()
+            } else {
+                help::render()
+            };
+            print!("{text}");
             return Ok(Outcome::default());
         }
         let mut features = self.features.clone();
