@@ -8,6 +8,8 @@ impl Runner {
     /// not start (bad settings or arguments, a feature file that cannot be
     /// parsed, unknown steps, no server binary).
     pub async fn run(self) -> Result<Outcome> {
+        // The parent the run is to outlive by nothing, noted before anything.
+        let _ = interrupt::parent();
         init_tracing();
         crate::settings::validate()?;
         self.sweep_leftovers();
