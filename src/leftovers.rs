@@ -20,7 +20,9 @@
 //! process ends, however it ends. An owner counts as alive while its socket
 //! is bound **or** a process with its pid and start time runs (the socket
 //! is per network namespace, the pid per pid namespace; either proves
-//! life). Only directories named `valkey-bdd-*`, owned by this user, not a
+//! life). The socket proves it only when held by this same user (its
+//! credentials, `SO_PEERCRED`): anyone may bind an abstract name, and another
+//! user holding a dead run's would otherwise keep its files forever. Only directories named `valkey-bdd-*`, owned by this user, not a
 //! symbolic link, and holding a well-formed mark of a dead owner are ever
 //! removed by another run.
 
@@ -104,6 +106,7 @@ pub fn run_id() -> &'static str {
                 format!("{base}-{n}")
             };
             if let Some(socket) = bind(&id) {
+                accept_and_drop(&socket);
                 return (id, Some(socket));
             }
         }
@@ -121,6 +124,46 @@ fn bind(id: &str) -> Option<UnixListener> {
     UnixListener::bind_addr(&addr).ok()
 }
 
+/// Other runs connect to the socket to learn who holds it ([`held_by_me`]):
+/// a thread takes each connection and drops it, so that they never fill
+/// the socket's backlog.
+fn accept_and_drop(socket: &UnixListener) {
+    let Ok(socket) = socket.try_clone() else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("valkey-bdd-alive".into())
+        .spawn(move || {
+            for connection in socket.incoming() {
+                drop(connection);
+            }
+        });
+}
+
+/// Whether the socket of run `id` is held by a process of this user: a
+/// connection to it (without waiting: a full backlog proves nothing) finds
+/// the holder's credentials. `None` when the name is unusable.
+fn held_by_me(id: &str) -> Option<bool> {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, UnixAddr, connect, getsockopt, socket, sockopt,
+    };
+    use std::os::fd::AsRawFd as _;
+    let addr = UnixAddr::new_abstract(socket_name(id).as_bytes()).ok()?;
+    let Ok(fd) = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    ) else {
+        return None;
+    };
+    if connect(fd.as_raw_fd(), &addr).is_err() {
+        return Some(false);
+    }
+    let peer = getsockopt(&fd, sockopt::PeerCredentials).ok()?;
+    Some(Some(peer.uid()) == own_uid())
+}
+
 /// The start time of process `pid` (clock ticks since boot), while it runs
 /// and is not a zombie.
 fn start_time(pid: u32) -> Option<u64> {
@@ -135,11 +178,14 @@ fn start_time(pid: u32) -> Option<u64> {
     fields.nth(22 - 4)?.parse().ok()
 }
 
-/// Whether the run with this id still lives.
+/// Whether the run with this id still lives: its socket is held by this
+/// user, or its process runs.
 fn alive(id: &str) -> bool {
-    if bind(id).is_none() {
-        // Bound by its owner (or the name is unusable: assume alive).
-        return true;
+    match held_by_me(id) {
+        // Held by its owner (or the name is unusable: assume alive).
+        Some(true) | None => return true,
+        // Free, or held by another user, which proves nothing.
+        Some(false) => {}
     }
     let mut parts = id.split('-');
     let (Some(pid), Some(start)) = (
@@ -336,6 +382,7 @@ pub fn remove_own(keep_scenarios: bool, keep_also: &[PathBuf]) -> Removed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::CommandExt as _;
 
     fn mark(root: &Path, name: &str, text: &str) -> PathBuf {
         let dir = root.join(name);
@@ -421,6 +468,50 @@ mod tests {
         }
         let unique: BTreeSet<_> = roots.iter().collect();
         assert_eq!(unique.len(), roots.len(), "{roots:?}");
+    }
+
+    #[test]
+    fn another_users_socket_does_not_keep_a_dead_runs_directory() {
+        if own_uid() != Some(0) {
+            eprintln!("skipped: binding the socket as another user needs root");
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let dead = dead_id();
+        let dir = mark(root.path(), "valkey-bdd-x", &format!("{dead} scenario\n"));
+        // `nobody` holds the dead run's name, listening.
+        let hold = "import socket, sys, time\n\
+                    s = socket.socket(socket.AF_UNIX)\n\
+                    s.bind(b'\\0' + sys.argv[1].encode())\n\
+                    s.listen(1)\n\
+                    print('held', flush=True)\n\
+                    time.sleep(60)\n";
+        // The system's python3: one under root's home is not for `nobody`.
+        let python = Path::new("/usr/bin/python3");
+        if !python.exists() {
+            eprintln!("skipped: no /usr/bin/python3 to bind the socket as another user");
+            return;
+        }
+        let mut holder = std::process::Command::new(python)
+            .args(["-c", hold, &socket_name(&dead)])
+            .uid(65534)
+            .gid(65534)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let removed = sweep(&[root.path().to_path_buf()]);
+        let held_by_nobody = bind(&dead).is_none();
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert_eq!(line, "held\n");
+        assert!(held_by_nobody, "the name was not held");
+        assert_eq!(removed, vec![dir]);
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub const ENV_PORT_BASE: &str = "VALKEY_BDD_PORT_BASE";
 /// Lowest port the block starts at by default: above the well-known and the
 /// usual development ports, far from 6379.
 const DEFAULT_BASE: u16 = 16000;
+/// The lowest first port [`ENV_PORT_BASE`] may name: ports below are
+/// privileged (and 0 is not a port but "any").
+const LOWEST_BASE: u16 = 1024;
+/// The fewest ports a block holds.
+const LEAST_PORTS: u16 = 64;
 
 /// A port held for one server for as long as this value lives.
 #[derive(Debug)]
@@ -66,7 +71,19 @@ pub fn block() -> Result<(u16, u16)> {
         Err(_) => DEFAULT_BASE,
     };
     let last = ephemeral_low.saturating_sub(BUS_OFFSET);
-    if last <= first || last - first < 64 {
+    if first < LOWEST_BASE {
+        return Err(Error::Config {
+            what: format!(
+                "{ENV_PORT_BASE}={first} is below {LOWEST_BASE}: servers would be given privileged ports \
+                 (the block runs from it to {last}, each port with its cluster bus port +{BUS_OFFSET})"
+            ),
+            hint: format!(
+                "use a port from {LOWEST_BASE} to {}, such as {DEFAULT_BASE}",
+                last.saturating_sub(LEAST_PORTS)
+            ),
+        });
+    }
+    if last <= first || last - first < LEAST_PORTS {
         return Err(Error::PortBlock {
             reason: format!(
                 "the ephemeral range starts at {ephemeral_low}, leaving no room for ports from {first} \

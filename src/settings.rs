@@ -168,6 +168,10 @@ pub fn tmp_root() -> PathBuf {
         .clone()
 }
 
+/// Where scenario directories go when `VALKEY_BDD_TMPDIR` is unset, as the
+/// help and messages say it ([`tmp_root`]).
+pub const TMP_DEFAULT: &str = "/dev/shm when it has 1 GiB free, else the system temp dir";
+
 /// `/dev/shm` when it is a writable folder with at least 1 GiB free.
 fn memory_backed() -> Option<PathBuf> {
     const ROOM: u64 = 1 << 30;
@@ -506,7 +510,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "VALKEY_BDD_TMPDIR",
         "where scenario directories are made (an existing folder)",
-        "the system temp dir",
+        TMP_DEFAULT,
     ),
     (
         "VALKEY_BDD_WRAPPER",
@@ -656,8 +660,9 @@ fn tmp_root_exists() -> Result<()> {
         }),
         Err(e) => Err(Error::Config {
             what: format!("VALKEY_BDD_TMPDIR={} cannot be used: {e}", root.display()),
-            hint: "create the folder first, or unset VALKEY_BDD_TMPDIR to use the system temp dir"
-                .into(),
+            hint: format!(
+                "create the folder first, or unset VALKEY_BDD_TMPDIR to use {TMP_DEFAULT}"
+            ),
         }),
     }
 }

@@ -1,19 +1,31 @@
 //! The command installed without this repository's cargo build: through
 //! `cargo install` under a fresh CARGO_HOME, and through the Python wheel in
-//! a fresh virtualenv, which then runs the C-module suite. Both share one
-//! release build (`target/release`, under the clean CARGO_HOME of
-//! `.ci/packaging-env`): the first packaging pays for it, the second and
-//! later runs reuse it. A test is skipped, saying why, when a tool it needs
-//! is missing from the machine (python3's venv for the wheel), and when
-//! `TEST_PACKAGING=0` asks to leave packaging out: the first run pays for a
-//! release build (about 8 minutes cold on a 2-core machine, a second when
-//! nothing changed), which a developer iterating on something else may skip.
+//! a fresh virtualenv, which then runs the C-module suite. Each has a
+//! release build of its own, under the clean CARGO_HOME of
+//! `.ci/packaging-env`: `cargo install`'s in `target/release`, the wheel's,
+//! linked by zig for glibc 2.17, in `target/<host triple>/release` (a linker
+//! of its own would rebuild every crate of a shared one); the first run pays
+//! for them, later runs reuse them.
+//!
+//! Both package from a crate cache that holds only what README's two
+//! commands download on a fresh machine (a new CARGO_HOME with an empty
+//! registry, [`FreshCargoHome`]): this machine's crates, as `cargo test`
+//! downloads them, and those `.ci/install-server` downloads — packaging reads
+//! every platform's, offline, and once passed here only because the
+//! developer's cache happened to hold them (downloading them takes about
+//! half a minute).
+//!
+//! A test is skipped, saying why, when a tool it needs is missing from the
+//! machine (python3's venv for the wheel), and when `TEST_PACKAGING=0` asks
+//! to leave packaging out: the first run pays for two release builds (about
+//! 8 minutes each cold on a 2-core machine, seconds when nothing changed),
+//! which a developer iterating on something else may skip.
 
 use std::process::Command;
 use std::sync::Mutex;
 
-/// One packaging at a time: both build in the same release folder, and the
-/// second reuses what the first compiled instead of waiting on its lock.
+/// One packaging at a time: two release builds at once would only share
+/// the machine's cores (and the clean CARGO_HOME of `.ci/packaging-env`).
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn has(program: &str, args: &[&str]) -> bool {
@@ -23,15 +35,77 @@ fn has(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Runs `.ci/<name>` and returns what it printed; fails when it failed or
-/// did not print the version of this crate.
+/// The cargo running the tests.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// A CARGO_HOME made afresh, its registry empty, then filled as on a fresh
+/// machine: the crates `cargo test` downloads (this machine's platform
+/// only), then what `.ci/install-server` downloads. Network: the registry
+/// the user's cargo configuration names (its `config.toml` is copied; no
+/// crate is).
+struct FreshCargoHome(tempfile::TempDir);
+
+impl FreshCargoHome {
+    fn new() -> FreshCargoHome {
+        let home = tempfile::tempdir().unwrap();
+        let user = std::env::var_os("CARGO_HOME")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(&std::env::var_os("HOME").unwrap()).join(".cargo")
+            });
+        for config in ["config.toml", "config"] {
+            if user.join(config).is_file() {
+                std::fs::copy(user.join(config), home.path().join(config)).unwrap();
+            }
+        }
+        let host = Command::new("rustc").arg("-vV").output().unwrap();
+        let host = String::from_utf8_lossy(&host.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+            .unwrap();
+        // What `cargo test` downloads: the crates of this platform.
+        let fetch = Command::new(cargo())
+            .args(["fetch", "--locked", "--quiet", "--target", &host])
+            .env("CARGO_HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(fetch.status.success(), "cargo fetch: {fetch:?}");
+        // What README's first command downloads.
+        let install = Command::new("bash")
+            .args([".ci/install-server", "crates"])
+            .env("CARGO_HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(
+            install.status.success(),
+            ".ci/install-server crates: {install:?}"
+        );
+        FreshCargoHome(home)
+    }
+}
+
+/// Runs `.ci/<name>` with a [`FreshCargoHome`] and returns what it printed;
+/// fails when it failed or did not print the version of this crate.
 fn script(name: &str, args: &[&str]) -> String {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let started = std::time::Instant::now();
+    let home = FreshCargoHome::new();
+    eprintln!(
+        "a fresh CARGO_HOME filled in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let out = Command::new("bash")
         .arg(format!(".ci/{name}"))
         .args(args)
+        .env("CARGO_HOME", home.0.path())
         .output()
         .unwrap();
+    eprintln!(
+        ".ci/{name} done in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -95,6 +169,17 @@ fn the_wheel_installs_the_command_into_a_fresh_venv_and_runs_the_c_module_suite(
         return;
     }
     let out = script("wheel", &["examples/c-modules"]);
+    // Built for glibc 2.17 (manylinux2014), so that it installs on the Linux
+    // CI images people use, not only on this machine's glibc.
+    let tag = format!(
+        "-py3-none-manylinux2014_{arch}.manylinux_2_17_{arch}.whl",
+        arch = std::env::consts::ARCH
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("wheel: ") && l.ends_with(&tag)),
+        "no wheel tagged {tag}:\n{out}"
+    );
     // Every scenario of the suite, run by the venv's valkey-bdd.
     assert!(all_passed(&out) >= 95, "{out}");
 }

@@ -317,9 +317,18 @@ fn reap_orphans() {
 /// server, a shared server and idle pooled nodes. Returns the child, its
 /// stderr (collected as it comes) and its servers' process ids.
 fn held_run(tmp: &Path, keep: &str) -> (Child, Arc<Mutex<String>>, Vec<u32>) {
+    held_run_of(child("interrupt", tmp), tmp, keep)
+}
+
+/// [`held_run`] of `command`, which starts the child run.
+fn held_run_of(
+    mut command: Command,
+    tmp: &Path,
+    keep: &str,
+) -> (Child, Arc<Mutex<String>>, Vec<u32>) {
     // The reports go into a folder of their own, beside the tmp dir.
     let reports = tmp.with_extension("reports");
-    let mut proc = child("interrupt", tmp)
+    let mut proc = command
         .env("VALKEY_BDD_KEEP", keep)
         .env("VALKEY_BDD_JUNIT", reports.join("junit.xml"))
         .env("VALKEY_BDD_JSON", reports.join("cucumber.json"))
@@ -553,4 +562,88 @@ async fn a_killed_runs_directories_go_with_the_next_run_and_a_live_runs_stay() {
         err.lock().unwrap()
     );
     assert_eq!(files_named(tmp.path(), "server.key"), Vec::<PathBuf>::new());
+}
+
+/// `command` started by a shell that waits for it: the run's parent is the
+/// shell, as a test binary's is `cargo test`.
+fn under_a_parent(command: &Command) -> Command {
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "\"$@\"; exit $?", "sh"])
+        .arg(command.get_program())
+        .args(command.get_args())
+        .stdin(Stdio::null());
+    for (k, v) in command.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    sh
+}
+
+#[test]
+fn sigkill_of_the_runs_parent_ends_the_run_as_sigterm_does() {
+    let _turn = TURNS.blocking_lock();
+    // The orphaned run comes to us: we can wait for it.
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut shell, err, pids) = held_run_of(
+        under_a_parent(&child("interrupt", tmp.path())),
+        tmp.path(),
+        "failed",
+    );
+    let runs = children_of(shell.id());
+    let [run] = runs[..] else {
+        let _ = shell.kill();
+        panic!("the shell should have one child, the run: {runs:?}");
+    };
+    let run = nix::unistd::Pid::from_raw(run as i32);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shell.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    shell.wait().unwrap();
+    // The run, orphaned, must end by itself, as on SIGTERM.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+        match waitpid(run, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(WaitStatus::StillAlive) => {
+                let _ = nix::sys::signal::kill(run, nix::sys::signal::Signal::SIGKILL);
+                let _ = waitpid(run, None);
+                break None;
+            }
+            Ok(WaitStatus::Exited(_, code)) => break Some(code),
+            other => panic!("waiting for the run: {other:?}"),
+        }
+    };
+    let left = wait_all_dead(&pids, Duration::from_secs(5));
+    reap_orphans();
+    let err = err.lock().unwrap().clone();
+    assert_eq!(
+        status,
+        Some(143),
+        "the run outlived its parent's SIGKILL (it was killed after 30 s)\n{err}"
+    );
+    assert!(
+        err.contains("the process that started the run is gone"),
+        "{err}"
+    );
+    assert!(
+        left.is_empty(),
+        "servers outlived the parent: {left:?}\n{err}"
+    );
+    assert_eq!(processes_in(tmp.path()), Vec::<u32>::new(), "{err}");
+    assert_eq!(
+        entries(tmp.path()),
+        Vec::<PathBuf>::new(),
+        "directories outlived the parent\n{err}"
+    );
+    let reports = tmp.path().with_extension("reports");
+    assert_eq!(entries(&reports), Vec::<PathBuf>::new(), "{err}");
+    let _ = std::fs::remove_dir(&reports);
 }

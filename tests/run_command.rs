@@ -232,6 +232,24 @@ fn run_help_shows_the_runners_options() {
     for needle in ["valkey-bdd run", "--module", "--steps", "--shard", "--tags"] {
         assert!(all.contains(needle), "{needle} in:\n{all}");
     }
+    // Its own usage, not cargo's, and its positional arguments are paths.
+    let usage = all.lines().find(|l| l.starts_with("Usage:"));
+    assert_eq!(
+        usage,
+        Some("Usage: valkey-bdd run [OPTIONS] [PATH]..."),
+        "{all}"
+    );
+    assert!(all.contains("  [PATH]...  "), "{all}");
+    assert!(!all.contains("  [FILTER]...  "), "{all}");
+    // The temporary root's default is the one a run takes.
+    let tmpdir = all
+        .lines()
+        .find(|l| l.trim_start().starts_with("VALKEY_BDD_TMPDIR"))
+        .unwrap_or_default();
+    assert!(
+        tmpdir.contains("[default: /dev/shm when it has 1 GiB free, else the system temp dir]"),
+        "{tmpdir}"
+    );
 }
 
 /// The cargo entry point: `cargo test --test cucumber -- <args>` (the cargo

@@ -90,6 +90,28 @@ fn bad_values_stop_the_run_before_anything_starts() {
             "/no/such/folder",
             "VALKEY_BDD_TMPDIR=/no/such/folder cannot be used",
         ),
+        // The default it offers is the one a run takes.
+        (
+            "VALKEY_BDD_TMPDIR",
+            "/no/such/folder",
+            "unset VALKEY_BDD_TMPDIR to use /dev/shm when it has 1 GiB free, else the system temp dir",
+        ),
+        // Port 0 means "any", ports below 1024 are privileged.
+        (
+            "VALKEY_BDD_PORT_BASE",
+            "0",
+            "VALKEY_BDD_PORT_BASE=0 is below 1024",
+        ),
+        (
+            "VALKEY_BDD_PORT_BASE",
+            "1",
+            "VALKEY_BDD_PORT_BASE=1 is below 1024",
+        ),
+        (
+            "VALKEY_BDD_PORT_BASE",
+            "80",
+            "VALKEY_BDD_PORT_BASE=80 is below 1024: servers would be given privileged ports",
+        ),
         (
             "VALKEY_BDD_DURATIONS",
             "/no/such/folder/durations.tsv",

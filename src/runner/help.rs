@@ -1,26 +1,46 @@
-//! `cargo test --test cucumber -- --help`: what the runner itself accepts,
-//! the settings it reads, and cucumber's output options.
+//! `cargo test --test cucumber -- --help` and `valkey-bdd run --help`: what
+//! the runner itself accepts, the settings it reads, and cucumber's output
+//! options.
 
 use clap::CommandFactory as _;
 
 use crate::settings::SETTINGS;
 
-/// The whole help text.
+/// The whole help text, as `cargo test --test cucumber -- --help` shows it.
 pub fn render() -> String {
+    text(
+        "Usage: cargo test --test cucumber -- [OPTIONS] [FILTER]...
+       valkey-bdd run [OPTIONS] [PATH]...     (PATH: feature files and folders; default: features)",
+        "  [FILTER]...              run scenarios whose name, feature name or file path
+                           contains one of these (ignoring case), as
+                           `cargo test persistence` does",
+    )
+}
+
+/// The whole help text, as `valkey-bdd run --help` shows it: its own usage
+/// first.
+pub fn render_run() -> String {
+    text(
+        "Usage: valkey-bdd run [OPTIONS] [PATH]...
+       (in a crate's tests: cargo test --test cucumber -- [OPTIONS] [FILTER]...)",
+        "  [PATH]...                read these feature files and folders (default:
+                           features); --filter selects by name",
+    )
+}
+
+/// The text under `usage`, whose positional arguments `positional` tells.
+fn text(usage: &str, positional: &str) -> String {
     let concurrency = crate::settings::concurrency()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "?".into());
     let mut out = format!(
         "Runs the Gherkin features against real valkey-server processes.
 
-Usage: cargo test --test cucumber -- [OPTIONS] [FILTER]...
-       valkey-bdd run [OPTIONS] [PATH]...     (PATH: feature files and folders; default: features)
+{usage}
 
 Selecting scenarios (all of them go through one gate that also applies
 capability tags, the unknown-step check and the cluster pool's size):
-  [FILTER]...              run scenarios whose name, feature name or file path
-                           contains one of these (ignoring case), as
-                           `cargo test persistence` does
+{positional}
   -n, --name <regex>       run scenarios whose name matches the regex
   -t, --tags <expr>        run scenarios whose tags satisfy the expression, such
                            as '@tls and not @slow'; harness tags read

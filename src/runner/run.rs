@@ -8,6 +8,8 @@ impl Runner {
     /// not start (bad settings or arguments, a feature file that cannot be
     /// parsed, unknown steps, no server binary).
     pub async fn run(self) -> Result<Outcome> {
+        // The parent the run is to outlive by nothing, noted before anything.
+        let _ = interrupt::parent();
         init_tracing();
         crate::settings::validate()?;
         self.sweep_leftovers();
@@ -18,7 +20,12 @@ impl Runner {
         tracing::debug!(steps, "steps registered");
         let mut args = LibtestArgs::from(self.raw_args());
         if args.help {
-            print!("{}", help::render());
+            let text = if self.paths_from_args {
+                help::render_run()
+            } else {
+                help::render()
+            };
+            print!("{text}");
             return Ok(Outcome::default());
         }
         let mut features = self.features.clone();
