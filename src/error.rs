@@ -244,12 +244,32 @@ pub enum Error {
         hint: String,
     },
 
+    /// The run selected no scenario: it would check nothing
+    /// ([`crate::settings::NoTests`]).
+    #[error("no tests to run: {what}\n  hint: {hint}")]
+    NoTests {
+        /// What was read and what selected none of it.
+        what: String,
+        /// How to select something, or accept an empty run.
+        hint: String,
+    },
+
     /// An expectation of a step was not met.
     #[error("{0}")]
     Expectation(String),
 }
 
 impl Error {
+    /// The exit status of a run that ends with this error: 4 for
+    /// [`Error::NoTests`] (nextest's "no tests to run"), else 2 (the run
+    /// could not start).
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Error::NoTests { .. } => 4,
+            _ => 2,
+        }
+    }
+
     /// Wraps an I/O error with the action that caused it.
     pub fn io(action: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

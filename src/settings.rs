@@ -24,6 +24,7 @@
 //! | `VALKEY_BDD_EXTERNAL_FLUSH` | `1`: the harness may `FLUSHALL` the external server (at the start, before every scenario and at the end) | unset: a non-empty one is refused |
 //! | `VALKEY_BDD_STEPS` | more step libraries: `*.steps` files or folders, `:`-separated | unset |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires:tls`, ...) fails the run instead of being skipped | unset |
+//! | `VALKEY_BDD_NO_TESTS` | what a run that selects no scenario does: `fail` (exit status 4), `warn` or `pass` | `fail` |
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -265,6 +266,43 @@ pub fn strict() -> Result<bool> {
                 hint: "use VALKEY_BDD_STRICT=1 to fail on unmet tags, or leave it unset".into(),
             }),
         },
+    }
+}
+
+/// What a run that selects no scenario does (`--no-tests`,
+/// `VALKEY_BDD_NO_TESTS`), as nextest's `--no-tests` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTests {
+    /// Stop with "no tests to run" and exit status 4 (the default): a
+    /// misspelt filter or an empty folder checks nothing, and must not pass.
+    Fail,
+    /// Say so on stderr and pass.
+    Warn,
+    /// Pass.
+    Pass,
+}
+
+impl NoTests {
+    /// Reads `fail`, `warn` or `pass`; `from` names where the value came
+    /// from in the error (`--no-tests`, `VALKEY_BDD_NO_TESTS`).
+    pub fn parse(value: &str, from: &str) -> Result<NoTests> {
+        match value {
+            "" | "fail" => Ok(NoTests::Fail),
+            "warn" => Ok(NoTests::Warn),
+            "pass" => Ok(NoTests::Pass),
+            other => Err(Error::Config {
+                what: format!("{from}={other:?} is neither fail, warn nor pass"),
+                hint: "use fail (the default: a run that selects nothing exits with status 4), warn or pass".into(),
+            }),
+        }
+    }
+
+    /// Reads `VALKEY_BDD_NO_TESTS`.
+    pub fn from_env() -> Result<NoTests> {
+        NoTests::parse(
+            &std::env::var("VALKEY_BDD_NO_TESTS").unwrap_or_default(),
+            "VALKEY_BDD_NO_TESTS",
+        )
     }
 }
 
@@ -528,6 +566,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "unset",
     ),
     (
+        "VALKEY_BDD_NO_TESTS",
+        "a run that selects no scenario: fail (exit status 4), warn or pass (--no-tests)",
+        "fail",
+    ),
+    (
         "VALKEY_BDD_EXTERNAL",
         "run against a server you started: redis://host:port, rediss://..., cluster:redis://host:port",
         "unset",
@@ -593,6 +636,7 @@ pub fn validate() -> Result<()> {
     check(durations_path().map(drop));
     check(cluster_pool().map(drop));
     check(strict().map(drop));
+    check(NoTests::from_env().map(drop));
     check(reuse().map(drop));
     check(wrapper().map(drop));
     check(crate::ports::block().map(drop));

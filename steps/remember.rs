@@ -27,23 +27,66 @@ async fn remember(w: &mut ValkeyWorld, subject: Subject, name: &str) -> Result<(
     w.remember(name, value)
 }
 
+/// Remembers the last reply when it is an error exactly when `error` says
+/// so: an error kept as its text would make two failing commands compare
+/// "the same".
+async fn remember_last(w: &mut ValkeyWorld, name: &str, error: bool) -> Result<()> {
+    let last = w.last()?;
+    let what = format!("the reply to `{}` run by {}", last.command, last.by);
+    let problem = match (last.reply.error(), error) {
+        (Some(e), false) => Some(format!(
+            "{what} is an error ({e}), not a value to remember as \"{name}\"; write `I remember the error reply ... as \"{name}\"` when the error is expected"
+        )),
+        (None, true) => Some(format!(
+            "{what} is {} ({}), not an error, so there is no error to remember as \"{name}\"",
+            last.reply.kind(),
+            last.reply.cell()
+        )),
+        _ => None,
+    };
+    match problem {
+        Some(why) => Err(Error::Expectation(why)),
+        None => remember(w, Subject::LastReply, name).await,
+    }
+}
+
 /// Remembers the last reply's text (a string or status as its text, a
 /// number as its digits, anything else as `valkey-cli` prints it) as
-/// `${name}`. A nil reply fails: there is nothing to remember.
+/// `${name}`. A nil reply fails: there is nothing to remember; so does an
+/// error reply (see `I remember the error reply as ...`).
 #[given(expr = "I remember the reply as {string}")]
 #[when(expr = "I remember the reply as {string}")]
 async fn the_reply(w: &mut ValkeyWorld, name: String) -> Result<()> {
-    remember(w, Subject::LastReply, &name).await
+    remember_last(w, &name, false).await
 }
 
 /// Runs the command on the default server (the cluster in a cluster
 /// scenario) and remembers its reply as `${name}`; the reply becomes the
-/// last reply too.
+/// last reply too. An error reply fails the step.
 #[given(expr = "I remember the reply to {command} as {string}")]
 #[when(expr = "I remember the reply to {command} as {string}")]
 async fn the_reply_to(w: &mut ValkeyWorld, command: CommandLine, name: String) -> Result<()> {
     w.run(None, command.line()).await?;
-    remember(w, Subject::LastReply, &name).await
+    remember_last(w, &name, false).await
+}
+
+/// Remembers the last reply, which must be an error, as `valkey-cli`
+/// prints it (`(error) ERR ...`); any other reply fails the step.
+#[given(expr = "I remember the error reply as {string}")]
+#[when(expr = "I remember the error reply as {string}")]
+async fn the_error_reply(w: &mut ValkeyWorld, name: String) -> Result<()> {
+    remember_last(w, &name, true).await
+}
+
+/// Runs the command on the default server (the cluster in a cluster
+/// scenario), whose reply must be an error, and remembers it as
+/// `valkey-cli` prints it (`(error) ERR ...`); the reply becomes the last
+/// reply too.
+#[given(expr = "I remember the error reply to {command} as {string}")]
+#[when(expr = "I remember the error reply to {command} as {string}")]
+async fn the_error_reply_to(w: &mut ValkeyWorld, command: CommandLine, name: String) -> Result<()> {
+    w.run(None, command.line()).await?;
+    remember_last(w, &name, true).await
 }
 
 /// Remembers an `INFO` field (from any section) of the default server; a

@@ -173,10 +173,9 @@ async fn a_feature_file_that_cannot_be_parsed_names_its_line_and_reason() {
     let text = e.to_string();
     assert!(matches!(e, Error::Parse { .. }), "{text}");
     assert!(
-        text.contains("tests/fixtures/parse_error/bad_table.feature:8:"),
+        text.contains("tests/fixtures/parse_error/bad_table.feature:7: this table row is not closed\n    the line reads: | GET k"),
         "{text}"
     );
-    assert!(text.contains("probably line 7: | GET k"), "{text}");
     assert!(
         text.contains("hint: a table row starts and ends with |"),
         "{text}"
@@ -312,10 +311,12 @@ async fn an_exact_name_runs_that_scenario_only() {
     .unwrap();
     assert_eq!(o.selected, 1, "{o:#?}");
     assert_eq!(o.scenarios[0].verdict, Verdict::Passed);
-    let o = run(&["--exact", "A plain scenario runs"]).await.unwrap();
-    assert_eq!(
-        o.selected, 0,
-        "a part of a name is not an exact name: {o:#?}"
+    let e = run(&["--exact", "A plain scenario runs"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::NoTests { .. }),
+        "a part of a name is not an exact name: {e}"
     );
 }
 
@@ -362,4 +363,186 @@ async fn the_reports_of_three_shards_merge_into_the_report_of_one_run() {
     let some = parts.iter().find(|p| p.tests > 0).unwrap();
     let twice = valkey_bdd::runner::junit::merge(vec![some.clone(), some.clone()]);
     assert!(twice.is_err(), "a scenario in two reports is refused");
+}
+
+/// Runs the features under `path` (no server is started when the run
+/// stops first) and returns the error it stopped with.
+async fn refused(path: &str, args: &[&str]) -> Error {
+    let root = tempfile::tempdir().unwrap();
+    let mut argv = vec!["selection"];
+    argv.extend_from_slice(args);
+    Runner::new(path)
+        .args(argv)
+        .keep(KeepPolicy::Never)
+        .tmp_root(root.path())
+        .quiet()
+        .run()
+        .await
+        .map(|o| format!("{o:#?}"))
+        .expect_err("the run must stop before it starts")
+}
+
+#[tokio::test]
+async fn a_run_that_selects_nothing_fails_with_no_tests_to_run() {
+    let e = refused("tests/fixtures/no_tests", &[]).await;
+    assert_eq!(e.exit_status(), 4, "{e}");
+    assert!(
+        e.to_string().starts_with(
+            "no tests to run: the 1 feature file(s) read hold no scenario: tests/fixtures/no_tests/description_only.feature"
+        ),
+        "{e}"
+    );
+    let e = refused("tests/fixtures/selection", &["no-such-scenario-anywhere"]).await;
+    assert!(
+        e.to_string().starts_with(
+            "no tests to run: none of the 3 scenario(s) of 1 feature file(s) is selected by the filter(s) \"no-such-scenario-anywhere\""
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("--no-tests=pass"), "{e}");
+    let e = refused("tests/fixtures/selection", &["--tags", "@no-such-tag"]).await;
+    assert!(
+        e.to_string()
+            .contains("is selected by --tags \"@no-such-tag\""),
+        "{e}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let e = refused(empty.path().to_str().unwrap(), &[]).await;
+    assert!(
+        e.to_string()
+            .contains("no tests to run: no feature file was found in"),
+        "{e}"
+    );
+    // Allowed on request, and never while listing.
+    for args in [
+        &["no-such-scenario-anywhere", "--no-tests=pass"][..],
+        &["no-such-scenario-anywhere", "--no-tests", "warn"],
+        &["no-such-scenario-anywhere", "--list", "--format", "terse"],
+    ] {
+        let o = run(args).await.unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(!o.failed && o.selected == 0, "{args:?}: {o:#?}");
+    }
+    let e = run(&["--no-tests=maybe"]).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("--no-tests=\"maybe\" is neither fail, warn nor pass"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_shard_of_a_selection_passes_and_an_empty_selection_does_not() {
+    let mut ran = 0;
+    for i in 1..=4 {
+        let shard = format!("{i}/4");
+        let o = run(&["--shard", &shard, "A plain scenario runs"])
+            .await
+            .unwrap_or_else(|e| panic!("shard {shard}: {e}"));
+        assert!(!o.failed, "{o:#?}");
+        ran += o.selected;
+    }
+    assert_eq!(ran, 1, "one test, one part holds it");
+    let e = run(&["--shard", "1/4", "no-such-scenario-anywhere"])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NoTests { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_near_miss_of_a_keyword_is_an_error_naming_the_line_and_the_keyword() {
+    let e = refused("tests/fixtures/near_miss", &[]).await;
+    let text = e.to_string();
+    assert!(matches!(e, Error::Parse { .. }), "{text}");
+    let file = "tests/fixtures/near_miss/misspelt.feature";
+    for (line, written, keyword) in [
+        (7, "Backgorund", "Background"),
+        (10, "Scenaro", "Scenario"),
+        (14, "Sceanrio Outline", "Scenario Outline"),
+        (18, "Exmaples", "Examples"),
+        (22, "Rlue", "Rule"),
+    ] {
+        let expected = format!("{file}:{line}: `{written}:` looks like a misspelt `{keyword}:`");
+        assert!(text.contains(&expected), "{expected} missing from:\n{text}");
+    }
+    assert_eq!(
+        text.matches("looks like a misspelt").count(),
+        5,
+        "the prose lines (`Note:`, `Role:`) are not keywords:\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_ragged_table_is_an_error_at_the_row_that_differs() {
+    let e = refused("tests/fixtures/ragged", &[]).await;
+    let text = e.to_string();
+    assert!(matches!(e, Error::Parse { .. }), "{text}");
+    for (file, line, cells, first, width) in [
+        ("list", 9, 2, 8, 1),
+        ("config", 6, 3, 5, 2),
+        ("any_order", 10, 2, 8, 1),
+        ("short_row", 6, 1, 5, 2),
+    ] {
+        let expected = format!(
+            "tests/fixtures/ragged/{file}.feature:{line}: this table row has {cells} cell(s), the table's first row (line {first}) has {width}"
+        );
+        assert!(text.contains(&expected), "{expected} missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_doc_string_left_open_and_bytes_that_are_not_utf8_name_their_line() {
+    let e = refused("tests/fixtures/open_doc_string", &[]).await;
+    assert!(
+        e.to_string().contains(
+            "tests/fixtures/open_doc_string/open.feature:6: this doc string is never closed"
+        ),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("latin1.feature"),
+        b"Feature: f\n  Scenario: caf\xe9 au lait\n    Given a server\n",
+    )
+    .unwrap();
+    let e = refused(dir.path().to_str().unwrap(), &[]).await;
+    assert!(
+        e.to_string().contains(
+            "latin1.feature:2:16: is not UTF-8: the byte 0xE9 at byte offset 26 is not a character"
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_table_or_doc_string_under_a_sentence_that_takes_none_is_an_error() {
+    let e = refused("tests/fixtures/unused_block", &[]).await;
+    let text = e.to_string();
+    for expected in [
+        "2 step(s) carry a table or doc string that their sentence does not take",
+        "tests/fixtures/unused_block/unused.feature:5  When I run `PING`\n    this sentence takes no table or doc string: a table under it would never be read",
+        "tests/fixtures/unused_block/unused.feature:7  Then the reply is \"PONG\"\n    this sentence takes no table or doc string: a doc string under it",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_scenario_in_a_step_library_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lib.steps"),
+        "Step: a pinged server\n  Given a server\n  When I run `PING`\n\nScenario: not a step\n  When I run `PING`\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("f.feature"),
+        "Feature: f\n  Scenario: s\n    Given a pinged server\n",
+    )
+    .unwrap();
+    let e = refused(dir.path().to_str().unwrap(), &[]).await;
+    assert!(
+        e.to_string()
+            .contains("lib.steps:5: a step library holds `Step:` blocks, not `Scenario:`"),
+        "{e}"
+    );
 }

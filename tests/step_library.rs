@@ -126,7 +126,7 @@ fn a_library_that_is_not_step_blocks_is_refused_with_its_line() {
     );
     let err = refused("Step: a\n  When I run `GET k`\n  | a |\n  | b\n");
     assert!(
-        err.contains("cannot be parsed") && err.contains("probably line 4: | b"),
+        err.contains("lib.steps:4: this table row is not closed"),
         "{err}"
     );
 }

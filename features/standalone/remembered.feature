@@ -21,6 +21,15 @@ Feature: Remembered values and ${placeholders}
     Then the reply is "${size}"
     And the remembered "size" is "3"
 
+  Scenario: an error reply is remembered only when the sentence expects one
+    Given I run `SET k abc`
+    When I remember the error reply to `INCR k` as "not_a_number"
+    Then the remembered "not_a_number" is "(error) ERR value is not an integer or out of range"
+    And the reply to `INCR k` is the same as the remembered "not_a_number"
+    When I run `HSET k f v`
+    And I remember the error reply as "wrong_type"
+    Then the remembered "wrong_type" is "(error) WRONGTYPE Operation against a key holding the wrong kind of value"
+
   Scenario: a key expires at a time computed from now
     When I run `SET session s1`
     And I run `EXPIREAT session ${now+100}`

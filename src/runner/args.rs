@@ -57,6 +57,8 @@ pub struct LibtestArgs {
     pub modules: Vec<(String, String)>,
     /// `--steps PATH`: more step libraries (files or folders of `*.steps`).
     pub steps: Vec<String>,
+    /// `--no-tests fail|warn|pass` (wins over `VALKEY_BDD_NO_TESTS`).
+    pub no_tests: Option<String>,
 }
 
 impl LibtestArgs {
@@ -158,6 +160,7 @@ impl From<Vec<String>> for LibtestArgs {
         let (mut named_filters, mut keep, mut junit, mut strict) = (Vec::new(), None, None, false);
         let (mut matrix, mut modules, mut steps) =
             (None, Vec::<(String, String)>::new(), Vec::new());
+        let mut no_tests = None;
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
                 Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
@@ -212,6 +215,8 @@ impl From<Vec<String>> for LibtestArgs {
                 }
             } else if flag == "--steps" {
                 steps.push(value(inline));
+            } else if flag == "--no-tests" {
+                no_tests = Some(value(inline));
             } else if LIBTEST_VALUED.contains(&flag.as_str()) {
                 if !a.contains('=') {
                     it.next();
@@ -249,6 +254,7 @@ impl From<Vec<String>> for LibtestArgs {
             matrix,
             modules,
             steps,
+            no_tests,
         }
     }
 }
@@ -338,5 +344,10 @@ mod tests {
         let orphan = LibtestArgs::from(["t", "--module-args", "x"].map(String::from).to_vec());
         let err = orphan.criteria().unwrap_err().to_string();
         assert!(err.contains("--module"), "{err}");
+        let a = LibtestArgs::from(["t", "--no-tests=warn"].map(String::from).to_vec());
+        assert_eq!(
+            (a.no_tests.as_deref(), a.args),
+            (Some("warn"), vec!["t".into()])
+        );
     }
 }

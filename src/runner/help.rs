@@ -57,6 +57,11 @@ capability tags, the unknown-step check and the cluster pool's size):
       --filter <text>      a name filter given as an option (`valkey-bdd run`
                            takes its positional arguments as feature paths)
       --strict             unmet capability tags fail the run [VALKEY_BDD_STRICT]
+      --no-tests <fail|warn|pass>
+                           a run that selects no scenario: fail (the default:
+                           \"no tests to run\", exit status 4), warn or pass
+                           [VALKEY_BDD_NO_TESTS]; an empty shard of a non-empty
+                           selection passes, and --list lists what there is
 
 Running:
       --module <path.so> [--module-args \"a b\"]
@@ -80,6 +85,10 @@ Reports (each written whole once the run is over, or not at all):
       --report <path.html> an HTML report of the run [VALKEY_BDD_REPORT]
       --json <path.json>   Cucumber JSON [VALKEY_BDD_JSON]
                            (JUnit XML: VALKEY_BDD_JUNIT)
+
+Exit status: 0 every selected scenario passed or was skipped, 1 one failed,
+2 the run could not start (bad settings or arguments, a feature file that
+cannot be parsed, an unknown step), 4 no tests to run.
 
 Settings (environment variables, checked before anything starts):
 "

@@ -440,8 +440,11 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
 /// `Step:` blocks, one line down (the `Feature:` line put in front).
 fn read_file(file: &Path) -> std::result::Result<Vec<Definition>, Vec<String>> {
     let place = super::relative(file);
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| vec![format!("  {place}: cannot be read: {e}")])?;
+    let text = super::lint::read(file).map_err(|e| vec![e])?;
+    let problems = super::lint::check(&place, &text, super::lint::Kind::Library);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let block = Regex::new(r"(?m)^(\s*)Step:").expect("valid regex");
     let as_feature = format!(
         "Feature: step library\n{}",

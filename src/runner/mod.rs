@@ -20,6 +20,8 @@ mod interrupt;
 pub mod json;
 pub mod junit;
 pub mod library;
+mod lint;
+mod no_tests;
 mod parser;
 pub mod progress;
 mod record;
@@ -51,7 +53,8 @@ use crate::settings::KeepPolicy;
 use crate::world::{ScenarioInfo, ValkeyWorld};
 
 /// Runs every feature under `features` and exits the process: status 0 when
-/// everything passed, 1 when something failed, 2 when the run could not start.
+/// everything passed, 1 when something failed, 2 when the run could not
+/// start, 4 when it selected no scenario ([`Error::NoTests`]).
 ///
 /// ```no_run
 /// #[tokio::main]
@@ -346,7 +349,7 @@ impl Runner {
                 }
                 Err(e) => {
                     eprintln!("valkey-bdd: {e}");
-                    std::process::exit(2)
+                    std::process::exit(e.exit_status())
                 }
             }
         }
@@ -355,7 +358,7 @@ impl Runner {
             Ok(_) => std::process::exit(1),
             Err(e) => {
                 eprintln!("valkey-bdd: {e}");
-                std::process::exit(2)
+                std::process::exit(e.exit_status())
             }
         }
     }

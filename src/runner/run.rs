@@ -78,6 +78,7 @@ impl Runner {
             return Ok(Outcome::default());
         }
         unknown::check_steps(&gate)?;
+        no_tests::check(&gate, &args, &features)?;
 
         /// Puts the search order back however the run ends.
         struct MainBinary;

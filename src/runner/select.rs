@@ -112,6 +112,9 @@ pub struct Gate {
     pub calls: super::library::Calls,
     /// The sentences the step libraries define (for near-miss suggestions).
     pub defined: Vec<String>,
+    /// How many tests the criteria selected before `--shard` took this
+    /// machine's part (an empty part of a selection is no empty run).
+    pub unsharded: usize,
 }
 
 /// The selection once requirements are checked.
@@ -187,6 +190,12 @@ impl Gate {
             c.selected =
                 c.selected && (criteria.exact.is_empty() || criteria.exact.contains(&c.test_name));
         }
+        let unsharded = candidates
+            .iter()
+            .filter(|c| c.selected)
+            .map(|c| c.test_name.as_str())
+            .collect::<HashSet<_>>()
+            .len();
         if let Some(shard) = &criteria.shard {
             // Shards apply after every other criterion, to whole tests.
             let mut names: Vec<&str> = candidates
@@ -216,6 +225,7 @@ impl Gate {
             features,
             calls,
             defined: library.sentences(),
+            unsharded,
         })
     }
 
@@ -300,6 +310,12 @@ impl Gate {
 
 fn parse(file: &Path) -> std::result::Result<gherkin::Feature, String> {
     let place = super::relative(file);
+    // What gherkin would accept wrongly, or report at another line.
+    let text = super::lint::read(file)?;
+    let problems = super::lint::check(&place, &text, super::lint::Kind::Feature);
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
     let feature = gherkin::Feature::parse_path(file, gherkin::GherkinEnv::default())
         .map_err(|e| describe_parse_error(&place, file, &e))?;
     feature

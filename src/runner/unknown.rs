@@ -18,6 +18,7 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
         std::collections::HashSet<(usize, &str)>,
     > = std::collections::HashMap::new();
     let mut unknown = Vec::new();
+    let mut unused = Vec::new();
     for c in &gate.candidates {
         let seen = seen.entry(c.path.as_path()).or_default();
         for step in &c.steps {
@@ -26,6 +27,15 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
             }
             let keyword = keyword_of(step);
             if glossary::is_known(keyword, &step.value) {
+                if let Some(what) = unused_block(keyword, step) {
+                    unused.push(format!(
+                        "  {}:{}  {}{}\n    {what}",
+                        super::relative(&c.path),
+                        step.position.line,
+                        step.keyword,
+                        step.value
+                    ));
+                }
                 continue;
             }
             let mut entry = format!(
@@ -52,6 +62,16 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
             unknown.push(entry);
         }
     }
+    if unknown.is_empty() && !unused.is_empty() {
+        return Err(Error::Parse {
+            what: format!(
+                "{} step(s) carry a table or doc string that their sentence does not take:\n{}",
+                unused.len(),
+                unused.join("\n")
+            ),
+            hint: "a table or doc string goes under a sentence that ends in `:` (STEPS.md); indent it under the step that takes it, or remove it".into(),
+        });
+    }
     if unknown.is_empty() {
         return Ok(());
     }
@@ -63,6 +83,45 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
         ),
         hint: "STEPS.md lists every sentence valkey-bdd knows (`valkey-bdd steps` adds the step libraries'); define new ones in a *.steps file, or in Rust with #[given]/#[when]/#[then] on ValkeyWorld".into(),
     })
+}
+
+/// Why a known step's table or doc string would be ignored: every
+/// sentence of valkey-bdd's own vocabulary that takes one ends in `:`, and
+/// a step matching only others' would never read it. Sentences of other
+/// crates are not judged (their convention is theirs).
+fn unused_block(keyword: &str, step: &gherkin::Step) -> Option<String> {
+    let block = match (&step.table, &step.docstring) {
+        (Some(_), _) => "a table",
+        (None, Some(_)) => "a doc string",
+        (None, None) => return None,
+    };
+    let steps = glossary::registered();
+    let matching = glossary::matching(keyword, &step.value);
+    let own = |i: &usize| std::path::Path::new(steps[*i].path).starts_with(own_folder());
+    let takes = |i: &usize| {
+        steps[*i]
+            .regex
+            .as_str()
+            .trim_end_matches('$')
+            .ends_with(':')
+    };
+    (!matching.is_empty() && matching.iter().all(own) && !matching.iter().any(takes)).then(|| {
+        format!("this sentence takes no table or doc string: {block} under it would never be read")
+    })
+}
+
+/// The folder of valkey-bdd's own step definitions, as the compiler named
+/// it: that of the step behind `Given a server`.
+fn own_folder() -> &'static str {
+    static FOLDER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        glossary::registered()
+            .iter()
+            .find(|s| s.keyword == "Given" && s.regex.is_match("a server"))
+            .and_then(|s| std::path::Path::new(s.path).parent())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    });
+    &FOLDER
 }
 
 fn keyword_of(step: &gherkin::Step) -> &'static str {

@@ -25,6 +25,26 @@ Feature: Must fail: remembered values, comparisons, negatives, becomes, replicat
     When I run `GET missing`
     And I remember the reply as "v"
 
+  Scenario: an error reply is no value to remember
+    Fails with: the reply to `NOSUCHCOMMAND a` run by server "default" is an error (ERR unknown command
+    Fails with: not a value to remember as "v"; write `I remember the error reply ... as "v"` when the error is expected
+    When I remember the reply to `NOSUCHCOMMAND a` as "v"
+
+  Scenario: the last reply, an error, is no value to remember
+    Fails with: the reply to `INCR k` run by server "default" is an error (ERR value is not an integer
+    Given I run `SET k abc`
+    When I run `INCR k`
+    And I remember the reply as "v"
+
+  Scenario: a reply that is no error is no error to remember
+    Fails with: the reply to `PING` run by server "default" is a status (PONG), not an error, so there is no error to remember as "e"
+    When I remember the error reply to `PING` as "e"
+
+  Scenario: the last reply, no error, is no error to remember
+    Fails with: the reply to `INCR k` run by server "default" is an integer (1), not an error
+    When I run `INCR k`
+    And I remember the error reply as "e"
+
   Scenario: an INFO field the server does not print is no value to remember
     Fails with: the INFO field "no_such_field" of server "default"
     Fails with: is absent (nil), so there is nothing to remember as "v"
