@@ -221,6 +221,15 @@ impl External {
     /// it answers `DEBUG`, and checks that it holds no key (flushing it when
     /// allowed).
     pub async fn connect(endpoint: Endpoint) -> Result<External> {
+        let external = External::probe(endpoint).await?;
+        external.make_empty("the run starts").await?;
+        Ok(external)
+    }
+
+    /// [`External::connect`] without touching the data: what `--list`
+    /// needs to tell the scenarios that will be skipped (nextest lists
+    /// before it runs, and a list changes nothing).
+    pub async fn probe(endpoint: Endpoint) -> Result<External> {
         let mut seed = endpoint.connect(&endpoint.host, endpoint.port).await?;
         let info = text(seed.run("INFO server").await?, "INFO server")?;
         let field = |k: &str| {
@@ -283,15 +292,13 @@ impl External {
             }
         };
         let debug = !matches!(seed.run("DEBUG HELP").await?, Reply::Error(_));
-        let external = External {
+        Ok(External {
             endpoint,
             binary,
             shards,
             debug,
             may_flush: may_flush()?,
-        };
-        external.make_empty("the run starts").await?;
-        Ok(external)
+        })
     }
 
     /// Every node, shard by shard.

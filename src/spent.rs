@@ -69,7 +69,7 @@ pub fn track(activity: Activity) -> Timer {
 }
 
 /// Time and number of calls of one activity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Spent {
     /// Summed over every call.
     pub time: Duration,
@@ -78,7 +78,7 @@ pub struct Spent {
 }
 
 /// The three counters at one moment; subtract two to get a run's share.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     /// [`Activity::StartingServers`].
     pub starting_servers: Spent,

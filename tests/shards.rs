@@ -20,6 +20,18 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// build scripts watch (ring's does): with them, the nested build would
 /// rebuild the dependencies, and the next `cargo test` rebuild them back.
 fn cargo(args: &[&str], dir: &Path) -> Output {
+    let out = cargo_with(args, dir, &[]);
+    assert!(
+        out.status.success(),
+        "cargo {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// [`cargo`] with these variables set, whatever its status.
+fn cargo_with(args: &[&str], dir: &Path, vars: &[(&str, &str)]) -> Output {
     let program = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut c = Command::new(program);
     for (name, _) in std::env::vars_os() {
@@ -41,19 +53,22 @@ fn cargo(args: &[&str], dir: &Path) -> Output {
             c.env_remove(name);
         }
     }
-    let out = c
+    // The runs below choose their reports and servers themselves.
+    for name in [
+        "VALKEY_BDD_EXTERNAL",
+        "VALKEY_BDD_REPORT",
+        "VALKEY_BDD_JUNIT",
+        "VALKEY_BDD_JSON",
+        "NEXTEST_RUN_ID",
+    ] {
+        c.env_remove(name);
+    }
+    c.envs(vars.iter().copied())
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .unwrap()
 }
 
 /// The cucumber test binary, as nextest finds (and, when stale, builds) it.
@@ -119,22 +134,30 @@ fn three_shard_processes_merge_into_the_report_of_one_run() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let one = dir.path().join("one.xml");
     run(None, &one);
     let mut parts = Vec::new();
+    let mut first_lines = Vec::new();
     for i in 1..=3 {
         let part = dir.path().join(format!("shard-{i}.xml"));
-        run(Some(&format!("{i}/3")), &part);
+        let stderr = run(Some(&format!("{i}/3")), &part);
+        first_lines.push(stderr.lines().next().unwrap_or("").to_string());
         parts.push(part);
     }
+    let merge = |output: &Path, reports: &[&Path], extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_valkey-bdd"))
+            .args(["report", "merge", "-o"])
+            .arg(output)
+            .args(extra)
+            .args(reports)
+            .output()
+            .unwrap()
+    };
     let merged = dir.path().join("merged.xml");
-    let out = Command::new(env!("CARGO_BIN_EXE_valkey-bdd"))
-        .args(["report", "merge", "-o"])
-        .arg(&merged)
-        .args(&parts)
-        .output()
-        .unwrap();
+    let all: Vec<&Path> = parts.iter().map(PathBuf::as_path).collect();
+    let out = merge(&merged, &all, &[]);
     assert!(out.status.success(), "{out:?}");
     let one = junit::read(&one).unwrap();
     let merged = junit::read(&merged).unwrap();
@@ -151,6 +174,111 @@ fn three_shard_processes_merge_into_the_report_of_one_run() {
         .collect();
     assert!(counts.iter().all(|n| *n > 0), "{counts:?}");
     assert_eq!(counts.iter().sum::<usize>(), one.tests, "{counts:?}");
+    // The first line of each shard's output: its part and its count.
+    for (i, line) in first_lines.iter().enumerate() {
+        let want = format!(
+            "valkey-bdd: shard {}/3 (--shard {}/3): {} of the selection's {} scenarios",
+            i + 1,
+            i + 1,
+            counts[i],
+            one.tests
+        );
+        assert_eq!(line, &want);
+    }
+    // The merged report's time is the run's, not 0.
+    let longest = parts
+        .iter()
+        .map(|p| junit::read(p).unwrap().time.unwrap_or_default())
+        .max()
+        .unwrap();
+    assert!(
+        longest > std::time::Duration::from_millis(100),
+        "{longest:?}"
+    );
+    assert_eq!(merged.time, Some(longest));
+
+    // Two of three parts, a part twice, a report of another selection:
+    // refused with status 2, naming what is wrong.
+    let refused = |reports: &[&Path], says: &str| {
+        let out = merge(&dir.path().join("refused.xml"), reports, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "wanted {says:?} in: {stderr}");
+        assert!(!dir.path().join("refused.xml").exists());
+    };
+    refused(&all[..2], "part 3/3 of the selection of");
+    refused(&[all[0], all[1], all[1]], "part 2/3 is given twice");
+    let whole = dir.path().join("one.xml");
+    refused(&[all[0], all[1], &whole], "are not parts of one run");
+    // Allowed, a partial report says so in JUnit and HTML.
+    let partial = dir.path().join("partial.xml");
+    let html = dir.path().join("partial.html");
+    let html_arg = html.to_str().unwrap();
+    let out = merge(
+        &partial,
+        &all[..2],
+        &["--allow-partial", "--html", html_arg],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("PARTIAL report") && stderr.contains("part 3/3"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&partial).unwrap();
+    assert!(
+        xml.contains(r#"name="valkey-bdd (partial: part 3/3"#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"name="valkey-bdd.partial""#), "{xml}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("partial report:</strong> part 3/3"),
+        "the HTML says partial"
+    );
+    assert_eq!(junit::read(&partial).unwrap().tests, counts[0] + counts[1]);
+}
+
+/// `--shard auto` refuses sources that disagree, naming both, and an
+/// index beyond the total, named as the variable gave it.
+#[test]
+fn auto_shards_refuse_contradictions() {
+    let binary = cucumber_binary();
+    let run = |spec: &str, vars: &[(&str, &str)]| {
+        let mut c = Command::new(&binary);
+        for v in [
+            "CI_NODE_INDEX",
+            "CI_NODE_TOTAL",
+            "BUILDKITE_PARALLEL_JOB",
+            "BUILDKITE_PARALLEL_JOB_COUNT",
+            "JOB_COMPLETION_INDEX",
+        ] {
+            c.env_remove(v);
+        }
+        let out = c
+            .args(["--list", "--shard", spec])
+            .envs(vars.iter().copied())
+            .current_dir(ROOT)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run("auto/4", &[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("auto/") && err.contains("4 parts") && err.contains("CI_NODE_TOTAL=3"),
+        "{err}"
+    );
+    let (code, err) = run("auto/3", &[("JOB_COMPLETION_INDEX", "3")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("JOB_COMPLETION_INDEX=3"), "{err}");
+    assert!(!err.contains("part 4 of 3"), "{err}");
+    let (code, err) = run("auto/3", &[("JOB_COMPLETION_INDEX", "2")]);
+    assert_eq!(code, Some(0), "{err}");
 }
 
 /// Names of the tests nextest reports as passed.
@@ -255,4 +383,209 @@ fn nextest_partitions_run_every_scenario_once_and_an_archive_runs_elsewhere() {
     );
     let ran: BTreeSet<String> = passed(&out).into_iter().collect();
     assert_eq!(ran, listed, "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Names of the tests nextest reports with this status (`PASS`, `SKIP`,
+/// `FAIL`).
+fn with_status(out: &Output, status: &str) -> BTreeSet<String> {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let re = regex::Regex::new(&format!(
+        r"^\s*{status} \[[^\]]*\](?: \(\s*\d+/\d+\))? valkey-bdd::cucumber (.+)$"
+    ))
+    .unwrap();
+    text.lines()
+        .filter_map(|l| re.captures(l).map(|c| c[1].trim().to_string()))
+        .collect()
+}
+
+/// The test names of a report's cases with this verdict.
+fn tests_with(r: &junit::Report, verdict: &str) -> BTreeSet<String> {
+    r.test_suites
+        .iter()
+        .flat_map(|s| s.test_cases.iter())
+        .filter(|c| {
+            matches!(
+                (&c.status, verdict),
+                (quick_junit::TestCaseStatus::Success { .. }, "passed")
+                    | (quick_junit::TestCaseStatus::Skipped { .. }, "skipped")
+                    | (quick_junit::TestCaseStatus::NonSuccess { .. }, "failed")
+            )
+        })
+        .filter_map(|c| {
+            c.properties
+                .iter()
+                .find(|p| p.name.as_str() == "valkey-bdd.test")
+                .map(|p| p.value.as_str().to_string())
+        })
+        .collect()
+}
+
+/// How many scenarios an HTML report shows.
+fn html_scenarios(path: &Path) -> usize {
+    let page = std::fs::read_to_string(path).unwrap();
+    let data = page
+        .split(r#"<script type="application/json" id="valkey-bdd-data">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap_or_else(|| panic!("no data in {}", path.display()));
+    serde_json::from_str::<Vec<serde_json::Value>>(data)
+        .unwrap()
+        .len()
+}
+
+fn on_path(program: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+}
+
+/// Under nextest, a scenario whose capability tag the binary does not meet
+/// is SKIP, not PASS (`--list --ignored` names it); run anyway
+/// (`--run-ignored`), it fails saying it was skipped. The run's processes
+/// write one HTML and one JUnit report of the whole run, not each its own
+/// over the last.
+#[test]
+fn nextest_skips_an_unmet_capability_and_never_passes_a_skip() {
+    let root = Path::new(ROOT);
+    let dir = tempfile::tempdir().unwrap();
+    let (html, xml) = (dir.path().join("run.html"), dir.path().join("run.xml"));
+    let redis = on_path("redis-server");
+    let vars = [
+        ("VALKEY_SERVER_PATH", redis.to_str().unwrap()),
+        ("VALKEY_BDD_REPORT", html.to_str().unwrap()),
+        ("VALKEY_BDD_JUNIT", xml.to_str().unwrap()),
+    ];
+    let filter = "test(~features/concurrency/client_states)";
+    let args = [
+        "nextest",
+        "run",
+        "--test",
+        "cucumber",
+        "-E",
+        filter,
+        "--no-fail-fast",
+    ];
+    let out = cargo_with(&args, root, &vars);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // redis-server 7.0.15 is older than the @min-version:7.4 scenario.
+    let watches = "features/concurrency/client_states.feature: Alice watches two keys; Bob's write dooms her transaction";
+    assert_eq!(
+        with_status(&out, "SKIP"),
+        BTreeSet::from([watches.to_string()]),
+        "{stderr}"
+    );
+    let passed = with_status(&out, "PASS");
+    assert_eq!(passed.len(), 2, "{stderr}");
+    // One report of the run: both processes' scenarios.
+    assert_eq!(tests_with(&junit::read(&xml).unwrap(), "passed"), passed);
+    assert_eq!(html_scenarios(&html), 2);
+
+    let mut ignored = args.to_vec();
+    ignored.extend(["--run-ignored", "only"]);
+    let out = cargo_with(&ignored, root, &vars);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(
+        with_status(&out, "FAIL"),
+        BTreeSet::from([watches.to_string()]),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("skipped at run time") && stderr.contains("older than 7.4"),
+        "{stderr}"
+    );
+}
+
+/// A plain server started here, as a user's deployment.
+struct Deployed {
+    child: std::process::Child,
+    port: u16,
+    _lease: valkey_bdd::ports::PortLease,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Under nextest against an external server, what the run would skip there
+/// is SKIP, and the rest passes: the same split as a run of the binary.
+#[test]
+fn nextest_against_an_external_server_skips_what_a_run_skips() {
+    let root = Path::new(ROOT);
+    let dir = tempfile::tempdir().unwrap();
+    let lease = valkey_bdd::ports::lease().unwrap();
+    let port = lease.port();
+    let child = Command::new("valkey-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Deployed {
+        child,
+        port,
+        _lease: lease,
+        _dir: dir,
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let reports = tempfile::tempdir().unwrap();
+    let xml = reports.path().join("run.xml");
+    let vars = [
+        ("VALKEY_BDD_EXTERNAL", url.as_str()),
+        ("VALKEY_BDD_EXTERNAL_FLUSH", "1"),
+    ];
+    let out = cargo_with(
+        &[
+            "nextest",
+            "run",
+            "--test",
+            "cucumber",
+            "-E",
+            "test(~features/streams/)",
+            "--test-threads",
+            "1",
+            "--no-fail-fast",
+        ],
+        root,
+        &vars,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let (passed, skipped) = (with_status(&out, "PASS"), with_status(&out, "SKIP"));
+    // The binary run alone, against the same server.
+    let run = Command::new(cucumber_binary())
+        .arg("features/streams/")
+        .envs(vars)
+        .env("VALKEY_BDD_JUNIT", &xml)
+        .env_remove("NEXTEST_RUN_ID")
+        .current_dir(ROOT)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = junit::read(&xml).unwrap();
+    assert!(!skipped.is_empty() && !passed.is_empty(), "{stderr}");
+    assert_eq!(skipped, tests_with(&report, "skipped"), "{stderr}");
+    assert_eq!(passed, tests_with(&report, "passed"), "{stderr}");
 }

@@ -84,11 +84,22 @@ enum Command {
 #[derive(Subcommand)]
 enum ReportCommand {
     /// Joins the JUnit reports of a run's shards into one, as if one machine
-    /// had run them all; a scenario found in two reports is refused.
+    /// had run them all. Each report says which part of which selection it
+    /// holds: a missing part, a part given twice, a report of another
+    /// selection or a scenario found in two reports is refused (exit 2).
     Merge {
         /// Where to write the joined report.
         #[arg(long, short)]
         output: PathBuf,
+        /// Also write an HTML report of the joined reports (scenarios,
+        /// verdicts, durations and failures: JUnit keeps no steps).
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Write the reports even when parts are missing, marked partial
+        /// (in the JUnit report's name and properties, on the HTML report,
+        /// on stderr). A repeated or mismatched part is still refused.
+        #[arg(long)]
+        allow_partial: bool,
         /// The shards' reports.
         #[arg(required = true)]
         reports: Vec<PathBuf>,
@@ -131,8 +142,20 @@ async fn main() {
         }
         Command::Capabilities { paths } => capabilities(paths).await,
         Command::Report {
-            command: ReportCommand::Merge { output, reports },
-        } => merge(&output, &reports),
+            command:
+                ReportCommand::Merge {
+                    output,
+                    html,
+                    allow_partial,
+                    reports,
+                },
+        } => {
+            if let Err(e) = merge(&output, html.as_deref(), allow_partial, &reports) {
+                eprintln!("valkey-bdd: {e}");
+                std::process::exit(2);
+            }
+            Ok(())
+        }
         Command::Matrix { servers, features } => {
             let spec = servers
                 .or_else(|| std::env::var(valkey_bdd::matrix::ENV_MATRIX).ok())
@@ -196,22 +219,45 @@ fn list_steps(paths: Vec<PathBuf>, steps: Vec<PathBuf>) -> valkey_bdd::Result<()
     Ok(())
 }
 
-fn merge(output: &std::path::Path, reports: &[PathBuf]) -> valkey_bdd::Result<()> {
+fn merge(
+    output: &std::path::Path,
+    html: Option<&std::path::Path>,
+    allow_partial: bool,
+    reports: &[PathBuf],
+) -> valkey_bdd::Result<()> {
     use valkey_bdd::runner::junit;
     let read = reports
         .iter()
-        .map(|p| junit::read(p))
+        .map(|p| -> valkey_bdd::Result<_> { Ok((p.clone(), junit::read(p)?)) })
         .collect::<valkey_bdd::Result<Vec<_>>>()?;
-    let merged = junit::merge(read)?;
-    junit::write(output, &merged)?;
+    let merged = junit::merge(read, allow_partial)?;
+    junit::write(output, &merged.report)?;
+    let report = &merged.report;
     eprintln!(
-        "valkey-bdd: {} scenarios from {} reports ({} failed, {} skipped) written to {}",
-        merged.tests,
+        "valkey-bdd: {}{} scenarios from {} reports ({} failed, {} skipped) written to {}",
+        if merged.partial.is_some() {
+            "PARTIAL report: "
+        } else {
+            ""
+        },
+        report.tests,
         reports.len(),
-        merged.failures,
-        merged.test_suites.iter().map(|s| s.skipped).sum::<usize>(),
+        report.failures,
+        report.test_suites.iter().map(|s| s.skipped).sum::<usize>(),
         output.display()
     );
+    if let Some(why) = &merged.partial {
+        eprintln!("valkey-bdd: partial: {why}");
+    }
+    if let Some(path) = html {
+        let outcome = junit::outcome(report, merged.partial.clone());
+        let page = valkey_bdd::runner::html::render(
+            &outcome,
+            &format!("(merged from {} reports)", reports.len()),
+        )?;
+        valkey_bdd::runner::report::write_whole(path, &page)?;
+        eprintln!("valkey-bdd: HTML report written to {}", path.display());
+    }
     Ok(())
 }
 

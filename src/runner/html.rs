@@ -32,6 +32,8 @@ const LANE: f64 = 18.0;
 #[derive(Serialize)]
 struct Page {
     binary: String,
+    /// Why the report is incomplete, shown as a banner.
+    partial: Option<String>,
     wall: String,
     selected: usize,
     passed: usize,
@@ -183,6 +185,7 @@ pub fn render(o: &Outcome, binary: &str) -> Result<String> {
     let spent = &o.spent;
     let page = Page {
         binary: binary.to_string(),
+        partial: o.partial.clone(),
         wall: seconds(o.wall),
         selected: o.selected,
         passed: o.count(|v| matches!(v, Verdict::Passed)),

@@ -5,7 +5,7 @@
 //! report's durations pack later shards ([`timings`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use quick_junit::Report;
@@ -17,6 +17,17 @@ use crate::error::{Error, Result};
 /// The property that carries a case's test name (see
 /// [`super::select::Candidate::test_name`]).
 const TEST_NAME: &str = "valkey-bdd.test";
+/// The suite property that says which part of the selection a report holds
+/// (`2/3`).
+const PART: &str = "valkey-bdd.part";
+/// The suite property that names the whole selection: its size and digest
+/// (`176 <sha256 hex>`).
+const SELECTION: &str = "valkey-bdd.selection";
+/// The suite property of an incomplete merged report: what is missing.
+const PARTIAL: &str = "valkey-bdd.partial";
+/// The name of the suite that carries the marks of a report without
+/// scenarios (a part the selection left empty).
+const EMPTY_PART: &str = "(no scenario in this part)";
 
 /// The report of a run.
 pub fn of(outcome: &Outcome) -> Report {
@@ -60,12 +71,68 @@ pub fn of(outcome: &Outcome) -> Report {
         suites.entry(file.to_string()).or_default().push(case);
     }
     let mut report = Report::new("valkey-bdd");
+    report.set_time(outcome.wall);
+    finish(
+        &mut report,
+        suites,
+        outcome.part.as_ref(),
+        outcome.partial.as_deref(),
+    );
+    report
+}
+
+/// Adds the suites to the report, each marked with the part it holds and
+/// the partial report's note; a part without scenarios still has one
+/// (empty) suite to carry its marks.
+fn finish(
+    report: &mut Report,
+    mut suites: BTreeMap<String, Vec<TestCase>>,
+    part: Option<&super::shard::Part>,
+    partial: Option<&str>,
+) {
+    if suites.is_empty() && part.is_some() {
+        suites.insert(EMPTY_PART.to_string(), Vec::new());
+    }
+    if let Some(note) = partial {
+        report.name = Some(format!("valkey-bdd (partial: {note})").into());
+    }
     for (file, cases) in suites {
         let mut suite = TestSuite::new(file);
+        if let Some(part) = part {
+            suite.add_property(Property::new(PART, part.fraction()));
+            suite.add_property(Property::new(
+                SELECTION,
+                format!("{} {}", part.size, part.digest),
+            ));
+        }
+        if let Some(note) = partial {
+            suite.add_property(Property::new(PARTIAL, note.to_string()));
+        }
         suite.add_test_cases(cases);
         report.add_test_suite(suite);
     }
-    report
+}
+
+/// The part a report says it holds (`None` when it says none).
+pub fn part_of(report: &Report) -> Option<super::shard::Part> {
+    report.test_suites.iter().find_map(|suite| {
+        let get = |name: &str| {
+            suite
+                .properties
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .map(|p| p.value.as_str().to_string())
+        };
+        let (fraction, selection) = (get(PART)?, get(SELECTION)?);
+        let (index, total) = fraction.split_once('/')?;
+        let (size, digest) = selection.split_once(' ')?;
+        Some(super::shard::Part {
+            index: index.parse().ok()?,
+            total: total.parse().ok()?,
+            size: size.parse().ok()?,
+            digest: digest.to_string(),
+        })
+    })
 }
 
 /// Reads a JUnit report written by valkey-bdd.
@@ -78,44 +145,230 @@ pub fn read(path: &Path) -> Result<Report> {
     })
 }
 
-/// One report of the cases of several (the shards of one run): suites of
-/// the same file are joined, counts recomputed. A scenario that appears in
-/// two reports is a mistake in the sharding and is refused.
-pub fn merge(reports: Vec<Report>) -> Result<Report> {
+/// The report [`merge`] made, and what it lacks when it is partial.
+#[derive(Debug)]
+pub struct Merged {
+    /// The joined report.
+    pub report: Report,
+    /// What is missing (`None`: every part of the selection is in).
+    pub partial: Option<String>,
+}
+
+fn refused(what: String) -> Error {
+    Error::Config {
+        what,
+        hint: "merge the JUnit reports of every shard of one run (--shard 1/n ... n/n, the same selection), each once; --allow-partial writes a report marked partial from the parts at hand".into(),
+    }
+}
+
+/// One report of the cases of several (the shards of one run), as if one
+/// machine had run them all: suites of the same file joined, counts
+/// recomputed, the time the longest part's (the parts run at once).
+///
+/// Each report says which part of which selection it holds; a part that
+/// is missing, a report that says none, a part given twice, a report of
+/// another selection or a scenario found in two reports is refused, naming
+/// it. `allow_partial` lets missing parts and unmarked reports through:
+/// the report is then marked partial, saying what is missing. A repeated
+/// or mismatched part is refused even so: the report would count a
+/// scenario twice or mix two runs.
+pub fn merge(reports: Vec<(PathBuf, Report)>, allow_partial: bool) -> Result<Merged> {
+    let name = |p: &Path| p.display().to_string();
+    let mut missing: Vec<String> = Vec::new();
+    let mut whole: Option<(super::shard::Part, &Path)> = None;
+    let mut given: BTreeMap<u64, &Path> = BTreeMap::new();
+    for (path, report) in &reports {
+        let Some(part) = part_of(report) else {
+            missing.push(format!(
+                "{} does not say which part of which selection it holds (a report of another tool, or of a valkey-bdd older than the part marks)",
+                name(path)
+            ));
+            continue;
+        };
+        match &whole {
+            None => whole = Some((part.clone(), path.as_path())),
+            Some((first, at))
+                if (first.total, first.size, &first.digest)
+                    != (part.total, part.size, &part.digest) =>
+            {
+                return Err(refused(format!(
+                    "{} is part {} of a selection of {}; {} is part {} of a selection of {}: they are not parts of one run",
+                    name(at),
+                    first.fraction(),
+                    first.selection(),
+                    name(path),
+                    part.fraction(),
+                    part.selection()
+                )));
+            }
+            Some(_) => {}
+        }
+        if let Some(first) = given.insert(part.index, path.as_path()) {
+            return Err(refused(format!(
+                "part {} is given twice: {} and {}",
+                part.fraction(),
+                name(first),
+                name(path)
+            )));
+        }
+    }
+    if let Some((part, _)) = &whole {
+        let absent: Vec<String> = (1..=part.total)
+            .filter(|i| !given.contains_key(i))
+            .map(|i| format!("{i}/{}", part.total))
+            .collect();
+        if !absent.is_empty() {
+            missing.insert(
+                0,
+                format!(
+                    "part{} {} of the selection of {} {} missing",
+                    if absent.len() == 1 { "" } else { "s" },
+                    absent.join(", "),
+                    part.selection(),
+                    if absent.len() == 1 { "is" } else { "are" }
+                ),
+            );
+        }
+    }
+    if !missing.is_empty() && !allow_partial {
+        return Err(refused(missing.join("; ")));
+    }
     let mut suites: BTreeMap<String, Vec<TestCase>> = BTreeMap::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<String, &Path> = HashMap::new();
     let mut time = Duration::ZERO;
-    for (i, report) in reports.into_iter().enumerate() {
+    let mut held: Vec<(String, usize)> = Vec::new();
+    for (path, report) in &reports {
         time = time.max(report.time.unwrap_or_default());
-        for suite in report.test_suites {
-            for case in suite.test_cases {
-                let place = property(&case, "valkey-bdd.place")
+        for suite in &report.test_suites {
+            for case in &suite.test_cases {
+                let place = property(case, "valkey-bdd.place")
                     .unwrap_or_else(|| format!("{}: {}", suite.name.as_str(), case.name.as_str()));
-                if let Some(first) = seen.insert(place.clone(), i) {
-                    return Err(Error::Config {
-                        what: format!(
-                            "the scenario {place} is in report {} and in report {}",
-                            first + 1,
-                            i + 1
-                        ),
-                        hint: "merge the reports of the shards of one run, each once".into(),
-                    });
+                if let Some(first) = seen.insert(place.clone(), path.as_path()) {
+                    return Err(refused(format!(
+                        "the scenario {place} is in {} and in {}",
+                        name(first),
+                        name(path)
+                    )));
                 }
+                let line = place
+                    .rsplit_once(':')
+                    .and_then(|(_, l)| l.parse().ok())
+                    .unwrap_or(0);
+                held.push((property(case, TEST_NAME).unwrap_or_default(), line));
                 suites
                     .entry(suite.name.as_str().to_string())
                     .or_default()
-                    .push(case);
+                    .push(case.clone());
             }
         }
     }
+    suites.remove(EMPTY_PART);
+    let mut whole_part = None;
+    if missing.is_empty()
+        && let Some((part, _)) = whole
+    {
+        let digest = super::shard::Part::digest(held.iter().map(|(n, l)| (n.as_str(), *l)));
+        if held.len() != part.size || digest != part.digest {
+            return Err(refused(format!(
+                "the {} parts hold {} scenarios, not the {} their selection has (sha256 {}…, theirs {}…): a report was changed, or the shards ran different feature files",
+                part.total,
+                held.len(),
+                part.size,
+                &digest[..16],
+                &part.digest[..part.digest.len().min(16)]
+            )));
+        }
+        whole_part = Some(super::shard::Part {
+            index: 1,
+            total: 1,
+            ..part
+        });
+    }
+    let partial = (!missing.is_empty()).then(|| missing.join("; "));
     let mut report = Report::new("valkey-bdd");
     report.set_time(time);
-    for (name, cases) in suites {
-        let mut suite = TestSuite::new(name);
-        suite.add_test_cases(cases);
-        report.add_test_suite(suite);
+    finish(&mut report, suites, whole_part.as_ref(), partial.as_deref());
+    Ok(Merged { report, partial })
+}
+
+/// The outcome a report tells of, for the HTML report of merged parts:
+/// scenarios with their verdicts, durations and failures (a JUnit report
+/// keeps no steps, no start times and no server counts).
+pub fn outcome(report: &Report, partial: Option<String>) -> super::Outcome {
+    let mut scenarios = Vec::new();
+    for suite in &report.test_suites {
+        for case in &suite.test_cases {
+            let place = property(case, "valkey-bdd.place").unwrap_or_default();
+            let (file, line) = place
+                .rsplit_once(':')
+                .map(|(f, l)| (f.to_string(), l.parse().unwrap_or(0)))
+                .unwrap_or((suite.name.as_str().to_string(), 0));
+            let feature = case
+                .classname
+                .as_ref()
+                .and_then(|c| c.as_str().split_once(": ").map(|(_, f)| f.to_string()))
+                .unwrap_or_default();
+            let (verdict, failure) = match &case.status {
+                TestCaseStatus::Success { .. } => (Verdict::Passed, None),
+                TestCaseStatus::Skipped { message, .. } => (
+                    Verdict::Skipped(
+                        message
+                            .as_ref()
+                            .map(|m| m.as_str().to_string())
+                            .unwrap_or_default(),
+                    ),
+                    None,
+                ),
+                TestCaseStatus::NonSuccess {
+                    message,
+                    description,
+                    ..
+                } => {
+                    // "file:line step", as `of` wrote it.
+                    let message = message.as_ref().map_or("", |m| m.as_str());
+                    let (at, step) = message.split_once(' ').unwrap_or((message, ""));
+                    (
+                        Verdict::Failed,
+                        Some(super::StepFailure {
+                            line: at
+                                .rsplit_once(':')
+                                .and_then(|(_, l)| l.parse().ok())
+                                .unwrap_or(line),
+                            step: step.to_string(),
+                            message: description
+                                .as_ref()
+                                .map(|d| d.as_str().to_string())
+                                .unwrap_or_default(),
+                        }),
+                    )
+                }
+            };
+            scenarios.push(super::ScenarioResult {
+                feature,
+                scenario: case.name.as_str().to_string(),
+                place: place.clone(),
+                verdict,
+                failure,
+                duration: case.time,
+                key: (Some(PathBuf::from(file)), line),
+                test_name: property(case, TEST_NAME).unwrap_or_default(),
+                details: String::new(),
+                started_at: None,
+                steps: Vec::new(),
+                servers: Vec::new(),
+                tags: Vec::new(),
+            });
+        }
     }
-    Ok(report)
+    super::Outcome {
+        selected: scenarios.len(),
+        failed: scenarios.iter().any(|s| s.verdict == Verdict::Failed),
+        scenarios,
+        wall: report.time.unwrap_or_default(),
+        part: part_of(report),
+        partial,
+        ..super::Outcome::default()
+    }
 }
 
 /// How long each test took in a report (a feature that shares servers is

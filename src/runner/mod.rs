@@ -13,6 +13,7 @@
 mod args;
 pub mod durations;
 mod execute;
+mod gather;
 use execute::{after_scenario, execute, keep_policy};
 mod help;
 pub mod html;
@@ -25,7 +26,7 @@ mod no_tests;
 mod parser;
 pub mod progress;
 mod record;
-mod report;
+pub mod report;
 mod run;
 pub mod select;
 pub mod shard;
@@ -95,7 +96,7 @@ pub struct Runner {
 }
 
 /// How one scenario ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Every step passed and no server died.
     Passed,
@@ -106,7 +107,7 @@ pub enum Verdict {
 }
 
 /// One scenario's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScenarioResult {
     /// The feature's name.
     pub feature: String,
@@ -140,7 +141,7 @@ pub struct ScenarioResult {
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     /// Steps that passed.
     pub passed_steps: usize,
@@ -166,6 +167,12 @@ pub struct Outcome {
     /// Time spent starting servers, forming clusters and waiting, summed
     /// over the run's scenarios ([`crate::spent`]).
     pub spent: crate::spent::Totals,
+    /// Which part of which selection the run ran (1 of 1 unless sharded),
+    /// recorded in its JUnit report for `report merge`.
+    pub part: Option<shard::Part>,
+    /// Why a report of it is incomplete (a `report merge --allow-partial`
+    /// of some of the parts): every report format says so.
+    pub partial: Option<String>,
 }
 
 impl Outcome {

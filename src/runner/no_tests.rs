@@ -33,10 +33,10 @@ pub(super) fn check(gate: &Gate, args: &LibtestArgs, roots: &[PathBuf]) -> Resul
         }
         return Ok(());
     }
-    if gate.unsharded > 0 {
+    if gate.whole.0 > 0 {
         eprintln!(
             "valkey-bdd: this shard holds none of the {} test(s) selected; the other parts run them",
-            gate.unsharded
+            gate.whole.0
         );
         return Ok(());
     }

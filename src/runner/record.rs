@@ -18,7 +18,7 @@ use cucumber::{Event, World, Writer, gherkin, parser, writer};
 use super::progress::Board;
 
 /// Where a step failed, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepFailure {
     /// The failing step's line in its feature file.
     pub line: usize,
@@ -29,7 +29,7 @@ pub struct StepFailure {
 }
 
 /// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StepStatus {
     /// It passed.
     Passed,
@@ -40,7 +40,7 @@ pub enum StepStatus {
 }
 
 /// One step of a scenario as it ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     /// Keyword and text (`When I run \`PING\``).
     pub step: String,

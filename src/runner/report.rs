@@ -68,14 +68,32 @@ impl Reports {
         })
     }
 
+    /// The first report asked for (`None`: none is).
+    pub fn first(&self) -> Option<&Path> {
+        [&self.html, &self.junit, &self.json_path]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(PathBuf::as_path)
+    }
+
     /// Writes each report asked for, whole; `binary` names the server binary.
     pub fn write(&self, o: &super::Outcome, binary: &str) -> Result<()> {
+        self.write_with(o, binary, None)
+    }
+
+    /// [`Reports::write`] with this Cucumber JSON instead of the run's own
+    /// (the JSON of every process of a nextest run).
+    pub fn write_with(&self, o: &super::Outcome, binary: &str, json: Option<&str>) -> Result<()> {
         if let Some(path) = &self.junit {
             write_whole(path, &super::junit::to_xml(&super::junit::of(o))?)?;
             eprintln!("valkey-bdd: JUnit report written to {}", path.display());
         }
         if let Some(path) = &self.json_path {
-            write_whole(path, &self.json.text()?)?;
+            match json {
+                Some(text) => write_whole(path, text)?,
+                None => write_whole(path, &self.json.text()?)?,
+            }
             eprintln!("valkey-bdd: Cucumber JSON written to {}", path.display());
         }
         if let Some(path) = &self.html {

@@ -12,7 +12,7 @@ impl Runner {
         let _ = interrupt::parent();
         init_tracing();
         crate::settings::validate()?;
-        self.sweep_leftovers();
+        let started = std::time::SystemTime::now();
         let steps = glossary::self_check().map_err(|what| Error::Config {
             what,
             hint: "see the README section on reusing the steps from another crate".into(),
@@ -67,19 +67,6 @@ impl Runner {
         let library = library::Library::discover(&roots, &extra_steps)?;
         library.check(glossary::registered())?;
         let gate = select::Gate::load_with(&features, &criteria, &library)?;
-        if args.list {
-            // nextest's custom-harness protocol: every test as `name: test`;
-            // with --ignored, the ignored ones (there are none).
-            if !args.ignored {
-                for name in gate.test_names() {
-                    println!("{name}: test");
-                }
-            }
-            return Ok(Outcome::default());
-        }
-        unknown::check_steps(&gate)?;
-        no_tests::check(&gate, &args, &features)?;
-
         /// Puts the search order back however the run ends.
         struct MainBinary;
         impl Drop for MainBinary {
@@ -91,6 +78,30 @@ impl Runner {
             crate::binary::set_main(Some(b));
             MainBinary
         });
+        if args.list {
+            self.list(&gate, args.ignored, strict).await?;
+            return Ok(Outcome::default());
+        }
+        if let Some(shard) = &criteria.shard {
+            eprintln!(
+                "valkey-bdd: shard {}/{} ({}): {} of the selection's {} scenarios",
+                shard.index,
+                shard.total,
+                shard.source,
+                gate.selected().count(),
+                gate.whole.0
+            );
+        }
+        self.sweep_leftovers();
+        unknown::check_steps(&gate)?;
+        no_tests::check(&gate, &args, &features)?;
+        let part = shard::Part {
+            index: criteria.shard.as_ref().map_or(1, |s| s.index),
+            total: criteria.shard.as_ref().map_or(1, |s| s.total),
+            size: gate.whole.0,
+            digest: gate.whole.1.clone(),
+        };
+        let named_exactly = args.exact;
         for (path, margs) in &modules {
             eprintln!(
                 "valkey-bdd: every server loads the module {} {margs}",
@@ -132,7 +143,7 @@ impl Runner {
             }
         };
         let selection = self
-            .selection(&gate, &binary, external.as_deref(), strict)
+            .selection(&gate, &binary, external.as_deref(), strict, false)
             .await?;
         let pool = match crate::settings::cluster_pool()? {
             _ if external.is_some() => 0,
@@ -423,10 +434,25 @@ impl Runner {
                 }
             }
             o.scenarios = scenarios;
+            o.part = Some(part);
             if let Some(path) = &durations_path {
                 durations::record(path, &o.scenarios);
             }
-            reports.write(o, &binary.to_string())?;
+            if named_exactly {
+                skipped_is_no_pass(o);
+            }
+            match (gather::run_id(named_exactly), reports.first()) {
+                (Some(id), Some(first)) => {
+                    let json = reports
+                        .wants_json()
+                        .then(|| reports.json.text())
+                        .transpose()?;
+                    gather::gather(first, &id, o, json, started, |all, json| {
+                        reports.write_with(all, &binary.to_string(), json)
+                    })?
+                }
+                _ => reports.write(o, &binary.to_string())?,
+            }
             if !self.quiet {
                 eprintln!("{}", summary::render(o));
             }
@@ -442,6 +468,7 @@ impl Runner {
         binary: &ServerBinary,
         external: Option<&crate::external::External>,
         strict: bool,
+        quiet: bool,
     ) -> Result<select::Selection> {
         let used = gate.tags_used();
         let mut unmet = std::collections::BTreeMap::new();
@@ -461,11 +488,14 @@ impl Runner {
                     selection.skip(c, why);
                 }
             }
-            report_skips(&selection);
+            if !quiet {
+                report_skips(&selection);
+            }
             return Ok(selection);
         }
         if used.contains("mixed-versions") {
             match crate::binary::older_and_newer().await {
+                Ok(_) if quiet => {}
                 Ok((older, newer)) => eprintln!(
                     "valkey-bdd: @mixed-versions scenarios run {} {} against {} {}",
                     older.engine,
@@ -480,6 +510,7 @@ impl Runner {
         }
         if used.contains("atomic-slot-migration") {
             match crate::binary::with_atomic_slot_migration().await {
+                Ok(_) if quiet => {}
                 Ok(b) => eprintln!(
                     "valkey-bdd: @atomic-slot-migration scenarios run {} {}",
                     b.engine,
@@ -496,8 +527,81 @@ impl Runner {
             }
         }
         let selection = gate.select(&unmet, strict, binary)?;
-        report_skips(&selection);
+        if !quiet {
+            report_skips(&selection);
+        }
         Ok(selection)
+    }
+
+    /// `--list`, nextest's custom-harness protocol: every test as
+    /// `name: test`; with `--ignored`, the tests of which the run would skip
+    /// a scenario — a capability tag the server binary does not meet, a
+    /// sentence an external server cannot run — so that nextest shows them
+    /// as SKIP instead of running them into a pass. Nothing is started and
+    /// an external server's data is not touched.
+    async fn list(&self, gate: &select::Gate, ignored: bool, strict: bool) -> Result<()> {
+        let names = gate.test_names();
+        if !ignored {
+            for name in names {
+                println!("{name}: test");
+            }
+            return Ok(());
+        }
+        // Under VALKEY_BDD_STRICT an unmet capability fails the test's run:
+        // it must run, not be ignored.
+        if strict || names.is_empty() {
+            return Ok(());
+        }
+        let external = match crate::external::Endpoint::from_env()? {
+            Some(endpoint) => Some(crate::external::External::probe(endpoint).await?),
+            None => None,
+        };
+        let binary = match &external {
+            Some(x) => x.binary.clone(),
+            None => ServerBinary::resolve(None).await?,
+        };
+        let selection = self
+            .selection(gate, &binary, external.as_ref(), false, true)
+            .await?;
+        let skipped: std::collections::HashSet<&str> = selection
+            .skipped
+            .iter()
+            .map(|(c, _)| c.test_name.as_str())
+            .collect();
+        for name in names.into_iter().filter(|n| skipped.contains(n)) {
+            println!("{name}: test");
+        }
+        Ok(())
+    }
+}
+
+/// A run that names its tests exactly (`--exact`, as cargo nextest runs
+/// each test) and skips one of their scenarios fails: its status is all
+/// nextest sees, and 0 would show the skipped scenario as passed. `--list
+/// --ignored` names such tests beforehand, so that nextest skips them; this
+/// is for a skip that list could not foresee, or an ignored test run anyway
+/// (`--run-ignored`).
+fn skipped_is_no_pass(o: &mut Outcome) {
+    let skipped: Vec<&ScenarioResult> = o
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.verdict, Verdict::Skipped(_)))
+        .collect();
+    if skipped.is_empty() {
+        return;
+    }
+    o.failed = true;
+    eprintln!(
+        "valkey-bdd: FAILED: {} scenario{} of the test{} named with --exact (how cargo nextest runs a test) {} skipped at run time, and a skip must not count as a pass:",
+        skipped.len(),
+        if skipped.len() == 1 { "" } else { "s" },
+        if skipped.len() == 1 { "" } else { "s" },
+        if skipped.len() == 1 { "was" } else { "were" }
+    );
+    for s in skipped {
+        if let Verdict::Skipped(why) = &s.verdict {
+            eprintln!("  \"{}\" ({}): {why}", s.scenario, s.place);
+        }
     }
 }
 

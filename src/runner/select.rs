@@ -112,9 +112,10 @@ pub struct Gate {
     pub calls: super::library::Calls,
     /// The sentences the step libraries define (for near-miss suggestions).
     pub defined: Vec<String>,
-    /// How many tests the criteria selected before `--shard` took this
-    /// machine's part (an empty part of a selection is no empty run).
-    pub unsharded: usize,
+    /// How many scenarios the criteria select before `--shard` takes its
+    /// part, and their digest ([`super::shard::Part::digest`]): the whole
+    /// selection every part of a sharded run shares.
+    pub whole: (usize, String),
 }
 
 /// The selection once requirements are checked.
@@ -190,12 +191,12 @@ impl Gate {
             c.selected =
                 c.selected && (criteria.exact.is_empty() || criteria.exact.contains(&c.test_name));
         }
-        let unsharded = candidates
+        let whole: Vec<(&str, usize)> = candidates
             .iter()
             .filter(|c| c.selected)
-            .map(|c| c.test_name.as_str())
-            .collect::<HashSet<_>>()
-            .len();
+            .map(|c| (c.test_name.as_str(), c.line))
+            .collect();
+        let whole = (whole.len(), super::shard::Part::digest(whole));
         if let Some(shard) = &criteria.shard {
             // Shards apply after every other criterion, to whole tests.
             let mut names: Vec<&str> = candidates
@@ -225,7 +226,7 @@ impl Gate {
             features,
             calls,
             defined: library.sentences(),
-            unsharded,
+            whole,
         })
     }
 

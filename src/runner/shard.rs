@@ -17,14 +17,25 @@ pub struct Shard {
     /// tests it names are packed by duration, heaviest first, each into the
     /// part with the least work so far; the others fall back to the hash.
     pub timings: std::collections::HashMap<String, std::time::Duration>,
+    /// Where the part came from, for the run's first line: `--shard 2/3`,
+    /// or the CI variables `auto` read (`CI_NODE_INDEX=2, CI_NODE_TOTAL=3`).
+    pub source: String,
 }
 
 impl Shard {
     /// Reads `i/n`; `auto` (or `auto/n`) takes the index and total from the
     /// CI's own variables: GitLab's `CI_NODE_INDEX`/`CI_NODE_TOTAL`,
     /// Buildkite's `BUILDKITE_PARALLEL_JOB`/`_COUNT`, or a Kubernetes Indexed
-    /// Job's `JOB_COMPLETION_INDEX` with the total given as `auto/n`.
+    /// Job's `JOB_COMPLETION_INDEX` with the total given as `auto/n`. Sources
+    /// that disagree (the `n` of `auto/n` and a CI's total, two CIs' parts)
+    /// are refused, naming both; so is an index beyond the total, named as
+    /// the variable gave it.
     pub fn parse(spec: &str) -> Result<Shard> {
+        Shard::parse_with(spec, |k| std::env::var(k).ok())
+    }
+
+    /// [`Shard::parse`] with the environment read through `env`.
+    pub fn parse_with(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<Shard> {
         let bad = |why: String| {
             Error::Config {
             what: format!("--shard {spec:?}: {why}"),
@@ -33,50 +44,12 @@ impl Shard {
         };
         let (index, total) = spec.split_once('/').unwrap_or((spec, ""));
         let timings = Default::default();
-        let shard = if index == "auto" {
-            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-            let number = |k: &str, v: String| {
-                v.parse::<u64>()
-                    .map_err(|_| bad(format!("{k}={v:?} is not a number")))
-            };
-            let given = if total.is_empty() {
-                None
-            } else {
-                Some(number("the total", total.to_string())?)
-            };
-            if let (Some(i), Some(n)) = (env("CI_NODE_INDEX"), env("CI_NODE_TOTAL")) {
-                Shard {
-                    index: number("CI_NODE_INDEX", i)?,
-                    total: number("CI_NODE_TOTAL", n)?,
-                    timings,
-                }
-            } else if let (Some(i), Some(n)) = (
-                env("BUILDKITE_PARALLEL_JOB"),
-                env("BUILDKITE_PARALLEL_JOB_COUNT"),
-            ) {
-                Shard {
-                    index: number("BUILDKITE_PARALLEL_JOB", i)? + 1,
-                    total: number("BUILDKITE_PARALLEL_JOB_COUNT", n)?,
-                    timings,
-                }
-            } else if let Some(i) = env("JOB_COMPLETION_INDEX") {
-                Shard {
-                    index: number("JOB_COMPLETION_INDEX", i)? + 1,
-                    total: given.ok_or_else(|| {
-                        bad(
-                            "JOB_COMPLETION_INDEX gives the index only: write --shard auto/<total>"
-                                .into(),
-                        )
-                    })?,
-                    timings,
-                }
-            } else {
-                return Err(bad(
-                    "no CI variables name this machine's part (CI_NODE_INDEX/CI_NODE_TOTAL, BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT, JOB_COMPLETION_INDEX)".into(),
-                ));
-            }
-        } else {
-            Shard {
+        let number = |k: &str, v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| bad(format!("{k}={v:?} is not a number")))
+        };
+        if index != "auto" {
+            let shard = Shard {
                 index: index
                     .parse()
                     .map_err(|_| bad(format!("{index:?} is not a number")))?,
@@ -84,15 +57,105 @@ impl Shard {
                     .parse()
                     .map_err(|_| bad(format!("{total:?} is not a number")))?,
                 timings,
+                source: format!("--shard {spec}"),
+            };
+            if shard.total == 0 || shard.index == 0 || shard.index > shard.total {
+                return Err(bad(format!(
+                    "part {} of {} does not exist (parts count from 1)",
+                    shard.index, shard.total
+                )));
+            }
+            return Ok(shard);
+        }
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        let given = if total.is_empty() {
+            None
+        } else {
+            Some(number(&format!("--shard {spec}: the total"), total)?)
+        };
+        // Every source present, as (what it says, part from 1, total).
+        let mut found: Vec<(String, u64, Option<u64>)> = Vec::new();
+        if let (Some(i), Some(n)) = (env("CI_NODE_INDEX"), env("CI_NODE_TOTAL")) {
+            let (index, total) = (number("CI_NODE_INDEX", &i)?, number("CI_NODE_TOTAL", &n)?);
+            if index == 0 || index > total {
+                return Err(bad(format!(
+                    "CI_NODE_INDEX={i} is not one of CI_NODE_TOTAL={n}'s parts (GitLab counts them from 1)"
+                )));
+            }
+            found.push((
+                format!("CI_NODE_INDEX={i}, CI_NODE_TOTAL={n}"),
+                index,
+                Some(total),
+            ));
+        }
+        if let (Some(i), Some(n)) = (
+            env("BUILDKITE_PARALLEL_JOB"),
+            env("BUILDKITE_PARALLEL_JOB_COUNT"),
+        ) {
+            let (index, total) = (
+                number("BUILDKITE_PARALLEL_JOB", &i)?,
+                number("BUILDKITE_PARALLEL_JOB_COUNT", &n)?,
+            );
+            if index >= total {
+                return Err(bad(format!(
+                    "BUILDKITE_PARALLEL_JOB={i} is not one of BUILDKITE_PARALLEL_JOB_COUNT={n}'s jobs (Buildkite counts them from 0)"
+                )));
+            }
+            found.push((
+                format!("BUILDKITE_PARALLEL_JOB={i}, BUILDKITE_PARALLEL_JOB_COUNT={n}"),
+                index + 1,
+                Some(total),
+            ));
+        }
+        if let Some(i) = env("JOB_COMPLETION_INDEX") {
+            let index = number("JOB_COMPLETION_INDEX", &i)?;
+            found.push((format!("JOB_COMPLETION_INDEX={i}"), index + 1, None));
+        }
+        let Some((source, index, total)) = found.first().cloned() else {
+            return Err(bad(
+                "no CI variables name this machine's part (CI_NODE_INDEX/CI_NODE_TOTAL, BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT, JOB_COMPLETION_INDEX)".into(),
+            ));
+        };
+        for (other, other_index, other_total) in &found[1..] {
+            if (*other_index, other_total.or(total)) != (index, total.or(*other_total)) {
+                return Err(bad(format!(
+                    "{source} and {other} name different parts: unset the variables of the CI this job does not run on, or write --shard i/n"
+                )));
+            }
+        }
+        let total = match (given, found.iter().find_map(|f| f.2.map(|n| (&f.0, n)))) {
+            (Some(g), Some((from, n))) if g != n => {
+                return Err(bad(format!(
+                    "the {g} parts written after auto/ and {from} ({n} parts) disagree: write --shard auto to take the CI's total, or make them agree"
+                )));
+            }
+            (_, Some((_, n))) => n,
+            (Some(g), None) => g,
+            (None, None) => {
+                return Err(bad(format!(
+                    "{source} gives the index only: write --shard auto/<total>"
+                )));
             }
         };
-        if shard.total == 0 || shard.index == 0 || shard.index > shard.total {
+        if index > total {
             return Err(bad(format!(
-                "part {} of {} does not exist (parts count from 1)",
-                shard.index, shard.total
+                "{source} is beyond the {total} parts of auto/{total} (JOB_COMPLETION_INDEX counts from 0: 0 to {}); run {total} completions, or write auto/<completions>",
+                total - 1
             )));
         }
-        Ok(shard)
+        if total == 0 {
+            return Err(bad("a run of 0 parts does not exist".into()));
+        }
+        let source = match given {
+            Some(_) => format!("--shard {spec} with {source}"),
+            None => format!("--shard auto with {source}"),
+        };
+        Ok(Shard {
+            index,
+            total,
+            timings,
+            source,
+        })
     }
 
     /// The part (from 0) of each test of a selection: the tests with a
@@ -123,6 +186,49 @@ impl Shard {
     }
 }
 
+/// Which part of which selection a run's reports hold: `report merge`
+/// checks that the parts it is given make the whole selection, once each.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Part {
+    /// Which part, from 1 (1 of 1 for a run that is not sharded).
+    pub index: u64,
+    /// How many parts.
+    pub total: u64,
+    /// How many scenarios the whole selection holds, every part's together.
+    pub size: usize,
+    /// The whole selection's identity: SHA-256 (hex) of its scenarios' test
+    /// names and lines ([`Part::digest`]).
+    pub digest: String,
+}
+
+impl Part {
+    /// The digest of a selection given as (test name, line) of each
+    /// scenario, in any order.
+    pub fn digest<'a>(scenarios: impl IntoIterator<Item = (&'a str, usize)>) -> String {
+        let mut lines: Vec<String> = scenarios
+            .into_iter()
+            .map(|(name, line)| format!("{name}\t{line}\n"))
+            .collect();
+        lines.sort();
+        let digest = ring::digest::digest(&ring::digest::SHA256, lines.concat().as_bytes());
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `2/3`.
+    pub fn fraction(&self) -> String {
+        format!("{}/{}", self.index, self.total)
+    }
+
+    /// `176 scenarios, sha256 1f2e…` (the digest's first 16 digits).
+    pub fn selection(&self) -> String {
+        format!(
+            "{} scenarios, sha256 {}",
+            self.size,
+            &self.digest[..self.digest.len().min(16)]
+        )
+    }
+}
+
 /// The part (from 0) of `n` a test name falls in.
 pub fn bucket(test_name: &str, n: u64) -> u64 {
     let digest = ring::digest::digest(&ring::digest::SHA256, test_name.as_bytes());
@@ -145,6 +251,59 @@ mod tests {
         assert!(Shard::parse("1/0").is_err());
     }
 
+    fn auto(spec: &str, vars: &[(&str, &str)]) -> std::result::Result<(u64, u64), String> {
+        Shard::parse_with(spec, |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .map(|s| (s.index, s.total))
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn auto_takes_the_ci_part_and_refuses_contradictions() {
+        let gitlab = [("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")];
+        assert_eq!(auto("auto", &gitlab), Ok((2, 3)));
+        assert_eq!(auto("auto/3", &gitlab), Ok((2, 3)));
+        // auto/4 beside a CI that runs 3 jobs: not silently part 2 of 3.
+        let err = auto("auto/4", &gitlab).unwrap_err();
+        assert!(
+            err.contains("auto/") && err.contains("4 parts") && err.contains("CI_NODE_TOTAL=3"),
+            "{err}"
+        );
+        assert_eq!(auto("auto/3", &[("JOB_COMPLETION_INDEX", "2")]), Ok((3, 3)));
+        // JOB_COMPLETION_INDEX=3 of 3 completions: named as the variable
+        // says it, never as a "part 4 of 3" nobody wrote.
+        let err = auto("auto/3", &[("JOB_COMPLETION_INDEX", "3")]).unwrap_err();
+        assert!(err.contains("JOB_COMPLETION_INDEX=3"), "{err}");
+        assert!(!err.contains("part 4"), "{err}");
+        let err = auto("auto", &[("CI_NODE_INDEX", "4"), ("CI_NODE_TOTAL", "3")]).unwrap_err();
+        assert!(
+            err.contains("CI_NODE_INDEX=4") && err.contains("CI_NODE_TOTAL=3"),
+            "{err}"
+        );
+        let both = [
+            ("CI_NODE_INDEX", "1"),
+            ("CI_NODE_TOTAL", "3"),
+            ("JOB_COMPLETION_INDEX", "1"),
+        ];
+        let err = auto("auto", &both).unwrap_err();
+        assert!(
+            err.contains("CI_NODE_INDEX=1") && err.contains("JOB_COMPLETION_INDEX=1"),
+            "{err}"
+        );
+        let source = Shard::parse_with("auto", |k| {
+            gitlab
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap()
+        .source;
+        assert_eq!(source, "--shard auto with CI_NODE_INDEX=2, CI_NODE_TOTAL=3");
+    }
+
     #[test]
     fn every_name_is_in_exactly_one_part() {
         let names = [
@@ -159,6 +318,7 @@ mod tests {
                         index: *i,
                         total: 3,
                         timings: Default::default(),
+                        source: String::new(),
                     };
                     shard.assign(&names)[name] == shard.index - 1
                 })
@@ -185,6 +345,7 @@ mod tests {
             index: 1,
             total: 3,
             timings,
+            source: String::new(),
         };
         let names = ["a", "b", "c", "d", "e", "f", "new"];
         let parts = shard.assign(&names);
