@@ -96,3 +96,38 @@ async fn command_takes(
         ))
     })
 }
+
+/// Runs a command as two named clients in turn, 3 times each, and checks how
+/// much longer the first one's fastest reply took than the second one's, in
+/// milliseconds: ``Then `PING` by client "far" takes at least 300 ms more
+/// than by client "near"``. The second client is the baseline the scenario
+/// measures itself: a claim that a link is slowed, or that it is not, holds
+/// however busy the machine is, as no absolute time would. Load only adds
+/// time to a try, and the fastest of several is what the link itself costs.
+/// Run the command as each client once before if its first run differs (a
+/// `WAIT` returns at once when nothing is left to acknowledge, so it is no
+/// command to compare this way).
+#[then(expr = "{command} by client {string} takes {comparison} ms more than by client {string}")]
+async fn command_takes_more_than(
+    w: &mut ValkeyWorld,
+    command: super::CommandLine,
+    client: String,
+    cmp: CompareTo,
+    baseline: String,
+) -> Result<()> {
+    let expected = w.comparison(&cmp.0).await?;
+    let (slow, fast) = w
+        .fastest_of_two_clients(&client, &baseline, command.line())
+        .await?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let more = format!("{:.1}", ms(slow) - ms(fast));
+    expected.check(Some(&more)).map_err(|why| {
+        Error::Expectation(format!(
+            "`{}` took {:.1} ms by client \"{client}\" and {:.1} ms by client \"{baseline}\" (the fastest of {} tries each): {more} ms more, expected {expected}: it {why}",
+            command.line(),
+            ms(slow),
+            ms(fast),
+            crate::world::network::TRIES
+        ))
+    })
+}

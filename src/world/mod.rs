@@ -19,7 +19,7 @@ use crate::shared;
 
 mod clients;
 mod commands;
-mod network;
+pub(crate) mod network;
 mod observe;
 pub mod remember;
 mod replicates;
