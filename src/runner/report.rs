@@ -75,7 +75,8 @@ impl Reports {
             eprintln!("valkey-bdd: JUnit report written to {}", path.display());
         }
         if let Some(path) = &self.json_path {
-            write_whole(path, &self.json.text()?)?;
+            let features = o.scenarios.iter().filter_map(|s| s.key.0.as_deref());
+            write_whole(path, &super::rooted::restore(&self.json.text()?, features))?;
             eprintln!("valkey-bdd: Cucumber JSON written to {}", path.display());
         }
         if let Some(path) = &self.html {
