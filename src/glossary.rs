@@ -310,7 +310,9 @@ pub fn render(entries: &[Entry]) -> String {
          scenario remembered (`I remember the reply as \"name\"`) or a built-in: `${now}`, `${now_ms}`,\n  \
          `${port}`, `${host}`, `${url}` (`${port:cache}` for server \"cache\"), `${dir}`, `${cwd}` (where the run\n  \
          started: `MODULE LOAD ${cwd}/m.so`), `${client.bob.id}`, `${client.bob.name}`;\n  \
-         integers take arithmetic (`${now+5}`); `$${x}` is the text `${x}`;\n\
+         integers take arithmetic (`${now+5}`); `$${x}` is the text `${x}`; a remembered value's name is a\n  \
+         word of letters, digits and `_`, not starting with a digit (`uptime_before`), checked before any\n  \
+         server starts;\n\
          - `[…]` is a part you may leave out, `a | b` a choice.\n\n\
          A sentence without a server means the default server and its own connection — or, in a scenario with\n\
          a cluster and no default server, the cluster through a cluster-aware client. Tables and doc strings\n\

@@ -291,3 +291,84 @@ async fn a_unix_socket_path_too_long_for_the_kernel_is_refused_with_a_fix() {
         "{err}"
     );
 }
+
+/// The `.rs` files under `dir`, recursively.
+fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// A heading's anchor as GitHub makes it: lower case, spaces as `-`, other
+/// punctuation dropped.
+fn anchor_of(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn every_readme_section_or_anchor_a_message_names_exists() {
+    let headings = |file: &str| -> Vec<String> {
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(|l| l.trim_start_matches('#').trim().to_string())
+            .collect()
+    };
+    let readme = headings("README.md");
+    // A message names a section as README: "Title"; a link as FILE.md#anchor.
+    let section = regex::Regex::new(r#"README: \\?"([^"\\]+)\\?""#).unwrap();
+    let anchor = regex::Regex::new(r"([A-Za-z_./-]+\.md)#([A-Za-z0-9_-]+)").unwrap();
+    let mut files = Vec::new();
+    for dir in ["src", "steps"] {
+        sources(std::path::Path::new(dir), &mut files);
+    }
+    let mut wrong = Vec::new();
+    let mut named = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let place = format!("{}:{}", file.display(), n + 1);
+            if line.contains("README") && !section.is_match(line) && !line.contains("README.md#") {
+                wrong.push(format!(
+                    "{place}: names the README without a section: write README: \\\"Title\\\"\n    {}",
+                    line.trim()
+                ));
+            }
+            for c in section.captures_iter(line) {
+                named += 1;
+                if !readme.iter().any(|h| h == &c[1]) {
+                    wrong.push(format!("{place}: README has no section \"{}\"", &c[1]));
+                }
+            }
+            for c in anchor.captures_iter(line) {
+                named += 1;
+                let target = std::path::Path::new(&c[1])
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let exists = std::path::Path::new(&target).exists()
+                    && headings(&target).iter().any(|h| anchor_of(h) == c[2]);
+                if !exists {
+                    wrong.push(format!("{place}: {}#{} names no heading", &c[1], &c[2]));
+                }
+            }
+        }
+    }
+    assert!(named >= 2, "the scan found too few named sections: {named}");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

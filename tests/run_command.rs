@@ -70,10 +70,20 @@ fn a_failing_scenario_exits_1_and_names_the_users_line_and_the_inner_step() {
     );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
-    // cucumber's own output: the inner step, at the user's line.
-    assert!(all.contains("Then the reply is \"two\""), "{all}");
+    // The console: the inner step, at the user's line, then the user's own
+    // step, the definition's place and the inner step's, then why.
+    assert!(all.contains("✘  Then the reply is \"two\""), "{all}");
     assert!(
-        all.contains("tests/fixtures/run/fail/keys.feature:11"),
+        all.contains("Defined: tests/fixtures/run/fail/keys.feature:11:5"),
+        "{all}"
+    );
+    assert!(
+        all.contains(
+            "Step panicked. Captured output: Then reading \"k\" gives \"two\" \
+             (tests/fixtures/run/fail/keys.feature:11), defined at \
+             tests/fixtures/run/steps/keys.steps:9, failed at its step \
+             Then the reply is \"two\" (tests/fixtures/run/steps/keys.steps:12):\n"
+        ),
         "{all}"
     );
     // The report names the user's step, the definition and the inner step.
@@ -400,4 +410,57 @@ fn valkey_bdd_steps_lists_the_defined_sentences_then_the_built_in_ones() {
         .find("- **Then** `` the reply is \"…\" ``")
         .unwrap_or_else(|| panic!("{all}"));
     assert!(defined < built_in, "{all}");
+}
+
+#[test]
+fn a_feature_outside_the_crate_is_taken_by_input_and_printed_with_its_whole_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("outside.feature");
+    std::fs::write(
+        &feature,
+        "Feature: Outside\n  Scenario: A wrong reply\n    Given a server\n    When I run `PING`\n    Then the reply is \"PANG\"\n",
+    )
+    .unwrap();
+    let absolute = feature.display().to_string();
+    // The same file through `..`: from the crate's folder up to `/`, then down.
+    let cwd = std::env::current_dir().unwrap();
+    let climbed = format!(
+        "{}{}",
+        "../".repeat(cwd.components().count() - 1),
+        absolute.trim_start_matches('/')
+    );
+    let glob = format!("{}/*.feature", dir.path().display());
+    let json = dir.path().join("report.json");
+    for input in [absolute.as_str(), climbed.as_str(), glob.as_str()] {
+        let (out, tmp) = run(
+            &[
+                "-i",
+                input,
+                "--keep",
+                "never",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "-i {input}: {all}");
+        assert!(
+            all.contains("1 scenarios selected: 0 passed, 1 failed")
+                || all.contains("1 scenario selected: 0 passed, 1 failed"),
+            "-i {input}: {all}"
+        );
+        if input != climbed {
+            assert!(
+                all.contains(&format!("Defined: {absolute}:5:5")),
+                "-i {input}: {all}"
+            );
+            let report = std::fs::read_to_string(&json).unwrap();
+            assert!(
+                report.contains(&format!("\"uri\":\"{absolute}\"")),
+                "-i {input}: {report}"
+            );
+        }
+        assert_left_nothing(tmp.path());
+    }
 }

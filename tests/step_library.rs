@@ -107,7 +107,7 @@ fn a_parameter_declared_and_unused_or_used_and_undeclared_is_refused() {
 fn a_sentence_defined_twice_or_already_built_in_is_refused() {
     let err = refused(&format!("{GOOD}\n{}", GOOD.replace("{value}", "{v}")));
     assert!(
-        err.contains("lib.steps:5: \"the key \"{key}\" holds \"{v}\"\" is defined twice: lib.steps:1 defines \"the key \"{key}\" holds \"{value}\"\" first"),
+        err.contains("lib.steps:5: \"the key \"{key}\" holds \"{v}\"\" is defined twice: lib.steps:1 defines \"the key \"{key}\" holds \"{value}\"\" first, and both match the step \"the key \"1\" holds \"1\"\""),
         "{err}"
     );
     let err = refused("Step: the reply is \"{text}\"\n  When I run `ECHO {text}`\n");
@@ -183,4 +183,110 @@ async fn a_library_named_by_the_runner_is_read_and_a_call_with_a_table_is_refuse
         ) && err.contains("takes no table or doc string"),
         "{err}"
     );
+}
+
+#[test]
+fn a_quoted_parameter_takes_no_quote_so_a_longer_sentence_is_another_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lib.steps");
+    std::fs::write(
+        &file,
+        "Step: a thing \"{a}\"\n  When I run `ECHO {a}`\n\n\
+         Step: a thing \"{a}\" and the arguments \"{b}\"\n  When I run `ECHO {a} {b}`\n",
+    )
+    .unwrap();
+    let lib = Library::read(std::slice::from_ref(&file)).unwrap();
+    lib.check(valkey_bdd::glossary::registered())
+        .expect("two sentences, not one defined twice");
+    let long = &lib.definitions[1].regex;
+    let c = long
+        .captures(r#"a thing "x y" and the arguments "say \"hi\"""#)
+        .unwrap();
+    assert_eq!((&c[1], &c[2]), ("x y", r#"say \"hi\""#));
+    assert!(
+        !lib.definitions[0]
+            .regex
+            .is_match(r#"a thing "x" and the arguments "y""#)
+    );
+}
+
+#[test]
+fn a_remembered_value_named_against_the_rule_is_refused_when_the_library_is_read() {
+    let err = refused(
+        "Step: the uptime is kept\n  When I remember the INFO field \"uptime_in_seconds\" as \"uptime before\"\n",
+    );
+    assert!(
+        err.contains("lib.steps:2: When I remember the INFO field \"uptime_in_seconds\" as \"uptime before\": \"uptime before\" cannot be the name of a remembered value: a remembered value's name is a word of letters, digits and _, not starting with a digit (\"uptime_before\")"),
+        "{err}"
+    );
+    let err = refused(
+        "Step: the uptime grew\n  Then the remembered \"a\" is at least ${uptime before}\n",
+    );
+    assert!(
+        err.contains("lib.steps:2: Then the remembered \"a\" is at least ${uptime before}: ${uptime before}: \"uptime before\" is not a name: a remembered value's name is a word of letters, digits and _, not starting with a digit (${uptime_before})"),
+        "{err}"
+    );
+    assert!(!err.contains("matches no sentence"), "{err}");
+}
+
+/// Runs the feature `text` (as `t.feature`) with the library `lib`; the
+/// error that stops it before any server starts, the temporary folder's
+/// path shown as `DIR`.
+async fn refused_run(lib: &str, feature: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lib.steps"), lib).unwrap();
+    std::fs::write(dir.path().join("t.feature"), feature).unwrap();
+    let err = Runner::new(dir.path().join("t.feature"))
+        .args(["step_library"])
+        .steps(dir.path().join("lib.steps"))
+        .quiet()
+        .run()
+        .await
+        .unwrap_err()
+        .to_string();
+    let shown = dir.path().canonicalize().unwrap().display().to_string();
+    err.replace(&shown, "DIR")
+        .replace(&dir.path().display().to_string(), "DIR")
+}
+
+#[tokio::test]
+async fn a_bad_argument_names_the_users_step_the_definition_and_the_argument() {
+    let err = refused_run(
+        "Step: the reply counts {n}\n  Then the reply is the integer {n}\n",
+        "Feature: F\n  Scenario: S\n    Given a server\n    When I run `DBSIZE`\n    Then the reply counts one\n",
+    )
+    .await;
+    assert!(
+        err.contains(
+            "  DIR/t.feature:5  Then the reply counts one
+    calls \"the reply counts {n}\" (DIR/lib.steps:1), whose step DIR/lib.steps:2 becomes
+      Then the reply is the integer one
+    which matches no sentence: the argument {n} = \"one\" does not fit there
+    closest known sentences:
+      Then the reply is the integer "
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_remembered_value_named_against_the_rule_in_a_feature_is_refused_before_any_server() {
+    let err = refused_run(
+        GOOD,
+        "Feature: F\n  Scenario: S\n    Given a server\n    When I remember the reply to `INFO` as \"uptime before\"\n    Then the remembered \"x\" is at least ${uptime before}\n",
+    )
+    .await;
+    assert!(
+        err.contains("2 step(s) name a remembered value against the rule:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  DIR/t.feature:4  When I remember the reply to `INFO` as \"uptime before\"\n    \"uptime before\" cannot be the name of a remembered value"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  DIR/t.feature:5  Then the remembered \"x\" is at least ${uptime before}\n    ${uptime before}: \"uptime before\" is not a name"),
+        "{err}"
+    );
+    assert!(!err.contains("match no step definition"), "{err}");
 }

@@ -44,7 +44,8 @@ pub struct Definition {
     pub sentence: String,
     /// The parameters, in order.
     pub params: Vec<String>,
-    /// What the sentence matches: its text with each parameter as `(.+?)`.
+    /// What the sentence matches: its text with each parameter as `(.+?)`
+    /// (between quotes: any text without an unescaped quote).
     pub regex: Regex,
     /// The steps it stands for, as written (parameters unsubstituted).
     pub steps: Vec<gherkin::Step>,
@@ -71,8 +72,68 @@ pub struct Library {
 }
 
 /// A step written by the user that a definition replaced: what to say when
-/// one of its inner steps fails. Keyed by `(feature file, line)`.
-pub type Calls = HashMap<(PathBuf, usize), String>;
+/// one of its inner steps fails or matches no sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The user's step as written: `Then reading "k" gives "two"`.
+    pub step: String,
+    /// The definition's sentence, with its `{parameters}`.
+    pub sentence: String,
+    /// Where the definition is: `steps/keys.steps:9`.
+    pub defined_at: String,
+    /// Each parameter with the value the user's step gave it.
+    pub args: Vec<(String, String)>,
+    /// The steps it became, in order: each as it runs (keyword and text),
+    /// with the step of the definition it was made from (`file:line`) and
+    /// the parameters that step uses.
+    pub inner: Vec<Inner>,
+}
+
+/// One step a [`Call`] became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inner {
+    /// Keyword and text, parameters substituted: `Then the reply is "two"`.
+    pub step: String,
+    /// The step of the called definition it comes from: `steps/keys.steps:12`
+    /// (a step of a nested definition comes from the step that calls it).
+    pub place: String,
+    /// The parameters of the called definition that step uses.
+    pub params: Vec<String>,
+}
+
+impl std::fmt::Display for Call {
+    /// `Then reading "k" gives "two" (defined at steps/keys.steps:9)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (defined at {})", self.step, self.defined_at)
+    }
+}
+
+impl Call {
+    /// The arguments an inner step (as it runs) was made from, as
+    /// `{n} = "one"`; empty when it uses none.
+    pub fn arguments_of(&self, inner: &str) -> Vec<String> {
+        self.inner
+            .iter()
+            .find(|i| i.step == inner)
+            .into_iter()
+            .flat_map(|i| &i.params)
+            .filter_map(|p| self.args.iter().find(|(name, _)| name == p))
+            .map(|(p, v)| format!("{{{p}}} = \"{v}\""))
+            .collect()
+    }
+
+    /// The step of the definition an inner step comes from.
+    pub fn place_of(&self, inner: &str) -> Option<&str> {
+        self.inner
+            .iter()
+            .find(|i| i.step == inner)
+            .map(|i| i.place.as_str())
+    }
+}
+
+/// The calls of a run's features, by `(feature file, line)` of the user's
+/// step.
+pub type Calls = HashMap<(PathBuf, usize), Call>;
 
 impl Library {
     /// Finds and reads the step libraries for features under `roots`: every
@@ -158,12 +219,12 @@ impl Library {
                     crate::glossary::sentence_of(&b.regex)
                 ));
             }
-            if let Some(o) = self.definitions[..i]
+            if let Some((o, text)) = self.definitions[..i]
                 .iter()
-                .find(|o| samples.iter().any(|t| o.regex.is_match(t)))
+                .find_map(|o| samples.iter().find(|t| o.regex.is_match(t)).map(|t| (o, t)))
             {
                 errors.push(format!(
-                    "  {}: \"{}\" is defined twice: {} defines \"{}\" first\n    keep one of them",
+                    "  {}: \"{}\" is defined twice: {} defines \"{}\" first, and both match the step \"{text}\"\n    keep one of them, or word them apart",
                     d.place(),
                     d.sentence,
                     o.place(),
@@ -182,10 +243,21 @@ impl Library {
                         ));
                     }
                 }
+                let misnamed = super::names::problems(step);
+                for problem in &misnamed {
+                    errors.push(format!(
+                        "  {}:{line}: {}{}: {problem}",
+                        super::relative(&d.file),
+                        step.keyword,
+                        step.value
+                    ));
+                }
                 let texts = samples_of(&step.value);
-                let known = vocabulary.iter().any(|s| {
-                    s.keyword == keyword_of(step) && texts.iter().any(|t| s.regex.is_match(t))
-                }) || self.callee(&texts).is_some();
+                let known = !misnamed.is_empty()
+                    || vocabulary.iter().any(|s| {
+                        s.keyword == keyword_of(step) && texts.iter().any(|t| s.regex.is_match(t))
+                    })
+                    || self.callee(&texts).is_some();
                 if !known {
                     errors.push(format!(
                         "  {}:{line}: {}{} (inside \"{}\") matches no sentence\n    closest known sentences:\n{}",
@@ -261,17 +333,35 @@ impl Library {
             for step in steps.drain(..) {
                 match self.expand_step(&step, 0) {
                     Ok(None) => out.push(step),
-                    Ok(Some((inner, definition))) => {
+                    Ok(Some(expanded)) => {
+                        let d = expanded.definition;
+                        let inner = expanded
+                            .steps
+                            .iter()
+                            .map(|(s, from)| {
+                                let template = &d.steps[*from];
+                                Inner {
+                                    step: format!("{}{}", s.keyword, s.value),
+                                    place: format!(
+                                        "{}:{}",
+                                        super::relative(&d.file),
+                                        template.position.line
+                                    ),
+                                    params: params_in(template),
+                                }
+                            })
+                            .collect();
                         calls.insert(
                             (path.clone(), step.position.line),
-                            format!(
-                                "{}{} (defined at {})",
-                                step.keyword,
-                                step.value,
-                                definition.place()
-                            ),
+                            Call {
+                                step: format!("{}{}", step.keyword, step.value),
+                                sentence: d.sentence.clone(),
+                                defined_at: d.place(),
+                                args: expanded.args,
+                                inner,
+                            },
                         );
-                        out.extend(inner);
+                        out.extend(expanded.steps.into_iter().map(|(s, _)| s));
                     }
                     Err(e) => errors.push(format!(
                         "  {}:{}: {}{}: {e}",
@@ -312,7 +402,7 @@ impl Library {
         &self,
         step: &gherkin::Step,
         depth: usize,
-    ) -> std::result::Result<Option<(Vec<gherkin::Step>, &Definition)>, String> {
+    ) -> std::result::Result<Option<Expanded<'_>>, String> {
         let Some((d, caps)) = self
             .definitions
             .iter()
@@ -340,7 +430,7 @@ impl Library {
             .map(|(p, c)| (p.as_str(), c.map_or("", |m| m.as_str())))
             .collect();
         let mut out = Vec::new();
-        for inner in &d.steps {
+        for (from, inner) in d.steps.iter().enumerate() {
             let mut s = inner.clone();
             s.value = substitute(&s.value, &values);
             s.docstring = s.docstring.map(|t| substitute(&t, &values));
@@ -352,11 +442,20 @@ impl Library {
             s.position = step.position;
             s.span = step.span;
             match self.expand_step(&s, depth + 1)? {
-                Some((nested, _)) => out.extend(nested),
-                None => out.push(s),
+                Some(nested) => out.extend(nested.steps.into_iter().map(|(n, _)| (n, from))),
+                None => out.push((s, from)),
             }
         }
-        Ok(Some((out, d)))
+        let args = d
+            .params
+            .iter()
+            .map(|p| (p.clone(), values.get(p.as_str()).unwrap_or(&"").to_string()))
+            .collect();
+        Ok(Some(Expanded {
+            steps: out,
+            definition: d,
+            args,
+        }))
     }
 
     /// The definition one of these texts calls.
@@ -420,6 +519,16 @@ impl Library {
     }
 }
 
+/// A step that called a definition, once expanded.
+struct Expanded<'a> {
+    /// The steps it became, each with the index of the definition's step it
+    /// comes from.
+    steps: Vec<(gherkin::Step, usize)>,
+    definition: &'a Definition,
+    /// Each parameter, in order, with its value.
+    args: Vec<(String, String)>,
+}
+
 fn load_error(errors: Vec<String>) -> Error {
     Error::Unknown {
         what: format!(
@@ -427,7 +536,7 @@ fn load_error(errors: Vec<String>) -> Error {
             errors.len(),
             errors.join("\n")
         ),
-        hint: "a step library is a *.steps file of `Step: sentence with {parameters}` blocks, each followed by the steps it stands for (README: \"Steps defined in Gherkin\")".into(),
+        hint: "a step library is a *.steps file of `Step: sentence with {parameters}` blocks, each followed by the steps it stands for (README: \"For module authors who do not write Rust\")".into(),
     }
 }
 
@@ -576,7 +685,10 @@ fn substitute(text: &str, values: &HashMap<&str, &str>) -> String {
         .into_owned()
 }
 
-/// The sentence as an anchored regex, each parameter `(.+?)`.
+/// The sentence as an anchored regex, each parameter `(.+?)`; a parameter
+/// between quotes (`"{name}"`) takes no quote but an escaped one (`\"`), as
+/// a built-in `"…"` does, so that `a thing "{a}"` does not swallow `a thing
+/// "{a}" and the arguments "{b}"`.
 fn regex_of(sentence: &str) -> Regex {
     let mut out = String::from("^");
     let mut last = 0;
@@ -586,7 +698,12 @@ fn regex_of(sentence: &str) -> Regex {
             continue;
         }
         out.push_str(&regex::escape(&sentence[last..m.start()]));
-        out.push_str("(.+?)");
+        let quoted = sentence[..m.start()].ends_with('"') && sentence[m.end()..].starts_with('"');
+        out.push_str(if quoted {
+            r#"((?:[^"\\]|\\.)*)"#
+        } else {
+            "(.+?)"
+        });
         last = m.end();
     }
     out.push_str(&regex::escape(&sentence[last..]));

@@ -231,6 +231,46 @@ fn observe_step<W>(
     });
 }
 
+impl<Wr> Recorder<Wr> {
+    /// A failed step of a step-library definition: its message, as the
+    /// writers after this one print it, starts with the user's own step,
+    /// where that is and where the definition is, then the inner step —
+    /// the console otherwise shows only the inner step, at the user's line.
+    fn tell_the_call<W>(&self, ev: &mut Cucumber<W>) {
+        let (feature, ev) = match ev {
+            Cucumber::Feature(f, Feature::Scenario(_, r))
+            | Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(_, r))) => (f, &mut r.event),
+            _ => return,
+        };
+        let (Scenario::Step(step, Step::Failed(_, _, _, err))
+        | Scenario::Background(step, Step::Failed(_, _, _, err))) = ev
+        else {
+            return;
+        };
+        let Some(path) = feature.path.as_deref() else {
+            return;
+        };
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let Some(call) = self.calls.get(&(canonical, step.position.line)) else {
+            return;
+        };
+        let inner = format!("{}{}", step.keyword, step.value);
+        let told = format!(
+            "{} ({}:{}), defined at {}, failed at its step {}{}:\n{}",
+            call.step,
+            super::relative(path),
+            step.position.line,
+            call.defined_at,
+            inner,
+            call.place_of(&inner)
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
+            step_error(err)
+        );
+        *err = event::StepError::Panic(Arc::new(told));
+    }
+}
+
 fn step_error(err: &event::StepError) -> String {
     match err {
         event::StepError::Panic(info) => panic_text(info),
@@ -249,9 +289,14 @@ pub fn panic_text(info: &event::Info) -> String {
 impl<W: World, Wr: Writer<W>> Writer<W> for Recorder<Wr> {
     type Cli = Wr::Cli;
 
-    async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<W>>>, cli: &Self::Cli) {
-        if let Ok(ev) = &event {
+    async fn handle_event(
+        &mut self,
+        mut event: parser::Result<Event<Cucumber<W>>>,
+        cli: &Self::Cli,
+    ) {
+        if let Ok(ev) = &mut event {
             self.observe(&ev.value);
+            self.tell_the_call(&mut ev.value);
         }
         self.inner.handle_event(event, cli).await;
     }

@@ -90,10 +90,12 @@ impl Reports {
             eprintln!("valkey-bdd: JUnit report written to {}", path.display());
         }
         if let Some(path) = &self.json_path {
-            match json {
-                Some(text) => write_whole(path, text)?,
-                None => write_whole(path, &self.json.text()?)?,
-            }
+            let text = match json {
+                Some(text) => text.to_string(),
+                None => self.json.text()?,
+            };
+            let features = o.scenarios.iter().filter_map(|s| s.key.0.as_deref());
+            write_whole(path, &super::rooted::restore(&text, features))?;
             eprintln!("valkey-bdd: Cucumber JSON written to {}", path.display());
         }
         if let Some(path) = &self.html {

@@ -15,7 +15,7 @@ impl Runner {
         let started = std::time::SystemTime::now();
         let steps = glossary::self_check().map_err(|what| Error::Config {
             what,
-            hint: "see the README section on reusing the steps from another crate".into(),
+            hint: "README: \"Reusing the steps from another crate\"".into(),
         })?;
         tracing::debug!(steps, "steps registered");
         let mut args = LibtestArgs::from(self.raw_args());
@@ -303,7 +303,10 @@ impl Runner {
         let selected = selection.selected;
         let skipped = selection.skipped.clone();
         let writer = writer::Basic::raw(
-            progress::Output::new(board.clone(), self.output()),
+            rooted::Rooted::new(
+                progress::Output::new(board.clone(), self.output()),
+                &gate.features,
+            ),
             writer::Coloring::Auto,
             writer::Verbosity::Default,
         )

@@ -557,31 +557,75 @@ pub fn feature_files(path: &Path) -> Result<Vec<PathBuf>> {
     super::files_under(path, "feature", "the features")
 }
 
-/// The files `-i` globs name, as cucumber reads them.
+/// The files `-i` globs name. A path without a wildcard is a feature file
+/// or a folder of them, as `valkey-bdd run PATH` takes it; a glob is
+/// matched from its longest folder without a wildcard, so that it may start
+/// with `/` or `../`.
 fn glob_files(globs: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for g in globs {
-        let walker = globwalk::glob(g).map_err(|e| Error::Config {
-            what: format!("-i {g:?} is not a glob: {e}"),
-            hint: "use a pattern such as 'features/cluster/*.feature'".into(),
-        })?;
         let before = out.len();
-        // globwalk names files below `.` as `./x`: the same file must have
-        // the same place and test name however it was chosen.
-        out.extend(walker.filter_map(|e| e.ok()).map(|e| {
-            let p = e.path();
-            p.strip_prefix(".").unwrap_or(p).to_path_buf()
-        }));
+        let (base, pattern) = split_glob(g);
+        if pattern.is_empty() {
+            if base.is_file() {
+                out.push(base);
+            } else if base.is_dir() {
+                out.extend(feature_files(&base)?);
+            }
+        } else {
+            let walker = globwalk::GlobWalkerBuilder::new(&base, &pattern)
+                .build()
+                .map_err(|e| Error::Config {
+                    what: format!("-i {g:?} is not a glob: {e}"),
+                    hint: "use a pattern such as 'features/cluster/*.feature'".into(),
+                })?;
+            // globwalk names files below `.` as `./x`: the same file must
+            // have the same place and test name however it was chosen.
+            out.extend(walker.filter_map(|e| e.ok()).map(|e| {
+                let p = e.path();
+                p.strip_prefix(".").unwrap_or(p).to_path_buf()
+            }));
+        }
         if out.len() == before {
             return Err(Error::Config {
                 what: format!("-i {g:?} names no feature file"),
-                hint: "paths in the glob are relative to the crate's folder".into(),
+                hint: "a relative path or glob starts from the directory the run starts in (the crate's folder under cargo test)".into(),
             });
         }
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// A glob as the folder to walk and the pattern to match below it: `.` and
+/// the glob itself, but for a glob that starts with `/` or climbs with
+/// `..`, its longest leading folder without a wildcard and the rest,
+/// anchored there. The pattern is empty for a path without a wildcard.
+fn split_glob(glob: &str) -> (PathBuf, String) {
+    let path = Path::new(glob);
+    let wild = |c: &std::path::Component<'_>| {
+        c.as_os_str()
+            .to_string_lossy()
+            .contains(['*', '?', '[', '{'])
+    };
+    if !path.components().any(|c| wild(&c)) {
+        return (path.to_path_buf(), String::new());
+    }
+    let climbs = path.is_absolute()
+        || path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+    if !climbs {
+        return (PathBuf::from("."), glob.to_string());
+    }
+    let base: PathBuf = path.components().take_while(|c| !wild(c)).collect();
+    let rest: Vec<String> = path
+        .components()
+        .skip_while(|c| !wild(c))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    (base, format!("/{}", rest.join("/")))
 }
 
 /// Checks one tag against the server binary: `None` when the tag asks for

@@ -19,10 +19,38 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
     > = std::collections::HashMap::new();
     let mut unknown = Vec::new();
     let mut unused = Vec::new();
+    let mut misnamed = Vec::new();
     for c in &gate.candidates {
         let seen = seen.entry(c.path.as_path()).or_default();
         for step in &c.steps {
             if !seen.insert((step.position.line, step.value.as_str())) {
+                continue;
+            }
+            let call = gate.calls.get(&(c.path.clone(), step.position.line));
+            let inner = format!("{}{}", step.keyword, step.value);
+            // The user's own step, when a definition wrote this one.
+            let mut entry = match call {
+                Some(call) => format!(
+                    "  {}:{}  {}\n    calls \"{}\" ({}), whose step {} becomes\n      {inner}",
+                    super::relative(&c.path),
+                    step.position.line,
+                    call.step,
+                    call.sentence,
+                    call.defined_at,
+                    call.place_of(&inner).unwrap_or("?"),
+                ),
+                None => format!(
+                    "  {}:{}  {inner}",
+                    super::relative(&c.path),
+                    step.position.line,
+                ),
+            };
+            let names = super::names::problems(step);
+            if !names.is_empty() {
+                for problem in names {
+                    entry.push_str(&format!("\n    {problem}"));
+                }
+                misnamed.push(entry);
                 continue;
             }
             let keyword = keyword_of(step);
@@ -38,13 +66,17 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
                 }
                 continue;
             }
-            let mut entry = format!(
-                "  {}:{}  {}{}",
-                super::relative(&c.path),
-                step.position.line,
-                step.keyword,
-                step.value
-            );
+            if let Some(call) = call {
+                let args = call.arguments_of(&inner);
+                entry.push_str(&if args.is_empty() {
+                    "\n    which matches no sentence".to_string()
+                } else {
+                    format!(
+                        "\n    which matches no sentence: the argument {} does not fit there",
+                        args.join(" or ")
+                    )
+                });
+            }
             if let Some(other) = steps
                 .iter()
                 .find(|s| s.keyword != keyword && s.regex.is_match(&step.value))
@@ -61,6 +93,19 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
             }
             unknown.push(entry);
         }
+    }
+    if !misnamed.is_empty() {
+        return Err(Error::Unknown {
+            what: format!(
+                "{} step(s) name a remembered value against the rule:\n{}",
+                misnamed.len(),
+                misnamed.join("\n")
+            ),
+            hint: format!(
+                "{}: write ${{size_before}}, When I remember the reply as \"size_before\" (README: \"Writing features\")",
+                super::names::RULE
+            ),
+        });
     }
     if unknown.is_empty() && !unused.is_empty() {
         return Err(Error::Parse {
