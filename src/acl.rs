@@ -65,6 +65,15 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `bytes` hold the run's password (a reply to be shown through
+/// [`redact`]).
+pub fn holds_password(bytes: &[u8]) -> bool {
+    PASSWORD.get().is_some_and(|p| {
+        let p = p.as_bytes();
+        !p.is_empty() && bytes.windows(p.len()).any(|w| w == p)
+    })
+}
+
 /// The run's password, once made ([`redact`] does not make it).
 static PASSWORD: OnceLock<String> = OnceLock::new();
 

@@ -400,12 +400,19 @@ impl Actor {
             }
             // A command that has answered can block nobody any more: no use
             // waiting out the deadline for it.
-            let answered = *state == ClientState::Flag('b')
-                && self
-                    .background
-                    .as_ref()
-                    .is_some_and(|b| b.task.is_finished());
-            if answered || started.elapsed() >= timeout {
+            if *state == ClientState::Flag('b')
+                && let Some(b) = self.background.as_ref().filter(|b| b.task.is_finished())
+            {
+                return Err(Error::Expectation(format!(
+                    "client \"{name}\" will never be {state}: its background command `{line}` \
+                     has already answered, and nothing blocks a client \
+                     that waits for nothing\n  {last}\n  hint: a checkpoint needs a command that \
+                     blocks (`BLPOP q 0`) before it; to check the reply, say `client \"{name}\" gets its reply`",
+                    name = self.name,
+                    line = b.line,
+                )));
+            }
+            if started.elapsed() >= timeout {
                 return Err(Error::Timeout {
                     what: format!("client \"{}\" to be {state}", self.name),
                     waited: started.elapsed(),

@@ -27,7 +27,8 @@
 //! - [`server`]: one server's lifecycle; [`logfile`] reads its log;
 //!   [`external`]: servers the harness did not start (`VALKEY_BDD_EXTERNAL`).
 //! - [`client`], [`command`], [`reply`]: commands as in `valkey-cli`, replies
-//!   as it prints them; [`info`] reads `INFO`.
+//!   as it prints them; [`info`] reads `INFO`; [`shown`]: long values shown
+//!   as head, size and tail in every message and report.
 //! - [`replication`]: primaries and replicas, exact waits, data comparison.
 //! - [`cluster`]: clusters formed natively, slots, failover, resharding;
 //!   [`pool`]: cluster nodes started ahead of need; [`reuse`]: standalone
@@ -84,6 +85,7 @@ pub mod runner;
 pub mod server;
 pub mod settings;
 pub mod shared;
+pub mod shown;
 pub mod spawn;
 pub mod spent;
 pub mod streams;

@@ -155,8 +155,9 @@ impl ModuleLoad {
     }
 
     /// Adds its `loadmodule` directive to `config`, unless a `loadmodule`
-    /// there loads its library already: a server cannot load one library
-    /// twice.
+    /// there loads its library already, under this path or another (`./x.so`
+    /// and `../dir/x.so`, a symbolic link and its target): a server that
+    /// loads one file twice aborts.
     pub fn add_to(&self, config: &mut Vec<(String, String)>) {
         let loaded = config
             .iter()
@@ -166,10 +167,28 @@ impl ModuleLoad {
         }
     }
 
-    /// Whether a `loadmodule` directive's value loads this library.
+    /// Whether a `loadmodule` directive's value loads this library: the
+    /// same file (device and inode), however its path is spelled. A path
+    /// that names no file is not this library.
     pub fn loaded_by(&self, directive: &str) -> bool {
-        directive.split_whitespace().next() == Some(&*self.path.to_string_lossy())
+        directive
+            .split_whitespace()
+            .next()
+            .is_some_and(|path| same_file(Path::new(path), &self.path))
     }
+
+    /// Whether `other` loads the same file as this one, whatever the
+    /// spelling of either path.
+    pub fn same_library(&self, other: &ModuleLoad) -> bool {
+        same_file(&self.path, &other.path)
+    }
+}
+
+/// Whether two paths name one file. A quick `stat` of each, which does not
+/// wait on anything but the local file system; a path that cannot be read
+/// is the same only as its own spelling.
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || same_file::is_same_file(a, b).unwrap_or(false)
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -211,5 +230,29 @@ mod tests {
         assert_eq!(m.directive(), format!("{} step 5", path.display()));
         assert!(m.loaded_by(&format!("{} other args", path.display())));
         assert!(!m.loaded_by("/elsewhere/Cargo.toml"));
+    }
+
+    #[tokio::test]
+    async fn one_file_under_two_paths_is_loaded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("libmod.so");
+        std::fs::write(&real, "").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let link = dir.path().join("sub/link.so");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let m = ModuleLoad::at_path(&real, "").await.unwrap();
+        let dotted = dir.path().join("sub/../libmod.so");
+        for other in [&link, &dotted] {
+            assert!(
+                m.loaded_by(&format!("{} arg", other.display())),
+                "{other:?}"
+            );
+            let other = ModuleLoad::at_path(other, "").await.unwrap();
+            assert!(m.same_library(&other));
+            let mut config = Vec::new();
+            m.add_to(&mut config);
+            other.add_to(&mut config);
+            assert_eq!(config.len(), 1, "{config:?}");
+        }
     }
 }

@@ -595,6 +595,31 @@ pub async fn assert_same_data(
     )))
 }
 
+/// Why a write may not have reached `server`, from its role now: a replica
+/// whose link is down, a replica of another primary, or no replica at all.
+pub async fn replication_hint(server: &Server) -> String {
+    match Role::of(server).await {
+        Ok(Role {
+            primary_port: Some(port),
+            link_up: true,
+            ..
+        }) => format!(
+            "it is a replica of port {port}, its link up: was the write made on that primary?"
+        ),
+        Ok(Role {
+            primary_port: Some(port),
+            ..
+        }) => format!(
+            "it is a replica of port {port} whose link is down (master_link_status): \
+             the write has not reached it; the primary's log says why"
+        ),
+        Ok(_) => "it is a primary, not a replica: nothing reaches it by replication; \
+                  does anything in the scenario still write what the command reads?"
+            .into(),
+        Err(e) => format!("its role could not be read: {e}"),
+    }
+}
+
 async fn dbsize(server: &Server) -> String {
     match server.command("DBSIZE").await {
         Ok(r) => r.cell(),
@@ -603,12 +628,15 @@ async fn dbsize(server: &Server) -> String {
 }
 
 /// Runs `command` on `server` until `accept` likes the reply or the deadline
-/// passes; the error shows the last reply seen.
+/// passes; the error shows the last reply seen, and `hint` (the caller
+/// knows what the wait was for), or, without one, what the server's role
+/// says of why a write has not reached it ([`replication_hint`]).
 pub async fn eventually(
     server: &Server,
     command: &str,
     expected: &str,
     accept: impl Fn(&Reply) -> bool,
+    hint: Option<&str>,
     timeout: Duration,
 ) -> Result<Reply> {
     let _spent = crate::spent::track(crate::spent::Activity::Waiting);
@@ -620,13 +648,15 @@ pub async fn eventually(
             return Ok(last);
         }
         if started.elapsed() >= timeout {
+            let hint = match hint {
+                Some(h) => h.to_string(),
+                None => replication_hint(server).await,
+            };
             return Err(Error::Timeout {
                 what: format!("`{command}` on {} to answer {expected}", server.describe()),
                 waited: started.elapsed(),
                 last: last.to_string(),
-                hint: "the write may not have reached this server: is it a replica of the server written to, \
-                       and is its link up?"
-                    .into(),
+                hint,
             });
         }
         tokio::time::sleep(pause).await;

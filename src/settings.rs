@@ -398,7 +398,9 @@ fn module_of_environment() -> Result<Option<(PathBuf, String)>> {
             .map(PathBuf::from)
     };
     let (var, path) = match (named("VALKEY_BDD_MODULE"), named("MODULE_PATH")) {
-        (Some(ours), Some(theirs)) if ours != theirs => {
+        (Some(ours), Some(theirs))
+            if ours != theirs && !same_file::is_same_file(&ours, &theirs).unwrap_or(false) =>
+        {
             return Err(Error::Config {
                 what: format!(
                     "VALKEY_BDD_MODULE={} and MODULE_PATH={} name different modules",

@@ -46,7 +46,7 @@ impl Deadline {
             return Err(Error::Timeout {
                 what: what.to_string(),
                 waited: self.started.elapsed(),
-                last: last.to_string(),
+                last: crate::shown::clip(last, &crate::shown::Whole::Nowhere).into_owned(),
                 hint: format!(
                     "{hint}{}the wait is VALKEY_BDD_WAIT_TIMEOUT ({:?})",
                     if hint.is_empty() { "" } else { "; " },

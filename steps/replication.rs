@@ -148,6 +148,7 @@ async fn returns(
                 Reply::Bulk(_) | Reply::Status(_) | Reply::Verbatim(_) | Reply::Integer(_)
             ) && r.cell() == text
         },
+        None,
         wait_timeout()?,
     )
     .await
@@ -165,6 +166,7 @@ async fn returns_nil(w: &mut ValkeyWorld, server: ServerRef, command: CommandLin
         &line,
         "(nil)",
         |r| *r == Reply::Nil,
+        None,
         wait_timeout()?,
     )
     .await
@@ -197,7 +199,7 @@ async fn is_primary(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
     let server = w.resolve(&server).await?;
     replication::eventually(&server, "ROLE", "the role master", |r| {
         matches!(r, Reply::Array(items) if items.first().and_then(Reply::text).as_deref() == Some("master"))
-    }, wait_timeout()?)
+    }, Some("a replica becomes a primary by `REPLICAOF NO ONE` or a failover: did one happen?"), wait_timeout()?)
     .await
     .map(drop)
 }
@@ -220,6 +222,7 @@ async fn is_replica_of(w: &mut ValkeyWorld, replica: ServerRef, primary: ServerR
             }
             _ => false,
         },
+        Some("is the link up? the replica's log says why a sync did not start or failed"),
         wait_timeout()?,
     )
     .await

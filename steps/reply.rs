@@ -8,14 +8,23 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::world::ValkeyWorld;
 
-/// Fails with the command, who ran it, what was expected and what came back.
-fn mismatch(w: &ValkeyWorld, expected: &str) -> Error {
+/// Fails with the command, who ran it, what was expected and what came back
+/// (a long reply clipped, the whole kept: [`ValkeyWorld::shown`]).
+fn mismatch(w: &mut ValkeyWorld, expected: &str) -> Error {
+    failure(w, false, "answered", expected)
+}
+
+fn failure(w: &mut ValkeyWorld, cell: bool, answered: &str, expected: &str) -> Error {
+    let shown = match w.last_shown(cell) {
+        Ok(shown) => shown,
+        Err(e) => return e,
+    };
     match w.last() {
         Ok(last) => Error::Expectation(format!(
-            "`{}` run by {} answered:\n{}\n  expected {expected}",
-            last.command,
+            "`{}` run by {} {answered}:\n{}\n  expected {expected}",
+            crate::shown::clip(&last.command, &crate::shown::Whole::Nowhere),
             last.by,
-            crate::error::indent(&last.reply.to_string())
+            crate::error::indent(&shown)
         )),
         Err(e) => e,
     }
@@ -130,16 +139,8 @@ async fn is_error(w: &mut ValkeyWorld, text: String) -> Result<()> {
 
 /// Fails with the text a pattern was matched against (see
 /// [`Reply::cell`]), and what was expected of it.
-fn text_mismatch(w: &ValkeyWorld, expected: &str) -> Error {
-    match w.last() {
-        Ok(last) => Error::Expectation(format!(
-            "`{}` run by {} answered the text:\n{}\n  expected {expected}",
-            last.command,
-            last.by,
-            crate::error::indent(&last.reply.cell())
-        )),
-        Err(e) => e,
-    }
+fn text_mismatch(w: &mut ValkeyWorld, expected: &str) -> Error {
+    failure(w, true, "answered the text", expected)
 }
 
 /// The reply's text matches the regular expression: a string or status as

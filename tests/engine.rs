@@ -220,3 +220,89 @@ async fn the_harness_survives_its_connection_being_killed() {
     );
     server.stop().await.unwrap();
 }
+
+/// What `valkey-cli -3` prints for `args`, as it prints it on a terminal.
+async fn valkey_cli(port: u16, args: &[&str]) -> String {
+    let out = tokio::process::Command::new("valkey-cli")
+        .args(["--no-raw", "-3", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .await
+        .expect("valkey-cli (the valkey-tools package) runs");
+    assert!(out.status.success(), "valkey-cli {args:?}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end()
+        .to_string()
+}
+
+#[tokio::test]
+async fn resp3_doubles_print_as_valkey_cli_prints_them() {
+    let server = Server::start(ServerSpec::new("doubles")).await.unwrap();
+    let mut c = server.client().await.unwrap();
+    c.run("HELLO 3").await.unwrap();
+    let scores = [
+        "1e300", "1e-17", "inf", "-inf", "0.1", "3", "-2.5e-5", "1.234e-7", "1.5e20", "1e17",
+    ];
+    let mut asked: Vec<Vec<String>> = Vec::new();
+    for (i, score) in scores.iter().enumerate() {
+        c.run(&format!("ZADD z {score} m{i}")).await.unwrap();
+        asked.push(vec!["ZSCORE".into(), "z".into(), format!("m{i}")]);
+    }
+    // Not a score (ZADD refuses it): NaN comes from a script.
+    asked.push(
+        ["EVAL", "return {double=0/0}", "0"]
+            .map(String::from)
+            .to_vec(),
+    );
+    asked.push(
+        ["ZRANGE", "z", "0", "1", "WITHSCORES"]
+            .map(String::from)
+            .to_vec(),
+    );
+    for args in &asked {
+        let line = args
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ours = c.run(&line).await.unwrap();
+        assert!(
+            matches!(&ours, Reply::Double(_) | Reply::Array(_)),
+            "{line}: not a RESP3 double: {ours:?}"
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let theirs = valkey_cli(server.port(), &args).await;
+        assert_eq!(ours.to_string(), theirs, "{line}");
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_module_named_under_two_paths_is_loaded_once() {
+    const REDISEARCH: &str = "/usr/lib/redis/modules/redisearch.so";
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("search.so");
+    std::os::unix::fs::symlink(REDISEARCH, &link).unwrap();
+    let load = |p: String| async move {
+        valkey_bdd::modules::ModuleLoad::at_path(p, "SAFEMODE")
+            .await
+            .unwrap()
+    };
+    let first = load(REDISEARCH.into()).await;
+    let dotted = load("/usr/lib/redis/../redis/modules/redisearch.so".into()).await;
+    let linked = load(link.display().to_string()).await;
+    let server = Server::start(
+        ServerSpec::new("module twice")
+            .load(&first)
+            .load(&dotted)
+            .load(&linked),
+    )
+    .await
+    .unwrap();
+    let Reply::Array(modules) = server.command("MODULE LIST").await.unwrap() else {
+        panic!("MODULE LIST is no list");
+    };
+    assert_eq!(modules.len(), 1, "{modules:?}");
+    server.stop().await.unwrap();
+}

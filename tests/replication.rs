@@ -117,6 +117,7 @@ async fn an_eventual_assertion_shows_the_last_reply() {
         "GET k",
         "\"new\"",
         |r| r.cell() == "new",
+        None,
         Duration::from_millis(100),
     )
     .await
@@ -125,6 +126,12 @@ async fn an_eventual_assertion_shows_the_last_reply() {
     assert!(err.contains("waiting for `GET k` on server \"a\""), "{err}");
     assert!(err.contains("to answer \"new\""), "{err}");
     assert!(err.contains("last seen: \"old\""), "{err}");
+    // A standalone server: the hint says so, and asks no replica question.
+    assert!(
+        err.contains("hint: it is a primary, not a replica: nothing reaches it by replication"),
+        "{err}"
+    );
+    assert!(!err.contains("is it a replica"), "{err}");
     a.stop().await.unwrap();
 }
 

@@ -14,7 +14,8 @@ async fn child_process_entry() {
     if std::env::var_os("VALKEY_BDD_TEST_CHILD").is_none() {
         return;
     }
-    let outcome = valkey_bdd::Runner::new("tests/fixtures/run_module")
+    let fixture = std::env::var("VALKEY_BDD_TEST_FIXTURE").unwrap_or("run_module".into());
+    let outcome = valkey_bdd::Runner::new(format!("tests/fixtures/{fixture}"))
         .args(["run_module"])
         .keep(valkey_bdd::settings::KeepPolicy::Never)
         .quiet()
@@ -85,4 +86,27 @@ fn two_different_modules_are_refused() {
         ("MODULE_PATH", "/elsewhere/libmod.so"),
     ]);
     assert!(out.contains("name different modules"), "{out}");
+}
+
+#[test]
+fn the_run_s_module_named_again_under_another_path_is_loaded_once() {
+    let out = child(&[
+        ("VALKEY_BDD_MODULE", REDISEARCH),
+        ("VALKEY_BDD_MODULE_ARGS", "SAFEMODE"),
+        ("VALKEY_BDD_TEST_FIXTURE", "run_module_twice"),
+    ]);
+    assert!(out.contains("run: failed=false failed_steps=0"), "{out}");
+}
+
+#[test]
+fn both_variables_naming_one_file_under_two_paths_are_one_module() {
+    let out = child(&[
+        ("VALKEY_BDD_MODULE", REDISEARCH),
+        (
+            "MODULE_PATH",
+            "/usr/lib/redis/../redis/modules/redisearch.so",
+        ),
+        ("VALKEY_BDD_MODULE_ARGS", "SAFEMODE"),
+    ]);
+    assert!(out.contains("run: failed=false failed_steps=0"), "{out}");
 }

@@ -11,6 +11,7 @@
 //! earlier left on disk ([`crate::leftovers`]).
 
 mod args;
+mod clipped;
 pub mod durations;
 mod execute;
 mod gather;

@@ -3,7 +3,7 @@
 //! the scenario started and ended.
 //!
 //! [`Recorder`] wraps the writer that prints the run and passes every event
-//! on unchanged; it sees events as they happen (before cucumber reorders
+//! on, its long values clipped ([`super::clipped`]); it sees events as they happen (before cucumber reorders
 //! them for printing), so it also tells the [`Board`] of the progress line
 //! which scenarios run. The runner reads the [`Log`] once the run is over.
 
@@ -289,11 +289,9 @@ pub fn panic_text(info: &event::Info) -> String {
 impl<W: World, Wr: Writer<W>> Writer<W> for Recorder<Wr> {
     type Cli = Wr::Cli;
 
-    async fn handle_event(
-        &mut self,
-        mut event: parser::Result<Event<Cucumber<W>>>,
-        cli: &Self::Cli,
-    ) {
+    async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<W>>>, cli: &Self::Cli) {
+        // Long steps and messages are clipped for every writer and report.
+        let mut event = super::clipped::clipped(event);
         if let Ok(ev) = &mut event {
             self.observe(&ev.value);
             self.tell_the_call(&mut ev.value);

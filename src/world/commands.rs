@@ -69,6 +69,21 @@ impl ValkeyWorld {
         }
     }
 
+    /// The last reply as a failure message shows it ([`ValkeyWorld::shown`]):
+    /// as `valkey-cli` prints it, or, with `cell`, as a table cell reads it
+    /// ([`crate::reply::Cell`]).
+    pub fn last_shown(&mut self, cell: bool) -> Result<String> {
+        self.last()?;
+        let last = self.last.take().expect("checked above");
+        let shown = if cell {
+            self.shown(&crate::reply::Cell(&last.reply))
+        } else {
+            self.shown(&last.reply)
+        };
+        self.last = Some(last);
+        Ok(shown)
+    }
+
     /// The last command's reply, and what it was.
     ///
     /// ```no_run

@@ -71,6 +71,8 @@ pub struct ValkeyWorld {
     scenario: ScenarioInfo,
     /// The scenario's directory, holding one directory per server.
     dir: Option<tempfile::TempDir>,
+    /// How many long values were written to the scenario's directory.
+    values_kept: usize,
     servers: BTreeMap<String, Arc<Server>>,
     /// Servers owned by the feature, not by this scenario.
     shared: HashSet<String>,
@@ -152,6 +154,7 @@ impl ValkeyWorld {
         ValkeyWorld {
             scenario: ScenarioInfo::default(),
             dir: None,
+            values_kept: 0,
             servers: BTreeMap::new(),
             shared: HashSet::new(),
             expected_deaths: HashSet::new(),
@@ -265,6 +268,36 @@ impl ValkeyWorld {
             .as_ref()
             .map(|d| d.path().to_path_buf())
             .unwrap_or_default())
+    }
+}
+
+impl ValkeyWorld {
+    /// A value as a failure message shows it ([`crate::shown`]): whole when
+    /// short; else head, size and tail, the whole written to a file in the
+    /// scenario's directory (which a failed scenario keeps) and named.
+    /// Memory stays bounded: the value is read as it is written, twice for
+    /// a long one (once to find it long, once into its file).
+    pub fn shown(&mut self, value: &dyn std::fmt::Display) -> String {
+        use crate::shown::{Clip, Whole};
+        use std::fmt::Write as _;
+        let mut look = Clip::new();
+        let _ = write!(look, "{value}");
+        if !look.is_long() {
+            return look.finish(&Whole::Nowhere);
+        }
+        if !self.keep.keeps(true) {
+            return look.finish(&Whole::NotKept(
+                "VALKEY_BDD_KEEP=never removes the scenario's directory".into(),
+            ));
+        }
+        let dir = match self.dir() {
+            Ok(dir) => dir,
+            Err(e) => return look.finish(&Whole::NotKept(e.to_string())),
+        };
+        self.values_kept += 1;
+        let path = dir.join(format!("value-{}.txt", self.values_kept));
+        let sink = Clip::new().spill_to(move || Ok((std::fs::File::create(&path)?, path)));
+        crate::shown::render(value, sink, &Whole::Nowhere)
     }
 }
 

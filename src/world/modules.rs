@@ -17,7 +17,7 @@ impl ValkeyWorld {
     /// # Ok(()) }
     /// ```
     pub fn load_in_every_server(&mut self, module: ModuleLoad) {
-        if !self.every_server.contains(&module) {
+        if !self.every_server.iter().any(|m| m.same_library(&module)) {
             self.every_server.push(module);
         }
     }

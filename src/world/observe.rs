@@ -186,13 +186,10 @@ impl ValkeyWorld {
             .map_err(|why| self.expectation(&seen, why, expected))
     }
 
-    fn expectation(&self, seen: &Observed, why: String, expected: &Expected) -> Error {
+    fn expectation(&mut self, seen: &Observed, why: String, expected: &Expected) -> Error {
         // `masterauth` holds the run's password: never print it.
-        Error::Expectation(format!(
-            "{} {}, expected {expected}",
-            seen.what,
-            crate::acl::redact(&why)
-        ))
+        let why = self.shown(&crate::acl::redact(&why));
+        Error::Expectation(format!("{} {why}, expected {expected}", seen.what))
     }
 
     /// Waits until a subject is as expected (`... becomes ...`), looking
@@ -211,9 +208,42 @@ impl ValkeyWorld {
                 .pause(
                     &format!("{} to become {expected}", seen.what),
                     &last,
-                    "is it spelled as the server prints it?",
+                    &wait_hint(subject, &seen),
                 )
                 .await?;
+        }
+    }
+}
+
+/// What to check when a subject never became what was expected: it depends
+/// on what was looked at, and on whether it was there at all.
+fn wait_hint(subject: &Subject, seen: &Observed) -> String {
+    let absent = seen.value.is_none();
+    match subject {
+        Subject::LastReply => "the last reply does not change by waiting: \
+             `the reply to `…` becomes …` runs the command again at each look"
+            .into(),
+        Subject::Remembered(name) => format!(
+            "a remembered value does not change by waiting: \
+             remember \"{name}\" again, or wait on what it was taken from"
+        ),
+        Subject::Reply { command, .. } if absent => format!(
+            "`{command}` answered nil at every look: does anything in the scenario create what it reads?"
+        ),
+        Subject::Reply { command, .. } => format!(
+            "`{command}` ran again at each look: does anything in the scenario still change what it answers?"
+        ),
+        Subject::Info { field, .. } if absent => format!(
+            "INFO never showed a field {field:?}: is it spelled as INFO prints it, \
+             and does this server version have it?"
+        ),
+        Subject::ClusterInfo { field, .. } if absent => format!(
+            "CLUSTER INFO never showed a field {field:?}: is it spelled as CLUSTER INFO prints it?"
+        ),
+        Subject::Info { .. } | Subject::ClusterInfo { .. } | Subject::Config { .. } => {
+            "the value was read again at each look: does anything in the scenario still change it, \
+             and is the expected value written as the server prints it?"
+                .into()
         }
     }
 }

@@ -4,7 +4,7 @@ Feature: Must fail: named clients and their checkpoints
     Given a server
 
   Scenario: a client whose command has already answered is not blocked
-    Fails with: waiting for client "a" to be blocked (flag b)
+    Fails with: client "a" will never be blocked (flag b): its background command `LPUSH q x` has already answered
     When client "a" runs `LPUSH q x` in the background
     Then client "a" is blocked
 

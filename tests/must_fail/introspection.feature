@@ -33,6 +33,7 @@ Feature: Must fail: CONFIG and INFO sentences
   Scenario: an INFO field that never appears does not become 0
     Fails with: to become "0"
     Fails with: last seen: absent
+    Fails with: hint: INFO never showed a field "no_such_field": is it spelled as INFO prints it
     When the INFO field "no_such_field" becomes "0"
 
   Scenario: a config holding the run's password is shown redacted

@@ -28,6 +28,7 @@ Feature: Must fail: the replication sentences
   Scenario: a write to another server is not returned
     Fails with: to answer "v"
     Fails with: last seen: (nil)
+    Fails with: hint: it is a primary, not a replica: nothing reaches it by replication
     Given a server "a"
     And a server "b"
     When I run `SET k v` on server "a"

@@ -199,6 +199,7 @@ Feature: Must fail: remembered values, comparisons, negatives, becomes, replicat
     Fails with: the config "maxmemory" of server "default"
     Fails with: to become "1"
     Fails with: last seen: "0"
+    Fails with: is the expected value written as the server prints it?
     Then the config "maxmemory" becomes "1"
 
   Scenario: a config value of another server that never becomes the value
@@ -215,12 +216,14 @@ Feature: Must fail: remembered values, comparisons, negatives, becomes, replicat
   Scenario: a reply that never becomes the text
     Fails with: the reply to `LLEN q` to become "3"
     Fails with: last seen: "1"
+    Fails with: hint: `LLEN q` ran again at each look: does anything in the scenario still change what it answers?
     Given I run `RPUSH q a`
     Then the reply to `LLEN q` becomes "3"
 
   Scenario: a reply that is nil never becomes a text
     Fails with: the reply to `GET k` to become ""
     Fails with: last seen: absent
+    Fails with: hint: `GET k` answered nil at every look
     Then the reply to `GET k` becomes ""
 
   Scenario: a reply that never becomes large enough

@@ -1,0 +1,154 @@
+//! Huge values are shown as head, size and tail, with where the whole is
+//! kept, and showing them costs little memory: `valkey-bdd run` on a step
+//! with a 50 MB literal and a failing check on the 50 MB reply, its output
+//! and its peak resident memory measured from `/proc`.
+
+use std::path::Path;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_valkey-bdd");
+const SIZE: usize = 50 * 1024 * 1024;
+
+/// What a run printed, its exit code, and its peak resident memory (kB).
+struct Ran {
+    output: String,
+    printed: u64,
+    code: Option<i32>,
+    peak_kb: u64,
+}
+
+/// The peak resident memory (`VmHWM`) of a running process, in kB.
+fn peak_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs `valkey-bdd run <feature>` with its directories under `tmp`, looking
+/// at its peak memory every few milliseconds until it exits (`VmHWM` only
+/// grows, so the last look is the peak but for its last milliseconds).
+fn run(feature: &Path, tmp: &Path) -> Ran {
+    let out = tmp.join("out.txt");
+    let file = std::fs::File::create(&out).unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .arg("run")
+        .arg(feature)
+        .env("VALKEY_BDD_TMPDIR", tmp)
+        .env("VALKEY_BDD_DURATIONS", "0")
+        .env_remove("VALKEY_BDD_KEEP")
+        .env_remove("VALKEY_BDD_JUNIT")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let mut peak_kb = 0;
+    let status = loop {
+        if let Some(kb) = peak_of(child.id()) {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let printed = std::fs::metadata(&out).unwrap().len();
+    let output = std::fs::read(&out).unwrap();
+    // Only the shown part is read as text: the test itself stays small.
+    let output = String::from_utf8_lossy(&output[..output.len().min(1 << 20)]).into_owned();
+    Ran {
+        output,
+        printed,
+        code: status.code(),
+        peak_kb,
+    }
+}
+
+#[test]
+fn a_50_mb_literal_and_its_reply_are_shown_clipped_with_the_whole_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let feature = tmp.path().join("huge.feature");
+    let big = "x".repeat(SIZE);
+    std::fs::write(
+        &feature,
+        format!(
+            "Feature: huge\n\n  Scenario: a huge reply\n    When I run `SET big {big}`\n    \
+             And I run `GET big`\n    Then the reply is \"small\"\n"
+        ),
+    )
+    .unwrap();
+    drop(big);
+    let ran = run(&feature, tmp.path());
+    let out = &ran.output;
+    assert_eq!(ran.code, Some(1), "{out}");
+    // Once echoed, once in the failure: each a few kilobytes, not 50 MB.
+    assert!(
+        ran.printed < 64 * 1024,
+        "printed {} bytes:\n{out}",
+        ran.printed
+    );
+    assert!(
+        out.contains(&format!("[… {SIZE} bytes in 1 line;")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("the whole is at {}:4", feature.display()))
+            || out.contains("the whole is at huge.feature:4")
+            || out.contains(":4 …]"),
+        "the literal's place: {out}"
+    );
+    // The reply, quoted as valkey-cli prints it, whole in the scenario's
+    // kept directory.
+    let kept = out
+        .split("the whole is at ")
+        .filter_map(|rest| rest.split(" …]").next())
+        .find(|p| p.ends_with("value-1.txt"))
+        .unwrap_or_else(|| panic!("no kept value named in:\n{out}"));
+    let whole = std::fs::metadata(kept).unwrap().len();
+    assert_eq!(whole, SIZE as u64 + 2, "{kept}");
+    assert!(out.contains("expected the text \"small\""), "{out}");
+    // The value itself is 50 MB, and a few copies of it are the work (the
+    // feature file read, the step's text, the command sent, the reply
+    // received); the showing adds none. Before: 400 MB.
+    assert!(
+        ran.peak_kb < 360 * 1024,
+        "peak RSS {} MB",
+        ran.peak_kb / 1024
+    );
+    eprintln!(
+        "50 MB literal and reply: printed {} bytes, peak RSS {} MB",
+        ran.printed,
+        ran.peak_kb / 1024
+    );
+}
+
+#[test]
+fn a_failed_contains_on_info_everything_shows_its_head_and_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let feature = tmp.path().join("info.feature");
+    std::fs::write(
+        &feature,
+        "Feature: info\n\n  Scenario: a long INFO\n    When I run `INFO everything`\n    \
+         Then the reply contains \"no_such_field_anywhere\"\n",
+    )
+    .unwrap();
+    let ran = run(&feature, tmp.path());
+    let out = &ran.output;
+    assert_eq!(ran.code, Some(1), "{out}");
+    assert!(out.contains("# Server"), "the head: {out}");
+    assert!(out.contains("lines;"), "{out}");
+    let info_lines = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains(':') && !l.contains(' ') && !l.starts_with('#'))
+        .count();
+    assert!(info_lines < 40, "{info_lines} INFO lines shown:\n{out}");
+    let kept = out
+        .split("the whole is at ")
+        .filter_map(|rest| rest.split(" …]").next())
+        .find(|p| p.ends_with("value-1.txt"))
+        .unwrap_or_else(|| panic!("no kept value named in:\n{out}"));
+    let whole = std::fs::read_to_string(kept).unwrap();
+    assert!(whole.lines().count() > 100, "{whole}");
+}
