@@ -292,6 +292,7 @@ impl Runner {
             });
         let selected = selection.selected;
         let skipped = selection.skipped.clone();
+        reports.json.describe(&gate.features);
         let writer = writer::Basic::raw(
             progress::Output::new(board.clone(), self.output()),
             writer::Coloring::Auto,
