@@ -236,6 +236,24 @@ pub fn keep(dir: tempfile::TempDir) -> PathBuf {
     dir.keep()
 }
 
+/// Directories kept that no scenario counts: a server that failed to start
+/// in a directory of its own (a reused or pooled one). The run names them
+/// with the scenarios' kept directories ([`take_kept_aside`]).
+fn kept_aside() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    static KEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    KEPT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Notes a directory kept outside any scenario, for the run's "kept" line.
+pub fn note_kept_aside(dir: PathBuf) {
+    kept_aside().push(dir);
+}
+
+/// The directories noted by [`note_kept_aside`] since the last call.
+pub fn take_kept_aside() -> Vec<PathBuf> {
+    std::mem::take(&mut *kept_aside())
+}
+
 /// Refuses every directory from now on: the run is ending.
 pub fn close() {
     state().closed = true;

@@ -252,6 +252,7 @@ impl Subscriber {
         payload: &str,
         timeout: Duration,
     ) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let is = |m: &Message| m.channel == channel && m.payload.as_slice() == payload.as_bytes();
         let arrived = self
@@ -288,6 +289,7 @@ impl Subscriber {
     /// message that differs fails at once: waiting longer cannot reorder
     /// what has arrived.
     pub async fn wait_messages(&self, expected: &[Expected], timeout: Duration) -> Result<()> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let started = Instant::now();
         let deadline = started + timeout;
         loop {

@@ -75,6 +75,27 @@ impl KeepPolicy {
     }
 }
 
+fn run_keep() -> &'static std::sync::Mutex<Option<KeepPolicy>> {
+    static KEEP: std::sync::OnceLock<std::sync::Mutex<Option<KeepPolicy>>> =
+        std::sync::OnceLock::new();
+    KEEP.get_or_init(Default::default)
+}
+
+/// Sets the keep policy of the run under way (`--keep`, [`crate::Runner::keep`]);
+/// `None`: `VALKEY_BDD_KEEP` again.
+pub fn set_run_keep_policy(policy: Option<KeepPolicy>) {
+    *run_keep().lock().unwrap_or_else(|p| p.into_inner()) = policy;
+}
+
+/// The keep policy for directories no scenario owns (a server that failed
+/// to start in a directory of its own): the run's, else `VALKEY_BDD_KEEP`.
+pub fn keep_policy() -> Result<KeepPolicy> {
+    match *run_keep().lock().unwrap_or_else(|p| p.into_inner()) {
+        Some(policy) => Ok(policy),
+        None => KeepPolicy::from_env(),
+    }
+}
+
 fn seconds(var: &str, default: u64) -> Result<Duration> {
     match std::env::var(var) {
         Err(_) => Ok(Duration::from_secs(default)),

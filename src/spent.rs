@@ -26,7 +26,9 @@ pub enum Activity {
     /// until every node agrees (also adding a shard).
     FormingClusters,
     /// Waiting for a state: replicas caught up, a cluster ready, a checkpoint,
-    /// a value replicated, a program's output.
+    /// a value replicated, a `… becomes …` sentence (every
+    /// [`crate::wait::Deadline`]), a program's output, a client's reply or
+    /// message.
     Waiting,
 }
 

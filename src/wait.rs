@@ -21,8 +21,13 @@ use crate::error::{Error, Result};
 /// }
 /// # }
 /// ```
+///
+/// Its time, from [`Deadline::start`] until it is dropped, counts as a
+/// wait in the run's summary ([`crate::spent`]), whether the wait held,
+/// timed out or was cancelled.
 #[derive(Debug)]
 pub struct Deadline {
+    _spent: crate::spent::Timer,
     started: Instant,
     timeout: Duration,
     pause: Duration,
@@ -32,6 +37,7 @@ impl Deadline {
     /// Starts the clock.
     pub fn start(timeout: Duration) -> Deadline {
         Deadline {
+            _spent: crate::spent::track(crate::spent::Activity::Waiting),
             started: Instant::now(),
             timeout,
             pause: Duration::from_millis(1),

@@ -1,9 +1,12 @@
 //! The run's reports as people and tools see them: the HTML report of a
 //! small run (a pass, a failure, a skip) opened in headless Chromium, its
 //! DOM checked and a screenshot kept; its HTML, Cucumber JSON and JUnit
-//! compared; and the progress a run prints off a terminal.
+//! compared; the Cucumber JSON read by the Cucumber project's own
+//! validator; and the progress a run prints off a terminal.
 //!
-//! Chromium comes from Debian's `chromium` package (`.ci/install-server`).
+//! Chromium comes from Debian's `chromium` package (`.ci/install-server`);
+//! the validator, `@cucumber/cucumber-json-converter`, is installed with npm
+//! into a temporary directory by the test that uses it.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -22,6 +25,7 @@ struct Run {
     html: String,
     html_path: PathBuf,
     json: serde_json::Value,
+    json_path: PathBuf,
     junit: valkey_bdd::runner::junit::Report,
     _dir: tempfile::TempDir,
 }
@@ -54,6 +58,7 @@ fn run() -> &'static Run {
             html,
             html_path,
             json,
+            json_path,
             junit,
             _dir: dir,
         }
@@ -68,15 +73,21 @@ fn embedded(html: &str) -> Vec<serde_json::Value> {
     serde_json::from_str(&html[start..end]).unwrap()
 }
 
+/// The program `name` on PATH, if there is one.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Some(dir) = std::env::var_os("PATH")
-            .iter()
-            .flat_map(std::env::split_paths)
-            .find(|d| d.join(name).is_file())
-        {
-            return dir.join(name);
-        }
+    if let Some(path) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(on_path)
+    {
+        return path;
     }
     panic!(
         "no chromium on PATH: the HTML report is tested in a real browser; \
@@ -423,4 +434,194 @@ fn off_a_terminal_a_slow_scenario_is_named_on_a_plain_line_and_the_summary_has_t
                 .contains("When I run `DEBUG SLEEP 0.3` (tests/fixtures/report/report.feature:9)"),
         "{stderr}"
     );
+}
+
+/// Where the browser puts the cards of a report: appended to a copy of the
+/// report, it writes the measures into the page for `--dump-dom` to show.
+const PROBE: &str = r#"<script>
+(function () {
+  function top(sel) { var e = document.querySelector(sel); return e ? Math.round(e.getBoundingClientRect().top + window.scrollY) : -1; }
+  function drawn(sel) { var e = document.querySelector(sel); return e ? e.getClientRects().length > 0 : false; }
+  var p = document.createElement("pre");
+  p.id = "probe";
+  p.textContent = "viewport=" + window.innerHeight + " failed=" + top(".scenario.failed") +
+    " passed=" + top(".scenario.passed") + " skipped=" + top(".scenario.skipped") +
+    " skipped_drawn=" + drawn(".scenario.skipped");
+  document.body.appendChild(p);
+})();
+</script>"#;
+
+#[test]
+fn the_failure_is_in_the_first_screen_above_the_passes_and_the_skips_come_last_folded() {
+    // As in an external run: 21 scenarios the server cannot run, in a file
+    // that sorts before the one failure's.
+    let dir = tempfile::tempdir().unwrap();
+    let html_path = dir.path().join("report.html");
+    let outcome = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(
+            Runner::new("tests/fixtures/report_order")
+                .args(["html_report"])
+                .quiet()
+                .keep(KeepPolicy::Never)
+                .report(&html_path)
+                .run(),
+        )
+        .unwrap();
+    let count = |v: &str| {
+        outcome
+            .scenarios
+            .iter()
+            .filter(|s| match &s.verdict {
+                valkey_bdd::runner::Verdict::Passed => v == "passed",
+                valkey_bdd::runner::Verdict::Failed => v == "failed",
+                valkey_bdd::runner::Verdict::Skipped(_) => v == "skipped",
+            })
+            .count()
+    };
+    assert_eq!(
+        (count("failed"), count("passed"), count("skipped")),
+        (1, 1, 21)
+    );
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let probed = dir.path().join("probed.html");
+    std::fs::write(&probed, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    let dom = headless(
+        &["--dump-dom".to_string(), "--window-size=1280,800".into()],
+        &format!("file://{}", probed.display()),
+    );
+    let measures = regex::Regex::new(
+        r"viewport=(\d+) failed=(-?\d+) passed=(-?\d+) skipped=(-?\d+) skipped_drawn=(\w+)",
+    )
+    .unwrap();
+    let m = measures
+        .captures(&dom)
+        .unwrap_or_else(|| panic!("the probe wrote nothing in:\n{dom}"));
+    let n = |i: usize| m[i].parse::<i64>().unwrap();
+    let (viewport, failed, passed) = (n(1), n(2), n(3));
+    println!("{}", &m[0]);
+    assert!(
+        (0..viewport - 100).contains(&failed),
+        "the failure's card starts {failed} px down, below the first screen of {viewport} px: {}",
+        &m[0]
+    );
+    assert!(failed < passed, "the failure is below a pass: {}", &m[0]);
+    // Skipped last, folded: no card drawn until the reader unfolds them.
+    assert_eq!(&m[5], "false", "the skipped cards are drawn: {}", &m[0]);
+    let skipped_at = html.find(r#"class="scenario skipped""#).unwrap();
+    let passed_at = html.find(r#"class="scenario passed""#).unwrap();
+    assert!(passed_at < skipped_at, "a skip comes before the pass");
+    assert!(
+        html.contains(">21 skipped scenarios<"),
+        "the fold names how many it holds"
+    );
+}
+
+/// The Cucumber project's own validator, `@cucumber/cucumber-json-converter`,
+/// installed with npm into a temporary directory (its downloads cached in
+/// the target directory): `None`, said aloud, when npm is absent.
+fn cucumber_json_converter() -> Option<(tempfile::TempDir, PathBuf)> {
+    let Some(npm) = on_path("npm") else {
+        println!(
+            "SKIPPED: npm is not on PATH, so the Cucumber JSON is not checked with \
+             @cucumber/cucumber-json-converter (install Node.js and npm to check it)"
+        );
+        return None;
+    };
+    let prefix = tempfile::tempdir().unwrap();
+    let cache = screenshot_path("npm-cache");
+    let out = Command::new(npm)
+        .args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            "--logs-max=0",
+        ])
+        .arg("--prefix")
+        .arg(prefix.path())
+        .arg("--cache")
+        .arg(&cache)
+        .arg("@cucumber/cucumber-json-converter@0.0.3")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "npm could not install @cucumber/cucumber-json-converter:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let package = prefix
+        .path()
+        .join("node_modules/@cucumber/cucumber-json-converter");
+    Some((prefix, package))
+}
+
+#[test]
+fn the_cucumber_json_passes_the_cucumber_projects_own_validator() {
+    let run = run();
+    let Some((_prefix, converter)) = cucumber_json_converter() else {
+        return;
+    };
+    // `convert` throws unless one of the implementations' schemas accepts
+    // the report and its conversion passes the common schema.
+    const CHECK: &str = r#"
+const { convert } = require(process.argv[1]);
+const report = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
+const features = convert(report);
+for (const f of features) for (const e of f.elements)
+  console.log(e.name + ": " + e.steps.map((s) => s.result.status).join(","));
+"#;
+    let out = Command::new("node")
+        .args(["-e", CHECK])
+        .arg(&converter)
+        .arg(&run.json_path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "@cucumber/cucumber-json-converter refuses {}:\n{}{stdout}",
+        run.json_path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // What it read back is the run: the pass, and the failure at its step.
+    assert!(
+        stdout.contains("A passing scenario that sleeps: passed,passed,passed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("A failing scenario: passed,passed,failed"),
+        "{stdout}"
+    );
+}
+
+/// The process's umask, as the kernel reports it.
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+}
+
+#[test]
+fn reports_are_made_to_be_shared_as_any_new_file_is() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let run = run();
+    let dir = run.html_path.parent().unwrap();
+    for name in ["report.html", "cucumber.json", "junit.xml"] {
+        let mode = std::fs::metadata(dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(
+            mode,
+            0o666 & !umask(),
+            "{name} has mode {mode:o} under umask {:o}",
+            umask()
+        );
+    }
 }

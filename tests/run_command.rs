@@ -464,3 +464,109 @@ fn a_feature_outside_the_crate_is_taken_by_input_and_printed_with_its_whole_path
         assert_left_nothing(tmp.path());
     }
 }
+
+/// Every path under `tmp` that `all` names, each checked to exist; and no
+/// directory under `tmp` still holds a run's mark.
+fn printed_paths_exist(all: &str, tmp: &Path) -> Vec<std::path::PathBuf> {
+    let names = regex::Regex::new(&format!(
+        r#"{}[^\s,:()"'─]*"#,
+        regex::escape(&tmp.display().to_string())
+    ))
+    .unwrap();
+    let paths: Vec<std::path::PathBuf> = names
+        .find_iter(all)
+        .map(|m| std::path::PathBuf::from(m.as_str()))
+        .collect();
+    for path in &paths {
+        assert!(
+            path.exists(),
+            "{} is printed, and gone:\n{all}",
+            path.display()
+        );
+    }
+    for entry in walkdir::WalkDir::new(tmp).into_iter().flatten() {
+        assert_ne!(
+            entry.file_name(),
+            valkey_bdd::leftovers::MARK,
+            "a kept directory still holds the run's mark: {}",
+            entry.path().display()
+        );
+    }
+    paths
+}
+
+/// The `kept N directories` line and the directories listed under it.
+fn kept_lines(all: &str) -> (usize, Vec<String>) {
+    let head = regex::Regex::new(r"valkey-bdd: kept (\d+) director(?:y|ies) \(").unwrap();
+    let Some(m) = head.captures(all) else {
+        return (0, Vec::new());
+    };
+    let after = &all[m.get(0).unwrap().end()..];
+    let listed = after
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_string())
+        .collect();
+    (m[1].parse().unwrap(), listed)
+}
+
+#[test]
+fn a_failure_on_a_reused_server_names_its_log_where_it_stays() {
+    let (out, tmp) = run(
+        &["tests/fixtures/run/reused", "--concurrency", "1"],
+        &[("VALKEY_BDD_REUSE", "1"), ("VALKEY_BDD_KEEP", "failed")],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("1 server(s) reused"), "{all}");
+    let paths = printed_paths_exist(&all, tmp.path());
+    assert!(
+        paths.iter().any(|p| p.ends_with("server.log")),
+        "no server log named:\n{all}"
+    );
+    let (count, listed) = kept_lines(&all);
+    assert_eq!(count, listed.len(), "{all}");
+    // Everything left is what the run says it kept.
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert_eq!(left.len(), count, "left {left:?}:\n{all}");
+    for dir in &left {
+        assert!(listed.contains(dir), "{dir} is left and not named:\n{all}");
+    }
+}
+
+#[test]
+fn a_server_that_fails_to_start_is_counted_among_the_kept_directories() {
+    let (out, tmp) = run(
+        &["tests/fixtures/run/start"],
+        &[
+            ("VALKEY_BDD_START_TIMEOUT", "0.001"),
+            ("VALKEY_BDD_KEEP", "failed"),
+        ],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    printed_paths_exist(&all, tmp.path());
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(!left.is_empty(), "the failed start kept nothing:\n{all}");
+    let (count, listed) = kept_lines(&all);
+    assert_eq!(count, left.len(), "left {left:?}:\n{all}");
+    for dir in &left {
+        assert!(listed.contains(dir), "{dir} is left and not named:\n{all}");
+    }
+    // Told to keep nothing, it keeps nothing.
+    let (out, tmp) = run(
+        &["tests/fixtures/run/start", "--keep", "never"],
+        &[("VALKEY_BDD_START_TIMEOUT", "0.001")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_left_nothing(tmp.path());
+}

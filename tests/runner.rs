@@ -305,3 +305,31 @@ async fn the_features_whose_scenarios_took_longest_last_time_start_first() {
         "a scenario that did not run keeps its figure: {written}"
     );
 }
+
+#[tokio::test]
+async fn the_time_summary_counts_every_becomes_wait() {
+    let outcome = Runner::new("tests/fixtures/waits")
+        .args(["runner"])
+        .keep(KeepPolicy::Never)
+        .quiet()
+        .run()
+        .await
+        .unwrap();
+    assert!(!outcome.failed, "{outcome:?}");
+    let becomes: Vec<std::time::Duration> = outcome
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|s| s.step.contains(" becomes "))
+        .map(|s| s.duration.expect("the step ran"))
+        .collect();
+    assert_eq!(becomes.len(), 2, "{outcome:?}");
+    let took: std::time::Duration = becomes.iter().sum();
+    assert!(took >= std::time::Duration::from_millis(500), "{becomes:?}");
+    let waiting = outcome.spent.waiting;
+    // Counters are the process's: other tests may add to them, never take.
+    assert!(
+        waiting.count >= 2 && waiting.time.as_secs_f64() >= took.as_secs_f64() * 0.9,
+        "the summary says {waiting:?} while the `becomes` steps took {becomes:?}"
+    );
+}

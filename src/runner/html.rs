@@ -2,9 +2,10 @@
 //! charts inline, nothing fetched when it is opened) made from the
 //! [`Outcome`] with the `minijinja` template `templates/report.html`.
 //!
-//! It shows the features with their scenarios and steps, verdicts and
-//! durations; each failure with its message, the servers' log tails and the
-//! kept directory; skipped scenarios with their reasons; a timeline of the
+//! It shows the failed scenarios first, each with its message, the
+//! servers' log tails and the kept directory; then the features with the
+//! scenarios that passed, their steps and durations; skipped scenarios
+//! last, folded, with their reasons; a timeline of the
 //! run in inline SVG (one bar per scenario, coloured by verdict, placed by
 //! when it ran, so that what ran concurrently stands one above the other);
 //! and filters by verdict and tag. The scenarios' names, verdicts and
@@ -41,7 +42,12 @@ struct Page {
     skipped: usize,
     spent: Vec<String>,
     tags: Vec<String>,
+    /// The failed scenarios, first on the page: what a reader opens it for.
+    failures: Vec<ScenarioView>,
+    /// The others that ran, by feature.
     features: Vec<FeatureView>,
+    /// The skipped scenarios, last and folded.
+    skips: Vec<ScenarioView>,
     timeline: Timeline,
     data: String,
 }
@@ -57,6 +63,8 @@ struct FeatureView {
 struct ScenarioView {
     id: String,
     name: String,
+    /// Its feature's name, shown on the cards outside their feature.
+    feature: String,
     place: String,
     verdict: &'static str,
     reason: Option<String>,
@@ -146,8 +154,22 @@ pub fn render(o: &Outcome, binary: &str) -> Result<String> {
         .enumerate()
         .map(|(i, r)| (r.place.as_str(), format!("s{i}")))
         .collect();
+    let mut failures = Vec::new();
+    let mut skips = Vec::new();
     let mut features: Vec<FeatureView> = Vec::new();
     for r in &results {
+        let view = || scenario_view(r, ids[r.place.as_str()].clone());
+        match r.verdict {
+            Verdict::Failed => {
+                failures.push(view());
+                continue;
+            }
+            Verdict::Skipped(_) => {
+                skips.push(view());
+                continue;
+            }
+            Verdict::Passed => {}
+        }
         let file = r.place.rsplit_once(':').map_or(r.place.as_str(), |p| p.0);
         if features.last().is_none_or(|f| f.file != file) {
             features.push(FeatureView {
@@ -157,8 +179,7 @@ pub fn render(o: &Outcome, binary: &str) -> Result<String> {
             });
         }
         if let Some(f) = features.last_mut() {
-            f.scenarios
-                .push(scenario_view(r, ids[r.place.as_str()].clone()));
+            f.scenarios.push(view());
         }
     }
     let tags: BTreeSet<String> = results.iter().flat_map(|r| r.tags.clone()).collect();
@@ -209,7 +230,9 @@ pub fn render(o: &Outcome, binary: &str) -> Result<String> {
             ),
         ],
         tags: tags.into_iter().collect(),
+        failures,
         features,
+        skips,
         timeline: timeline(&results, &ids, o.wall),
         data,
     };
@@ -233,6 +256,7 @@ fn scenario_view(r: &ScenarioResult, id: String) -> ScenarioView {
     ScenarioView {
         id,
         name: r.scenario.clone(),
+        feature: r.feature.clone(),
         place: r.place.clone(),
         verdict: verdict(&r.verdict),
         reason: match &r.verdict {

@@ -17,15 +17,19 @@ pub fn prepare(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `text` to `path`: a temporary file beside it, renamed over it.
+/// Writes `text` to `path`: a temporary file beside it, renamed over it,
+/// readable as the umask allows.
 pub fn write_whole(path: &Path, text: &str) -> Result<()> {
     let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(p) => p.to_path_buf(),
         None => PathBuf::from("."),
     };
     let what = || format!("writing the report {}", path.display());
+    // A report is for sharing: made as any new file is (0666 less the
+    // umask), not private as a temporary file is by default.
     let mut tmp = tempfile::Builder::new()
         .prefix(".valkey-bdd-report")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(&dir)
         .map_err(|e| Error::io(what(), e))?;
     tmp.write_all(text.as_bytes())

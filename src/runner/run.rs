@@ -41,6 +41,15 @@ impl Runner {
             (None, Some(k)) => k,
             (None, None) => KeepPolicy::from_env()?,
         };
+        /// The run's keep policy is the process's for the run's length only.
+        struct RunKeep;
+        impl Drop for RunKeep {
+            fn drop(&mut self) {
+                crate::settings::set_run_keep_policy(None);
+            }
+        }
+        crate::settings::set_run_keep_policy(Some(keep));
+        let _keep = RunKeep;
         let strict = args.strict || crate::settings::strict()?;
         let mut modules = self.modules.clone();
         modules.extend(args.modules.iter().map(|(p, a)| (p.into(), a.clone())));
@@ -302,6 +311,7 @@ impl Runner {
             });
         let selected = selection.selected;
         let skipped = selection.skipped.clone();
+        reports.json.describe(&gate.features);
         let writer = writer::Basic::raw(
             rooted::Rooted::new(
                 progress::Output::new(board.clone(), self.output()),
@@ -371,6 +381,7 @@ impl Runner {
         }
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         kept.extend(crate::shared::teardown_all(keep).await);
+        kept.extend(crate::leftovers::take_kept_aside());
         if !kept.is_empty() {
             eprintln!(
                 "valkey-bdd: kept {} director{} (VALKEY_BDD_KEEP={}):",

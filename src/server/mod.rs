@@ -251,9 +251,12 @@ impl Server {
                 }
                 Err(e) => {
                     // The error names the log: keep it on disk unless told
-                    // otherwise. In a scenario's directory the scenario decides.
-                    if crate::settings::KeepPolicy::from_env().is_ok_and(|k| k.keeps(true)) {
-                        server.keep_dir();
+                    // otherwise. In a scenario's directory the scenario
+                    // decides; a directory of its own the run names as kept.
+                    if spec.parent_dir.is_none()
+                        && crate::settings::keep_policy().is_ok_and(|k| k.keeps(true))
+                    {
+                        crate::leftovers::note_kept_aside(server.keep_dir());
                     }
                     return Err(e);
                 }

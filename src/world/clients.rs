@@ -157,6 +157,7 @@ impl ValkeyWorld {
     /// waited for up to `VALKEY_BDD_WAIT_TIMEOUT`. Its name on the server is
     /// [`crate::actors::server_side_name`] of `client`.
     pub async fn client_id(&mut self, client: &str) -> Result<i64> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let timeout = crate::settings::wait_timeout()?;
         self.actor(client).await?.learn_id(timeout).await
     }
@@ -183,6 +184,7 @@ impl ValkeyWorld {
     /// Waits for the reply of a named client's background command and keeps
     /// it for the reply sentences.
     pub async fn client_finish(&mut self, client: &str) -> Result<&Reply> {
+        let _spent = crate::spent::track(crate::spent::Activity::Waiting);
         let timeout = crate::settings::wait_timeout()?;
         let server = self.server_of(client)?;
         let actor = self.clients.get_mut(client).expect("checked above");

@@ -93,20 +93,6 @@ impl ValkeyWorld {
             }
             held.clear();
         }
-        if failed {
-            for server in servers.values().filter(|s| !s.is_external()) {
-                out.report.push(format!(
-                    "── {} — {} — last {} log lines ──\n{}",
-                    server.describe(),
-                    server.log_path().display(),
-                    crate::server::LOG_TAIL_LINES,
-                    server.log_tail(crate::server::LOG_TAIL_LINES)
-                ));
-            }
-        }
-        if failed {
-            shared::mark_failed(&self.feature_key());
-        }
         let keep = self.keep.keeps(failed);
         if keep && owned.iter().any(|s| reusable.contains_key(&s.name())) {
             // A reused server's directory is its own: a copy goes where a
@@ -114,6 +100,8 @@ impl ValkeyWorld {
             let _ = self.dir();
         }
         let scenario_dir = self.dir.as_ref().map(|d| d.path().to_path_buf());
+        // Reused servers' directories copied into the scenario's, by name.
+        let mut copies: HashMap<String, PathBuf> = HashMap::new();
         if keep {
             // Servers whose directory is not under the scenario's (nodes
             // taken from the pool) are kept one by one.
@@ -132,12 +120,41 @@ impl ValkeyWorld {
                                     to.display()
                                 ));
                                 out.kept.push(server.keep_dir());
+                            } else {
+                                copies.insert(server.name(), to);
                             }
                         }
                         _ => out.kept.push(server.keep_dir()),
                     }
                 }
             }
+        }
+        if failed {
+            for server in servers.values().filter(|s| !s.is_external()) {
+                // The log as it is on disk once the run is over: a reused
+                // server's directory goes with it, its copy stays.
+                let log = match copies.get(&server.name()) {
+                    Some(copy) => match server.log_path().strip_prefix(server.dir()) {
+                        Ok(file) => copy.join(file).display().to_string(),
+                        Err(_) => server.log_path().display().to_string(),
+                    },
+                    None if !keep => format!(
+                        "{} (not kept: VALKEY_BDD_KEEP={})",
+                        server.log_path().display(),
+                        self.keep.name()
+                    ),
+                    None => server.log_path().display().to_string(),
+                };
+                out.report.push(format!(
+                    "── {} — {log} — last {} log lines ──\n{}",
+                    server.describe(),
+                    crate::server::LOG_TAIL_LINES,
+                    server.log_tail(crate::server::LOG_TAIL_LINES)
+                ));
+            }
+        }
+        if failed {
+            shared::mark_failed(&self.feature_key());
         }
         drop(owned);
         let cluster_nodes: HashSet<String> = cluster
@@ -194,7 +211,7 @@ impl ValkeyWorld {
 }
 
 /// Copies a directory (a server's: files and folders, no special files)
-/// with its modes.
+/// with its modes, leaving out the run's mark.
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     std::fs::set_permissions(to, std::fs::metadata(from)?.permissions())?;
@@ -202,6 +219,10 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
         let entry = entry?;
         let target = to.join(entry.file_name());
         let kind = entry.file_type()?;
+        if entry.file_name() == crate::leftovers::MARK {
+            // The copy is kept: no run may take it for one of its own.
+            continue;
+        }
         if kind.is_dir() {
             copy_dir(&entry.path(), &target)?;
         } else if kind.is_file() {
