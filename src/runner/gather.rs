@@ -57,8 +57,15 @@ pub(super) fn gather(
     std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
     let lock = std::fs::File::create(base.join(".lock"))
         .map_err(io(format!("creating {}", base.join(".lock").display())))?;
-    lock.lock()
-        .map_err(io(format!("locking {}", base.join(".lock").display())))?;
+    // Held until the reports are written (dropped at the end).
+    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).map_err(
+        |(_, errno)| {
+            Error::io(
+                format!("locking {}", base.join(".lock").display()),
+                std::io::Error::from(errno),
+            )
+        },
+    )?;
     // Earlier runs' outcomes: the reports are this run's now.
     for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
         if entry.file_name() != *run_id && entry.path().is_dir() {
