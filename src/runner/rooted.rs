@@ -27,7 +27,7 @@ fn cut<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Vec<(String, String)> {
         .filter(|(printed, _)| !printed.is_empty())
         .collect();
     // The longest first: one path may begin another.
-    out.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    out.sort_by_key(|(printed, _)| std::cmp::Reverse(printed.len()));
     out.dedup();
     out
 }
