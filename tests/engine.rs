@@ -225,6 +225,8 @@ async fn the_harness_survives_its_connection_being_killed() {
 async fn valkey_cli(port: u16, args: &[&str]) -> String {
     let out = tokio::process::Command::new("valkey-cli")
         .args(["--no-raw", "-3", "-p", &port.to_string()])
+        // Every server of the harness asks for the run's password.
+        .env("REDISCLI_AUTH", valkey_bdd::acl::run_password())
         .args(args)
         .output()
         .await
