@@ -441,7 +441,7 @@ fn off_a_terminal_a_slow_scenario_is_named_on_a_plain_line_and_the_summary_has_t
 const PROBE: &str = r#"<script>
 (function () {
   function top(sel) { var e = document.querySelector(sel); return e ? Math.round(e.getBoundingClientRect().top + window.scrollY) : -1; }
-  function drawn(sel) { var e = document.querySelector(sel); return e ? e.getClientRects().length > 0 : false; }
+  function drawn(sel) { var e = document.querySelector(sel); return e ? e.checkVisibility() : false; }
   var p = document.createElement("pre");
   p.id = "probe";
   p.textContent = "viewport=" + window.innerHeight + " failed=" + top(".scenario.failed") +
@@ -570,7 +570,8 @@ fn the_cucumber_json_passes_the_cucumber_projects_own_validator() {
     const CHECK: &str = r#"
 const { convert } = require(process.argv[1]);
 const report = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
-const features = convert(report);
+const { implementation, features } = convert(report);
+console.log("read as " + implementation);
 for (const f of features) for (const e of f.elements)
   console.log(e.name + ": " + e.steps.map((s) => s.result.status).join(","));
 "#;
