@@ -17,14 +17,26 @@
 //! `@needs:debug` (skipped when the server refuses `DEBUG`), `@needs:repl`,
 //! `@cluster:skip`.
 //!
-//! Scenarios run one at a time there. The run refuses to start on a
-//! database that holds keys (any db of any node), unless
-//! `VALKEY_BDD_EXTERNAL_FLUSH=1` allows it to `FLUSHALL` — at the start,
-//! before every scenario, and at the end, so that no scenario's keys are
-//! left behind.
+//! A command with lasting effects is read from the server's own `COMMAND`
+//! table ([`commands`]): a scenario running one that the harness cannot
+//! undo is skipped with the reason too.
+//!
+//! Scenarios run one at a time there, and the server is left as they found
+//! it ([`state`]): `VALKEY_BDD_EXTERNAL_FLUSH=1` lets the harness
+//! `FLUSHALL` it at the start and around every scenario; without it, the
+//! databases that hold keys are the server's own, the scenarios use the
+//! first empty one, emptied again after each. Functions, the script cache
+//! and pauses are put back at each scenario's end.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+
+pub mod commands;
+pub mod state;
+
+pub use commands::CommandTable;
+pub use state::Snapshot;
 
 use crate::binary::{Engine, ServerBinary};
 use crate::client::{Address, Client, Credentials};
@@ -202,6 +214,19 @@ pub struct External {
     pub debug: bool,
     /// Whether the harness may flush it.
     pub may_flush: bool,
+    /// What it says of its commands (`COMMAND`): which have lasting effects.
+    pub commands: CommandTable,
+    /// The databases that held keys when the run started, when the harness
+    /// may not flush them: the server's own, which no scenario reaches.
+    pub theirs: BTreeSet<u32>,
+    /// The database the scenarios use: 0, or the first that was empty.
+    pub database: u32,
+    /// Scripts in its cache when the run started (`number_of_cached_scripts`,
+    /// every node): the server's own, which only `SCRIPT FLUSH` would drop.
+    pub cached_scripts: u64,
+    /// Whether it answers `FUNCTION DUMP`: the harness can then put its
+    /// functions back after a scenario.
+    pub functions: bool,
 }
 
 static ACTIVE: RwLock<Option<Arc<External>>> = RwLock::new(None);
@@ -217,12 +242,15 @@ pub fn set_active(external: Option<Arc<External>>) {
 }
 
 impl External {
-    /// Connects to the endpoint, finds its nodes, what it runs and whether
-    /// it answers `DEBUG`, and checks that it holds no key (flushing it when
-    /// allowed).
+    /// Connects to the endpoint, finds its nodes, what it runs, whether it
+    /// answers `DEBUG` and `FUNCTION DUMP`, what it says of its commands and
+    /// the scripts it caches, and which databases the scenarios use
+    /// (flushing it when allowed; refusing it when no database is free).
     pub async fn connect(endpoint: Endpoint) -> Result<External> {
-        let external = External::probe(endpoint).await?;
-        external.make_empty("the run starts").await?;
+        let mut external = External::probe(endpoint).await?;
+        external.claim_databases().await?;
+        let snapshot = external.snapshot().await?;
+        external.cached_scripts = snapshot.cached_scripts();
         Ok(external)
     }
 
@@ -292,12 +320,19 @@ impl External {
             }
         };
         let debug = !matches!(seed.run("DEBUG HELP").await?, Reply::Error(_));
+        let commands = CommandTable::read(&mut seed, &endpoint.url()).await?;
+        let functions = matches!(seed.run("FUNCTION DUMP").await?, Reply::Bulk(_));
         Ok(External {
             endpoint,
             binary,
             shards,
             debug,
             may_flush: may_flush()?,
+            commands,
+            theirs: BTreeSet::new(),
+            database: 0,
+            cached_scripts: 0,
+            functions,
         })
     }
 
@@ -311,87 +346,9 @@ impl External {
         let n = self.shards.first()?.len() - 1;
         self.shards.iter().all(|s| s.len() == n + 1).then_some(n)
     }
-
-    /// Flushes every primary when allowed; otherwise checks that no node
-    /// holds a key in any database, naming what it found. `when` says at
-    /// which point of the run, for the message.
-    pub async fn make_empty(&self, when: &str) -> Result<()> {
-        let mut found = Vec::new();
-        for node in self.nodes() {
-            let mut c = self.endpoint.connect(&node.host, node.port).await?;
-            let keyspace = text(c.run("INFO keyspace").await?, "INFO keyspace")?;
-            // `db0:keys=3,expires=0,avg_ttl=0`: one line per database that
-            // holds keys.
-            for line in keyspace.lines().filter(|l| l.starts_with("db")) {
-                if let Some((db, rest)) = line.trim().split_once(':') {
-                    let keys = rest
-                        .split(',')
-                        .find_map(|kv| kv.strip_prefix("keys="))
-                        .unwrap_or("?");
-                    if keys != "0" {
-                        found.push((node.clone(), format!("{db}: {keys} keys")));
-                    }
-                }
-            }
-        }
-        if found.is_empty() {
-            return Ok(());
-        }
-        if !self.may_flush {
-            let listed: Vec<String> = found
-                .iter()
-                .map(|(n, what)| format!("{}:{} {what}", n.host, n.port))
-                .collect();
-            return Err(Error::Config {
-                what: format!(
-                    "the external server {} is not empty when {when}: {}",
-                    self.endpoint.url(),
-                    listed.join(", ")
-                ),
-                hint: format!(
-                    "scenarios need an empty database: point {ENV_EXTERNAL} at a server you can spare and set {ENV_FLUSH}=1 to let the harness FLUSHALL it at the start and before every scenario"
-                ),
-            });
-        }
-        for shard in &self.shards {
-            let primary = &shard[0];
-            let mut c = self.endpoint.connect(&primary.host, primary.port).await?;
-            if let Reply::Error(e) = c.run("FLUSHALL").await? {
-                return Err(Error::Expectation(format!(
-                    "FLUSHALL on the external server {}:{} answered {e}",
-                    primary.host, primary.port
-                )));
-            }
-        }
-        if self.shards.iter().any(|s| s.len() > 1) {
-            // Replicas follow the flush asynchronously: wait until they have.
-            let deadline = tokio::time::Instant::now() + crate::settings::wait_timeout()?;
-            for node in self.shards.iter().flat_map(|s| s.iter().skip(1)) {
-                let mut c = self.endpoint.connect(&node.host, node.port).await?;
-                loop {
-                    match c.run("DBSIZE").await? {
-                        Reply::Integer(0) => break,
-                        last if tokio::time::Instant::now() >= deadline => {
-                            return Err(Error::Timeout {
-                                what: format!(
-                                    "the external replica {}:{} to follow FLUSHALL",
-                                    node.host, node.port
-                                ),
-                                waited: crate::settings::wait_timeout()?,
-                                last: format!("DBSIZE answered {last}"),
-                                hint: "is its replication link up?".into(),
-                            });
-                        }
-                        _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
-fn text(reply: Reply, what: &str) -> Result<String> {
+pub(crate) fn text(reply: Reply, what: &str) -> Result<String> {
     match reply {
         r @ (Reply::Bulk(_) | Reply::Verbatim(_) | Reply::Status(_)) => {
             Ok(r.text().unwrap_or_default())
@@ -510,30 +467,6 @@ const NEEDS_OWN_PROCESS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Commands (first words, upper case) that change what outlives a
-/// scenario or stop the server: skipped with the reason.
-const LASTING_COMMANDS: &[(&str, &str)] = &[
-    ("CONFIG SET", "changes the server's configuration"),
-    ("CONFIG RESETSTAT", "resets the server's statistics"),
-    ("CONFIG REWRITE", "rewrites the server's configuration file"),
-    ("ACL", "changes the server's users"),
-    ("SHUTDOWN", "shuts the server down"),
-    ("MODULE", "loads or unloads modules"),
-    ("REPLICAOF", "changes replication"),
-    ("SLAVEOF", "changes replication"),
-    ("FAILOVER", "changes replication"),
-    ("SAVE", "writes the server's files"),
-    ("BGSAVE", "writes the server's files"),
-    ("BGREWRITEAOF", "writes the server's files"),
-    ("CLUSTER SETSLOT", "changes the cluster's slot map"),
-    ("CLUSTER ADDSLOTS", "changes the cluster's slot map"),
-    ("CLUSTER DELSLOTS", "changes the cluster's slot map"),
-    ("CLUSTER FAILOVER", "changes the cluster's roles"),
-    ("CLUSTER RESET", "resets a cluster node"),
-    ("CLUSTER FORGET", "changes the cluster's nodes"),
-    ("CLUSTER MEET", "changes the cluster's nodes"),
-];
-
 /// Why a scenario cannot run against `external`, if it cannot: from its
 /// tags (Tcl suite spelling) and its steps (text and doc strings).
 pub fn why_not(
@@ -607,10 +540,7 @@ pub fn why_not(
                     "runs DEBUG, which the external server refuses (enable-debug-command)",
                 );
             }
-            if let Some((_, why)) = LASTING_COMMANDS
-                .iter()
-                .find(|(c, _)| upper == *c || upper.starts_with(&format!("{c} ")))
-            {
+            if let Some(why) = commands::lasting(&command, external) {
                 return said(&format!("runs `{}`, which {why}", command.trim()));
             }
         }

@@ -3,8 +3,9 @@
 //! `valkey-cli --cluster create` — started here, as a user's script would —
 //! pass the standalone, streams, concurrency and cluster-routing scenarios
 //! that apply; every other one is skipped with its reason, in the summary
-//! and in the JUnit report. A database that holds keys is refused unless
-//! the harness may flush it.
+//! and in the JUnit report. Without a flush, the databases holding keys are
+//! left alone, and the server is left as found: keys, functions, scripts,
+//! configuration, slow log.
 //!
 //! Each run is a child process of this test binary (`child_process_entry`):
 //! the setting is read from the environment, which tests in one process
@@ -365,27 +366,27 @@ fn a_cluster_formed_by_valkey_cli_passes_the_routing_scenarios_that_apply() {
 }
 
 #[test]
-fn a_database_with_keys_is_refused_unless_the_harness_may_flush_it() {
+fn databases_with_keys_are_kept_off_or_flushed_and_a_server_with_no_free_one_is_refused() {
     let server = Deployment::standalone();
-    assert_eq!(cli(server.ports[0], &["SELECT", "3"]), "OK");
     assert_eq!(
         cli(server.ports[0], &["-n", "3", "SET", "precious", "data"]),
         "OK"
     );
     let inputs = ["features/standalone/data_types.feature"];
+    // db3 is the server's own: the scenarios use db0 and leave db3 alone.
     let (text, _, _tmp) = run(&inputs, &server.url(), &[]);
+    assert!(text.contains("OUTCOME failed=false"), "{text}");
     assert!(
-        text.contains(&format!(
-            "ERROR bad configuration: the external server {} is not empty when the run starts: 127.0.0.1:{} db3: 1 keys",
-            server.url(),
-            server.ports[0]
-        )) && text.contains("VALKEY_BDD_EXTERNAL_FLUSH=1"),
+        text.contains("database 3 holds keys: scenarios use database 0"),
         "{text}"
     );
-    assert!(!text.contains("SCENARIO"), "nothing ran:\n{text}");
     assert_eq!(
         cli(server.ports[0], &["-n", "3", "GET", "precious"]),
         "data"
+    );
+    assert_eq!(
+        cli(server.ports[0], &["INFO", "keyspace"]).lines().count(),
+        2
     );
     let (text, _, _tmp) = run(
         &inputs,
@@ -394,6 +395,20 @@ fn a_database_with_keys_is_refused_unless_the_harness_may_flush_it() {
     );
     assert!(text.contains("OUTCOME failed=false"), "{text}");
     assert_eq!(cli(server.ports[0], &["-n", "3", "DBSIZE"]), "0");
+    // One database, holding keys: nowhere to go without a flush.
+    let full = Deployment::start(1, &["--databases", "1"]);
+    assert_eq!(cli(full.ports[0], &["SET", "precious", "data"]), "OK");
+    let (text, _, _tmp) = run(&inputs, &full.url(), &[]);
+    assert!(
+        text.contains(&format!(
+            "ERROR bad configuration: the external server {} is not empty when the run starts: 127.0.0.1:{} db0: 1 keys; no database is empty",
+            full.url(),
+            full.ports[0]
+        )) && text.contains("VALKEY_BDD_EXTERNAL_FLUSH=1"),
+        "{text}"
+    );
+    assert!(!text.contains("SCENARIO"), "nothing ran:\n{text}");
+    assert_eq!(cli(full.ports[0], &["GET", "precious"]), "data");
     // A URL that is none stops the run before anything starts.
     let (text, _, _tmp) = run(&inputs, "localhost:6379", &[]);
     assert!(
@@ -402,4 +417,204 @@ fn a_database_with_keys_is_refused_unless_the_harness_may_flush_it() {
         ),
         "{text}"
     );
+}
+
+/// What a user would check of their server: its keys (with values), its
+/// functions, a script it cached, its configuration, its slow log, whether
+/// it takes writes, and that nobody else is connected.
+#[derive(Debug, PartialEq)]
+struct Found {
+    keyspace: String,
+    keys: String,
+    functions: String,
+    script: String,
+    config: String,
+    slowlog: String,
+}
+
+fn found(port: u16, sha: &str) -> Found {
+    // A paused server holds this write until the pause ends.
+    let write = Command::new("timeout")
+        .args(["5", "valkey-cli", "-p", &port.to_string()])
+        .args(["SET", "user:key", "precious"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&write.stdout).trim(),
+        "OK",
+        "the server takes writes: {write:?}"
+    );
+    wait_for(
+        || cli(port, &["INFO", "clients"]).contains("connected_clients:1\r"),
+        "the run's connections to be gone",
+    );
+    let keyspace = cli(port, &["INFO", "keyspace"]);
+    let mut keys = String::new();
+    for line in keyspace.lines().filter(|l| l.starts_with("db")) {
+        let db = line.split(':').next().unwrap().trim_start_matches("db");
+        for key in cli(port, &["-n", db, "KEYS", "*"]).lines() {
+            let value = cli(port, &["-n", db, "DUMP", key]);
+            keys.push_str(&format!("db{db} {key} {value:?}\n"));
+        }
+    }
+    Found {
+        keyspace,
+        keys,
+        functions: cli(port, &["FUNCTION", "LIST", "WITHCODE"]),
+        script: cli(port, &["SCRIPT", "EXISTS", sha]),
+        config: cli(port, &["CONFIG", "GET", "*"]),
+        slowlog: cli(port, &["SLOWLOG", "GET", "-1"]),
+    }
+}
+
+#[test]
+fn without_flush_a_run_leaves_the_server_as_it_found_it() {
+    let server = Deployment::standalone();
+    let port = server.ports[0];
+    // The user's own: a key, a function library, a cached script, an entry
+    // in the slow log.
+    assert_eq!(cli(port, &["SET", "user:key", "precious"]), "OK");
+    assert_eq!(
+        cli(
+            port,
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=userlib\nredis.register_function('userfn', function() return 'theirs' end)",
+            ],
+        ),
+        "userlib"
+    );
+    let sha = cli(port, &["SCRIPT", "LOAD", "return 'theirs'"]);
+    assert_eq!(
+        cli(port, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
+        "OK"
+    );
+    assert_eq!(cli(port, &["GET", "user:key"]), "precious");
+    assert_eq!(
+        cli(port, &["CONFIG", "SET", "slowlog-log-slower-than", "10000"]),
+        "OK"
+    );
+    let before = found(port, &sha);
+    assert_eq!(before.script, "1");
+    assert!(before.slowlog.contains("user:key"), "{before:?}");
+    for round in 1..=2 {
+        let (text, _, _tmp) = run(
+            &[
+                "features/standalone",
+                "features/streams",
+                "tests/fixtures/external",
+            ],
+            &server.url(),
+            &[],
+        );
+        assert!(
+            text.contains("OUTCOME failed=false"),
+            "round {round}:\n{text}"
+        );
+        assert!(!text.contains("| FAILED"), "round {round}:\n{text}");
+        assert!(
+            text.contains("database 0 holds keys: scenarios use database 1"),
+            "round {round}:\n{text}"
+        );
+        for place in [
+            "features/standalone/data_types.feature:8",
+            "features/streams/basics.feature:6",
+            "features/streams/groups.feature:45",
+            "tests/fixtures/external/lasting.feature:5",
+            "tests/fixtures/external/lasting.feature:12",
+            "tests/fixtures/external/lasting.feature:24",
+            "tests/fixtures/external/lasting.feature:29",
+            "tests/fixtures/external/zz_last.feature:5",
+        ] {
+            assert_eq!(
+                verdict(&text, place),
+                "passed",
+                "round {round}, {place}:\n{text}"
+            );
+        }
+        for (place, why) in [
+            (
+                "tests/fixtures/external/lasting.feature:18",
+                "caches scripts of its own",
+            ),
+            (
+                "tests/fixtures/external/lasting.feature:34",
+                "the server marks @admin",
+            ),
+            (
+                "tests/fixtures/external/lasting.feature:39",
+                "names a database",
+            ),
+        ] {
+            let v = verdict(&text, place);
+            assert!(
+                v.starts_with("skipped: external server: ") && v.contains(why),
+                "round {round}, {place}: {v}\n{text}"
+            );
+        }
+        let after = found(port, &sha);
+        // Newest first: what the slow log held is still its tail.
+        assert!(
+            after.slowlog.ends_with(&before.slowlog),
+            "round {round}: the slow log lost entries:\n{}\nbefore:\n{}",
+            after.slowlog,
+            before.slowlog
+        );
+        assert_eq!(
+            Found {
+                slowlog: before.slowlog.clone(),
+                ..after
+            },
+            before,
+            "round {round}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_server_is_left_empty_run_after_run_with_or_without_flush() {
+    let server = Deployment::standalone();
+    let port = server.ports[0];
+    for (round, flush) in [(1, "0"), (2, "0"), (3, "1"), (4, "1")] {
+        let (text, _, _tmp) = run(
+            &[
+                "features/standalone",
+                "features/streams",
+                "tests/fixtures/external",
+            ],
+            &server.url(),
+            &[("VALKEY_BDD_EXTERNAL_FLUSH", flush)],
+        );
+        assert!(
+            text.contains("OUTCOME failed=false"),
+            "round {round}:\n{text}"
+        );
+        assert!(!text.contains("| FAILED"), "round {round}:\n{text}");
+        // Nothing of the server's own: every database is the run's, and
+        // the script cache too.
+        for place in [
+            "tests/fixtures/external/lasting.feature:5",
+            "tests/fixtures/external/lasting.feature:18",
+            "tests/fixtures/external/lasting.feature:39",
+            "tests/fixtures/external/zz_last.feature:5",
+        ] {
+            assert_eq!(
+                verdict(&text, place),
+                "passed",
+                "round {round}, {place}:\n{text}"
+            );
+        }
+        assert_eq!(
+            cli(port, &["INFO", "keyspace"]),
+            "# Keyspace",
+            "round {round}"
+        );
+        assert_eq!(cli(port, &["FUNCTION", "LIST"]), "", "round {round}");
+        assert!(
+            cli(port, &["INFO", "memory"]).contains("number_of_cached_scripts:0"),
+            "round {round}"
+        );
+    }
 }

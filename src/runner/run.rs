@@ -143,6 +143,9 @@ impl Runner {
                     x.binary.version_string(),
                     x.nodes().count()
                 );
+                if let Some(note) = x.databases_note() {
+                    eprintln!("valkey-bdd: external server: {note}");
+                }
                 x.binary.clone()
             }
             None => {

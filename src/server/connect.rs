@@ -150,7 +150,10 @@ impl Server {
             Ok(Ok(c))
         };
         let e = match attempt.await {
-            Ok(Ok(c)) => return Ok(c),
+            Ok(Ok(mut c)) => {
+                self.select_external_database(&mut c).await?;
+                return Ok(c);
+            }
             Ok(Err(line)) => return Err(self.refused(None, line)),
             Err(e) => self.explain(e, "connecting a client").await,
         };
@@ -217,7 +220,9 @@ impl Server {
 
     pub(super) async fn admin_client(&self) -> Result<Client> {
         let auth = self.admin_credentials();
-        Client::open(self.describe(), &self.admin_address(), auth.as_ref()).await
+        let mut c = Client::open(self.describe(), &self.admin_address(), auth.as_ref()).await?;
+        self.select_external_database(&mut c).await?;
+        Ok(c)
     }
 
     /// What the process is doing.

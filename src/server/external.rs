@@ -28,6 +28,7 @@ impl Server {
                 host: node.host.clone(),
                 port: node.port,
                 address,
+                db: external.database,
             },
             workdir: std::sync::Mutex::new(Workdir::Borrowed(dir.clone())),
             log: dir.join("server.log"),
@@ -41,6 +42,34 @@ impl Server {
             kept: Default::default(),
             log_from: Default::default(),
             seat: None,
+        }
+    }
+
+    /// The database every connection to an external server selects; 0 for
+    /// the harness's own servers.
+    pub fn external_database(&self) -> u32 {
+        match &self.place {
+            Place::External { db, .. } => *db,
+            Place::Leased(_) => 0,
+        }
+    }
+
+    /// Selects the run's database on a new connection to an external server
+    /// that keeps off the server's own databases.
+    pub(super) async fn select_external_database(
+        &self,
+        client: &mut crate::client::Client,
+    ) -> Result<()> {
+        let db = self.external_database();
+        if db == 0 {
+            return Ok(());
+        }
+        match client.run(&format!("SELECT {db}")).await? {
+            crate::reply::Reply::Error(e) => Err(Error::Expectation(format!(
+                "{}: `SELECT {db}` answered {e}",
+                self.describe()
+            ))),
+            _ => Ok(()),
         }
     }
 

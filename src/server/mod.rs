@@ -92,6 +92,9 @@ enum Place {
         host: String,
         port: u16,
         address: Address,
+        /// The database the scenarios use ([`crate::external::state`]):
+        /// every connection selects it.
+        db: u32,
     },
 }
 
@@ -397,7 +400,10 @@ impl Server {
             } else {
                 "redis"
             };
-            return format!("{scheme}://{}:{}", self.host(), self.port());
+            return match self.external_database() {
+                0 => format!("{scheme}://{}:{}", self.host(), self.port()),
+                db => format!("{scheme}://{}:{}/{db}", self.host(), self.port()),
+            };
         }
         match &self.transport {
             Transport::Tcp => format!("redis://{}:{}", self.host(), self.port()),

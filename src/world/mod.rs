@@ -124,6 +124,9 @@ pub struct ValkeyWorld {
     network: Option<crate::network::Faults>,
     /// The local ports of the client links given latency.
     delayed: Vec<u16>,
+    /// The external server as the scenario found it, put back at its end
+    /// ([`crate::external::state`]).
+    external: Option<crate::external::Snapshot>,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -178,6 +181,7 @@ impl ValkeyWorld {
             reusable_cluster: None,
             network: None,
             delayed: Vec::new(),
+            external: None,
         }
     }
 

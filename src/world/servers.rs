@@ -39,8 +39,9 @@ impl ValkeyWorld {
     }
 
     /// Under `VALKEY_BDD_EXTERNAL`, the scenario's default server is the
-    /// external one, emptied first (or checked empty); any other server
-    /// would need a process of the harness's own.
+    /// external one, emptied first (or checked empty) and read to be put
+    /// back at the scenario's end; any other server would need a process of
+    /// the harness's own.
     async fn attach_external(
         &mut self,
         spec: ServerSpec,
@@ -50,6 +51,7 @@ impl ValkeyWorld {
             return Err(external_refusal(&format!("server \"{}\"", spec.name())));
         }
         external.make_empty("the scenario starts").await?;
+        self.external = Some(external.snapshot().await?);
         let node = &external.shards[0][0];
         let dir = self.dir()?.join(DEFAULT_SERVER);
         let server = Arc::new(Server::external(DEFAULT_SERVER, external, node, dir));
@@ -233,6 +235,7 @@ impl ValkeyWorld {
                 if external.endpoint.cluster && Cluster::fits_external(&spec, &external) =>
             {
                 external.make_empty("the scenario starts").await?;
+                self.external = Some(external.snapshot().await?);
                 Cluster::external(spec, &external, &self.dir()?)
             }
             Some(_) => return Err(external_refusal("a cluster of this shape")),

@@ -25,6 +25,14 @@ impl ValkeyWorld {
             let _ = p.kill().await;
         }
         self.cluster_client = None;
+        if let (Some(snapshot), Some(external)) = (self.external.take(), crate::external::active())
+        {
+            // Its connections closed above: no transaction or blocked
+            // command of the scenario's stands in the way.
+            if let Err(e) = external.restore(&snapshot).await {
+                out.deaths.push(e.to_string());
+            }
+        }
         let cluster = self.cluster.take();
         let reusable_cluster = self.reusable_cluster.take();
         let servers = std::mem::take(&mut self.servers);
@@ -235,7 +243,9 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
 /// What [`ValkeyWorld::teardown`] has to tell.
 #[derive(Debug, Default)]
 pub struct Teardown {
-    /// Death reports of servers that died when nobody expected it.
+    /// Death reports of servers that died when nobody expected it, and what
+    /// could not be put back on an external server: either fails the
+    /// scenario.
     pub deaths: Vec<String>,
     /// Log tails and teardown problems, for a failed scenario.
     pub report: Vec<String>,
