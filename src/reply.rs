@@ -214,9 +214,12 @@ fn fpconv_layout(digits: &str, exp10: i32) -> String {
 }
 
 /// Quotes bytes the way `valkey-cli` does (`sdscatrepr`).
+/// The bytes as they are, the run's password included: configuration files
+/// are written with it (`masterauth`); replies are shown through
+/// [`Reply`]'s `Display`, which hides it.
 pub fn quote(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
-    let _ = write_quoted(bytes, &mut out);
+    let _ = quote_into(bytes, &mut out);
     out
 }
 

@@ -122,9 +122,20 @@ fn no_captures() -> regex::CaptureLocations {
         .capture_locations()
 }
 
-/// A panic's message, clipped when long.
+/// A failure message longer than this (bytes) is clipped as a value is.
+/// A message is made of parts — what failed, the value (clipped where it is
+/// shown), the servers' log tails, a memory checker's report — each worth
+/// reading whole: the value's limits of lines and kilobytes would cut the
+/// log tails and the report's middle, so a message is clipped only when it is
+/// huge (a value no step clipped).
+const MESSAGE_BYTES: usize = 256 * 1024;
+
+/// A panic's message, clipped when huge.
 fn message(info: cucumber::event::Info, whole: &Whole) -> cucumber::event::Info {
     let text = crate::runner::record::panic_text(&info);
+    if text.len() <= MESSAGE_BYTES {
+        return info;
+    }
     match shown::clip(&text, whole) {
         std::borrow::Cow::Borrowed(_) => info,
         std::borrow::Cow::Owned(short) => std::sync::Arc::new(short),
