@@ -153,15 +153,6 @@ impl Faults {
                 hint: "it needs root (or CAP_NET_ADMIN) for its socket mark".into(),
             })?;
         self.relays.push((node, delay, relay));
-        self.write_nat_table().await?;
-        self.redirecting = true;
-        Ok(())
-    }
-
-    /// Writes the `nat` table whole, with a redirect for each relay in
-    /// [`Faults::relays`] (none once they are taken for healing: the table
-    /// then only keeps the kernel translating the links already redirected).
-    async fn write_nat_table(&self) -> Result<()> {
         let mut script = format!(
             "table ip {t}\ndelete table ip {t}\ntable ip {t} {{\n  chain out {{\n    type nat hook output priority -100; policy accept;\n    meta mark {MARK:#x} return\n",
             t = self.nat_table()
@@ -174,8 +165,9 @@ impl Faults {
         script.push_str("  }\n}\n");
         self.namespace
             .run("nft", &["-f", "-"], Some(&script))
-            .await
-            .map(drop)
+            .await?;
+        self.redirecting = true;
+        Ok(())
     }
 
     fn nat_table(&self) -> String {
@@ -184,39 +176,22 @@ impl Faults {
 
     /// Lifts every fault: packets pass again (connections the faults broke
     /// recover or are made anew by the servers, as after a real partition).
-    /// New links of delayed servers go direct, then the relays close the
-    /// links they carry; the servers whose links were delayed are returned,
-    /// for the caller to break what is left of them.
+    /// The relays close the links they carry, then new links of delayed
+    /// servers are direct again; the servers whose links were delayed are
+    /// returned, for the caller to break what is left of them.
     ///
-    /// The order matters. A relayed link is translated by the `nat` rules
+    /// The order matters: a relayed link is translated by the `nat` rules
     /// (conntrack), and once the last `nat` table of the namespace is gone
-    /// the kernel translates nothing: what a relay sends after that (its
-    /// `FIN`, or the reset of a link still in its listener's backlog) goes
-    /// out from `127.0.0.1` and is lost to the server at the other end,
-    /// whose link stays open and silent. A replica told by a relay's `FIN`
-    /// that its link is lost reconnects at once; while the redirects are in
-    /// force, that new link lands on the closing relay, and a replica
-    /// waiting on it for its `PING`'s answer hears nothing for
-    /// `repl-timeout` (60 s). So: first the redirects go (the table stays,
-    /// empty, and keeps translating what is already redirected), then the
-    /// relays close and are waited for, every link's end told, and only
-    /// then the table goes.
+    /// the kernel translates nothing, so a relay closing its side after
+    /// that would send its `FIN` from `127.0.0.1` — lost to the server at
+    /// the other end, whose link stays open and silent. A cluster node
+    /// keeps such a link forever while the delayed node still talks to it
+    /// on another, and never sees the delayed node answer again.
     pub async fn heal(&mut self) -> Result<Vec<Endpoint>> {
         self.notes.clear();
-        let relays: Vec<(Endpoint, Duration, Relay)> = self.relays.drain(..).collect();
-        if self.redirecting {
-            self.write_nat_table().await?;
-        }
         let mut delayed = Vec::new();
-        let mut trouble = None;
-        for (node, _, relay) in relays {
-            if let Err(e) = relay.close().await {
-                trouble.get_or_insert(crate::error::Error::Config {
-                    what: format!("healing the latency of {}: {e}", node.name),
-                    hint: "the machine may be too busy; the scenario's links may be left silent"
-                        .into(),
-                });
-            }
+        for (node, _, relay) in self.relays.drain(..) {
+            relay.close().await;
             delayed.push(node);
         }
         if self.redirecting {
@@ -225,9 +200,6 @@ impl Faults {
                 .run("nft", &["-f", "-"], Some(&script))
                 .await?;
             self.redirecting = false;
-        }
-        if let Some(e) = trouble {
-            return Err(e);
         }
         if self.in_force.is_empty() {
             return Ok(delayed);
