@@ -456,10 +456,14 @@ fn a_feature_outside_the_crate_is_taken_by_input_and_printed_with_its_whole_path
                 "-i {input}: {all}"
             );
             let report = std::fs::read_to_string(&json).unwrap();
-            assert!(
-                report.contains(&format!("\"uri\":\"{absolute}\"")),
-                "-i {input}: {report}"
-            );
+            let uris: Vec<String> = serde_json::from_str::<serde_json::Value>(&report)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["uri"].as_str().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(uris, [absolute.clone()], "-i {input}: {report}");
         }
         assert_left_nothing(tmp.path());
     }
