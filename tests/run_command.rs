@@ -463,7 +463,11 @@ fn a_feature_outside_the_crate_is_taken_by_input_and_printed_with_its_whole_path
                 .iter()
                 .map(|f| f["uri"].as_str().unwrap_or_default().to_string())
                 .collect();
-            assert_eq!(uris, [absolute.clone()], "-i {input}: {report}");
+            assert_eq!(
+                uris,
+                std::slice::from_ref(&absolute),
+                "-i {input}: {report}"
+            );
         }
         assert_left_nothing(tmp.path());
     }

@@ -53,7 +53,7 @@ fn step_event<W>(
 ) -> (cucumber::event::Source<gherkin::Step>, Step<W>) {
     let place = Whole::At(format!(
         "{}:{}",
-        path.map_or("the feature file".into(), |p| crate::runner::relative(p)),
+        path.map_or("the feature file".into(), crate::runner::relative),
         step.position.line
     ));
     let clipped_step = clip_step(&step, &place);
