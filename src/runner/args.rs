@@ -62,6 +62,21 @@ pub struct LibtestArgs {
 }
 
 impl LibtestArgs {
+    /// The filters that match within test names: positional filters and
+    /// `--name`-style ones, or only the latter under `--exact` (where the
+    /// positional ones are whole names).
+    pub(crate) fn name_filters(&self) -> Vec<String> {
+        if self.exact {
+            self.named_filters.clone()
+        } else {
+            self.filters
+                .iter()
+                .chain(&self.named_filters)
+                .cloned()
+                .collect()
+        }
+    }
+
     /// The selection the gate applies: filters, `--name`, `--tags`, `-i`.
     pub fn criteria(&self) -> Result<Criteria> {
         let name = match &self.name {
@@ -93,15 +108,7 @@ impl LibtestArgs {
             });
         }
         Ok(Criteria {
-            filters: if self.exact {
-                self.named_filters.clone()
-            } else {
-                self.filters
-                    .iter()
-                    .chain(&self.named_filters)
-                    .cloned()
-                    .collect()
-            },
+            filters: self.name_filters(),
             exact: if self.exact {
                 self.filters.clone()
             } else {

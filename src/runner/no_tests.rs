@@ -85,15 +85,7 @@ fn criteria(args: &LibtestArgs) -> String {
             .join(", ")
     };
     let mut parts = Vec::new();
-    let filters: Vec<String> = if args.exact {
-        args.named_filters.clone()
-    } else {
-        args.filters
-            .iter()
-            .chain(&args.named_filters)
-            .cloned()
-            .collect()
-    };
+    let filters = args.name_filters();
     if !filters.is_empty() {
         parts.push(format!("the filter(s) {}", quoted(&filters)));
     }
