@@ -408,6 +408,45 @@ impl Role {
     }
 }
 
+/// A hint for two servers that never answered alike: whether one replicates
+/// the other (and its link), read now. Two servers of which neither
+/// replicates the other answer alike only when the scenario writes alike to
+/// both, and the hint says so instead of asking about a link there is none of.
+pub async fn likeness_hint(server: &Server, reference: &Server) -> String {
+    let look = async { (Role::of(server).await, Role::of(reference).await) };
+    let Ok((Ok(a), Ok(b))) = tokio::time::timeout(Duration::from_secs(2), look).await else {
+        return "one of them did not answer INFO within 2 s: is it frozen or busy?".into();
+    };
+    let named = |s: &Server| format!("server {:?}", s.name());
+    let pair = [(server, &a, reference), (reference, &b, server)];
+    for (replica, role, primary) in pair {
+        if role.primary_port == Some(primary.port()) {
+            return if role.link_up {
+                format!(
+                    "{} replicates {} with its link up: does the reply depend on the server \
+                     that answers (its role, id or address), or does a write reach only one?",
+                    named(replica),
+                    named(primary)
+                )
+            } else {
+                format!(
+                    "{} replicates {}, but its link is down: see its log",
+                    named(replica),
+                    named(primary)
+                )
+            };
+        }
+    }
+    format!(
+        "neither replicates the other ({}: {}; {}: {}): they answer alike only when \
+         the scenario writes the same to both",
+        named(server),
+        a.describe(),
+        named(reference),
+        b.describe()
+    )
+}
+
 /// The role of each server, by port, read within what is left of a wait that
 /// began at `started`: a frozen replica answers nothing, and must fail as not
 /// caught up, in time.

@@ -44,11 +44,17 @@ impl Deadline {
         }
     }
 
+    /// Whether the deadline has passed: the next [`Deadline::pause`] fails.
+    /// A caller whose hint costs a look of its own computes it only then.
+    pub fn expired(&self) -> bool {
+        self.started.elapsed() >= self.timeout
+    }
+
     /// Sleeps before the next look (1 ms, doubling up to 50 ms), or, when
     /// the deadline has passed, fails with what was waited for, the last
     /// state seen, and the hint.
     pub async fn pause(&mut self, what: &str, last: &str, hint: &str) -> Result<()> {
-        if self.started.elapsed() >= self.timeout {
+        if self.expired() {
             return Err(Error::Timeout {
                 what: what.to_string(),
                 waited: self.started.elapsed(),

@@ -128,6 +128,11 @@ async fn answers_as(
         if got == want {
             return Ok(());
         }
+        let hint = if deadline.expired() {
+            crate::replication::likeness_hint(&server, &reference).await
+        } else {
+            String::new()
+        };
         deadline
             .pause(
                 &format!(
@@ -142,7 +147,7 @@ async fn answers_as(
                     reference.describe(),
                     crate::error::indent(&want.to_string())
                 ),
-                "is one a replica of the other, with its link up?",
+                &hint,
             )
             .await?;
     }

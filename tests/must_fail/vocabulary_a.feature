@@ -127,9 +127,16 @@ Feature: Must fail: remembered values, comparisons, negatives, becomes, replicat
     Fails with: to answer as on server "default"
     Fails with: (nil)
     Fails with: "1"
+    Fails with: neither replicates the other
     Given a server "b"
     And I run `SET k 1`
     Then server "b" answers `GET k` as the server does
+
+  Scenario: a replica whose reply depends on the server that answers
+    Fails with: `ROLE` on server "replica 1"
+    Fails with: server "replica 1" replicates server "primary" with its link up
+    Given a primary with 1 replica
+    Then replica 1 answers `ROLE` as the primary does
 
   # --- negatives ------------------------------------------------------------
 
@@ -284,6 +291,7 @@ Feature: Must fail: remembered values, comparisons, negatives, becomes, replicat
     Fails with: `GET a` on server "node 3"
     Fails with: to answer as on server "node 2"
     Fails with: MOVED 15495
+    Fails with: neither replicates the other
     Given a cluster of 2 shards with 1 replica each
     And I run `SET a 1`
     Then the replica of shard 1 answers `GET a` as the primary of shard 2 does
