@@ -205,8 +205,13 @@ impl Client {
     /// An error *reply* is an `Ok(Reply::Error(..))`; `Err` means the command
     /// could not be read, sent or answered.
     pub async fn run(&mut self, line: &str) -> Result<Reply> {
-        let args = command::split(line)?;
-        self.run_args(&args).await
+        // Each argument is freed as soon as the command holds its bytes: a
+        // huge value is held by the command and its encoding only.
+        let mut cmd = redis::Cmd::new();
+        for a in command::split(line)? {
+            cmd.arg(a);
+        }
+        self.send(cmd).await
     }
 
     /// Sends `REPLCONF GETACK *` to a replica, which answers nothing: the
@@ -238,11 +243,23 @@ impl Client {
         for a in args {
             cmd.arg(a.as_ref());
         }
+        self.send(cmd).await
+    }
+
+    /// Sends one command and waits for its reply within the client's deadline.
+    async fn send(&mut self, cmd: redis::Cmd) -> Result<Reply> {
         // As shown in messages: a command may carry the run's password
         // (`MIGRATE ... AUTH`).
         let line = || {
-            let line = command::join(&args.iter().map(|a| a.as_ref().to_vec()).collect::<Vec<_>>());
-            crate::acl::redact(&line).into_owned()
+            let args: Vec<Vec<u8>> = cmd
+                .args_iter()
+                .map(|a| match a {
+                    redis::Arg::Simple(bytes) => bytes.to_vec(),
+                    // A cursor argument (SCAN by the crate) is never built here.
+                    _ => b"0".to_vec(),
+                })
+                .collect();
+            crate::acl::redact(&command::join(&args)).into_owned()
         };
         let sent = self.conn.send_packed_command(&cmd);
         let answered = if self.timeout.is_zero() {

@@ -49,6 +49,18 @@ pub fn split(line: &str) -> Result<Vec<Vec<u8>>> {
         if i >= bytes.len() {
             break;
         }
+        // An unquoted argument ends at the next blank, quotes inside it
+        // being its own: it is copied whole (a 50 MB literal grows no
+        // buffer byte by byte).
+        if bytes[i] != b'"' && bytes[i] != b'\'' {
+            let end = bytes[i..]
+                .iter()
+                .position(|c| c.is_ascii_whitespace())
+                .map_or(bytes.len(), |n| i + n);
+            args.push(bytes[i..end].to_vec());
+            i = end;
+            continue;
+        }
         let mut arg = Vec::new();
         let mut in_double = false;
         let mut in_single = false;

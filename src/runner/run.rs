@@ -75,7 +75,7 @@ impl Runner {
         };
         let library = library::Library::discover(&roots, &extra_steps)?;
         library.check(glossary::registered())?;
-        let gate = select::Gate::load_with(&features, &criteria, &library)?;
+        let mut gate = select::Gate::load_with(&features, &criteria, &library)?;
         /// Puts the search order back however the run ends.
         struct MainBinary;
         impl Drop for MainBinary {
@@ -348,7 +348,13 @@ impl Runner {
             Some(p) => p.clone(),
             None => crate::settings::durations_path()?,
         };
-        let mut features = gate.features.clone();
+        // The run keeps one copy of each step, cucumber's: the features are
+        // handed over, and the candidates' copies, which served choosing and
+        // checking, are let go (a 50 MB literal would be held twice more).
+        let mut features = std::mem::take(&mut gate.features);
+        for c in &mut gate.candidates {
+            c.steps = Vec::new();
+        }
         if let Some(path) = &durations_path {
             durations::Durations::load(path).order(
                 &mut features,

@@ -13,8 +13,14 @@ impl ValkeyWorld {
     /// # Ok(()) }
     /// ```
     pub async fn run(&mut self, server: Option<&str>, line: &str) -> Result<&Reply> {
-        let expanded = self.expand(line).await?;
-        let line = expanded.as_str();
+        // A line without placeholders is used as it is: a 50 MB literal is
+        // not copied once more.
+        let expanded = if line.contains("${") {
+            std::borrow::Cow::Owned(self.expand(line).await?)
+        } else {
+            std::borrow::Cow::Borrowed(line)
+        };
+        let line = &*expanded;
         if server.is_none() && !self.servers.contains_key(DEFAULT_SERVER) && self.cluster.is_some()
         {
             return self.cluster_run(line).await;
