@@ -88,13 +88,12 @@ pub mod shared;
 pub mod shown;
 pub mod spawn;
 pub mod spent;
+pub mod steps;
 pub mod streams;
 pub mod tls;
 pub mod wait;
 pub mod world;
 
-#[path = "../steps/mod.rs"]
-pub mod steps;
 
 pub use binary::{Engine, ServerBinary};
 pub use client::{Address, Client, Credentials};
