@@ -11,6 +11,7 @@
 //! earlier left on disk ([`crate::leftovers`]).
 
 mod args;
+pub mod classify;
 mod clipped;
 pub mod durations;
 mod execute;
@@ -23,6 +24,7 @@ pub mod json;
 pub mod junit;
 pub mod library;
 mod lint;
+pub mod matrix;
 mod names;
 mod no_tests;
 mod parser;
@@ -342,14 +344,14 @@ impl Runner {
 
     /// Runs and exits the process with the outcome's status. With
     /// `VALKEY_BDD_MATRIX` set, runs once per binary it lists and prints
-    /// the table of scenario × server ([`crate::matrix`]).
+    /// the table of scenario × server ([`matrix`]).
     pub async fn run_and_exit(self) -> ! {
         let matrix = LibtestArgs::from(self.raw_args())
             .matrix
-            .or_else(|| std::env::var(crate::matrix::ENV_MATRIX).ok());
+            .or_else(|| std::env::var(matrix::ENV_MATRIX).ok());
         if let Some(spec) = matrix.filter(|s| !s.is_empty()) {
-            let result = match crate::matrix::parse_columns(&spec) {
-                Ok(columns) => crate::matrix::run(&self, &columns).await,
+            let result = match matrix::parse_columns(&spec) {
+                Ok(columns) => matrix::run(&self, &columns).await,
                 Err(e) => Err(e),
             };
             match result {

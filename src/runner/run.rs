@@ -240,10 +240,10 @@ impl Runner {
                         .chain(scenario.steps.iter())
                         .cloned()
                         .collect();
-                    let why = crate::reuse::classify::why_not(&steps, &reuse_safe);
+                    let why = super::classify::why_not(&steps, &reuse_safe);
                     tracing::debug!(scenario = %scenario.name, "reuse: {}", why.as_deref().unwrap_or("allowed"));
                     world.set_reuse(why.is_none());
-                    let why_cluster = crate::reuse::classify::why_not_cluster(&steps);
+                    let why_cluster = super::classify::why_not_cluster(&steps);
                     tracing::debug!(scenario = %scenario.name, "cluster reuse: {}", why_cluster.as_deref().unwrap_or("allowed"));
                     world.set_cluster_reuse(why_cluster.is_none());
                 }

@@ -46,6 +46,9 @@ mod lifecycle;
 mod pipeline;
 mod readiness;
 mod spec;
+mod users;
+
+pub(crate) use external::Borrowed;
 
 pub use lifecycle::{StopMode, describe_exit};
 pub use spec::{ServerSpec, Transport};

@@ -145,7 +145,7 @@ fn lasting(text: &str) -> Option<&'static str> {
 fn is_ours(path: &str) -> bool {
     const HERE: &str = file!();
     let prefix = HERE
-        .strip_suffix("src/reuse/classify.rs")
+        .strip_suffix("src/runner/classify.rs")
         .unwrap_or_default();
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.starts_with("src/steps/"))
