@@ -16,7 +16,6 @@ mod clipped;
 pub mod durations;
 mod execute;
 mod gather;
-use execute::{after_scenario, execute, keep_policy};
 mod help;
 pub mod html;
 mod interrupt;
@@ -39,11 +38,6 @@ mod summary;
 mod unknown;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-use clap::Parser as _;
-use cucumber::{WriterExt as _, event, gherkin, writer};
-use futures::FutureExt as _;
 
 pub use args::LibtestArgs;
 pub use help::render as help_text;
@@ -52,11 +46,8 @@ pub use select::requirement;
 pub use summary::render as summary;
 pub use unknown::check_steps;
 
-use crate::binary::ServerBinary;
 use crate::error::{Error, Result};
-use crate::glossary;
 use crate::settings::KeepPolicy;
-use crate::world::{ScenarioInfo, ValkeyWorld};
 
 /// Runs every feature under `features` and exits the process: status 0 when
 /// everything passed, 1 when something failed, 2 when the run could not

@@ -1,7 +1,24 @@
 //! [`Runner::run`]: from the command line and settings to the selected
 //! scenarios run against the chosen binary, and the [`Outcome`].
 
-use super::*;
+use super::args::LibtestArgs;
+use super::execute::{after_scenario, execute, keep_policy};
+use super::record::StepFailure;
+use super::{
+    Outcome, Runner, ScenarioResult, Verdict, durations, gather, help, init_tracing, interrupt,
+    json, library, no_tests, parser, progress, record, relative, report, rooted, select, shard,
+    summary, unknown,
+};
+use crate::binary::ServerBinary;
+use crate::error::{Error, Result};
+use crate::glossary;
+use crate::settings::KeepPolicy;
+use crate::world::{ScenarioInfo, ValkeyWorld};
+use cucumber::WriterExt as _;
+use cucumber::{gherkin, writer};
+use futures::FutureExt as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 impl Runner {
     /// Runs the features and reports what happened. `Err` means the run could

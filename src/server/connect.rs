@@ -3,7 +3,15 @@
 //! the server's state.
 
 use super::lifecycle::status_of;
-use super::*;
+use super::spec::Transport;
+use super::{Place, REFUSAL_LOG_WAIT, Server, Status, first_line, run_credentials};
+use crate::client::{Address, Client, Credentials};
+use crate::error::{Error, Result};
+use crate::logfile;
+use crate::reply::Reply;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 impl Server {
     /// Who a program given the server's URL authenticates as: the default

@@ -9,13 +9,11 @@ use std::sync::Arc;
 
 use crate::actors::{Actor, Subscriber};
 use crate::client::Client;
-use crate::cluster::{Cluster, ClusterClient, ClusterSpec};
+use crate::cluster::{Cluster, ClusterClient};
 use crate::error::{Error, Result};
-use crate::replication::{ReplicaSet, ReplicaSetSpec};
 use crate::reply::Reply;
-use crate::server::{Server, ServerSpec, StopMode};
+use crate::server::Server;
 use crate::settings::KeepPolicy;
-use crate::shared;
 
 mod clients;
 mod commands;

@@ -2,7 +2,13 @@
 //! reused ones), named, resolved from a step's reference, stopped and
 //! restarted; its cluster and replica sets.
 
-use super::*;
+use super::{DEFAULT_SERVER, ValkeyWorld, external_refusal};
+use crate::cluster::{Cluster, ClusterSpec};
+use crate::error::{Error, Result};
+use crate::replication::{ReplicaSet, ReplicaSetSpec};
+use crate::server::{Server, ServerSpec, StopMode};
+use crate::settings::KeepPolicy;
+use std::sync::Arc;
 
 impl ValkeyWorld {
     /// Starts a server for this scenario, in the scenario's directory.
