@@ -1,6 +1,6 @@
-//! Who may run commands on the servers of a run: the run's password, ACL
-//! users, and keeping the harness's own connections authorised while a
-//! scenario locks the default user out.
+//! Who may run commands on the servers of a run: the run's password, and
+//! the user the harness keeps for itself while a scenario locks the default
+//! user out (the server sets ACL users: [`crate::server::Server::set_users`]).
 //!
 //! Secure by default: every server the harness starts guards its `default`
 //! user with one password made for the run ([`run_password`]: 256 bits from
@@ -14,11 +14,6 @@
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
-
-use crate::client::Credentials;
-use crate::error::{Error, Result};
-use crate::reply::Reply;
-use crate::server::Server;
 
 /// The user the harness creates for its own connections when a scenario
 /// disables the default user.
@@ -79,57 +74,4 @@ static PASSWORD: OnceLock<String> = OnceLock::new();
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Creates (or changes) users with `ACL SETUSER <user> <rules>`, the rules
-/// written as in `valkey-cli` (`on >secret ~app:* +@read`). An error reply
-/// fails with the rule that was refused.
-pub async fn set_users(server: &Server, users: &[(String, String)]) -> Result<()> {
-    for (user, rules) in users {
-        let mut args = vec![
-            b"ACL".to_vec(),
-            b"SETUSER".to_vec(),
-            user.as_bytes().to_vec(),
-        ];
-        args.extend(crate::command::split(rules)?);
-        let mut c = server.client().await?;
-        match c.run_args(&args).await? {
-            Reply::Status(s) if s == "OK" => {}
-            Reply::Error(e) => {
-                return Err(Error::Expectation(format!(
-                    "{} refused the ACL rules of user {user:?} ({rules}): {e}\n  hint: see the ACL rules of the Valkey documentation (ACL SETUSER)",
-                    server.describe()
-                )));
-            }
-            other => {
-                return Err(Error::Expectation(format!(
-                    "ACL SETUSER {user} answered {other}, expected OK"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Disables the default user (`ACL SETUSER default off`). The harness first
-/// creates [`HARNESS_USER`] with every permission and the run's password
-/// (sent as its hash) and uses it from then on, so that it can still check
-/// and stop the server; `ACL USERS` therefore lists it. Programs given the
-/// server's URL no longer have a password that works: they connect
-/// unauthenticated, and are refused, as the scenario means.
-pub async fn disable_default_user(server: &Server) -> Result<()> {
-    set_users(
-        server,
-        &[(
-            HARNESS_USER.to_string(),
-            format!("on {} ~* &* +@all", run_password_rule()),
-        )],
-    )
-    .await?;
-    server.set_admin_credentials(Some(Credentials {
-        user: Some(HARNESS_USER.to_string()),
-        password: run_password().to_string(),
-    }));
-    server.set_guarded(false);
-    set_users(server, &[("default".to_string(), "off".to_string())]).await
 }

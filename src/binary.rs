@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result, Searched};
 
+pub mod build;
+
 /// The environment variable naming a server binary explicitly.
 pub const ENV_SERVER_PATH: &str = "VALKEY_SERVER_PATH";
 /// The environment variable naming a version of the roots of built binaries.
@@ -68,7 +70,7 @@ impl ServerBinary {
     /// place the version was looked for.
     pub async fn resolve(explicit: Option<&Path>) -> Result<Arc<ServerBinary>> {
         if let Some((version, looked)) = version_to_build(explicit) {
-            let build = crate::build::Build::new(version.clone());
+            let build = build::Build::new(version.clone());
             if build.progress {
                 eprintln!(
                     "valkey-bdd: {ENV_SERVER_VERSION}={version} is built in none of:\n{}\nvalkey-bdd: building it into {}",

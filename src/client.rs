@@ -103,32 +103,80 @@ impl std::fmt::Debug for Credentials {
 
 impl Client {
     /// Connects to `host:port` over plain TCP. `target` names the server in
-    /// messages.
-    pub async fn connect(target: impl Into<String>, host: &str, port: u16) -> Result<Client> {
+    /// messages; `timeout` bounds the connection and each command
+    /// (`VALKEY_BDD_COMMAND_TIMEOUT`: [`crate::settings::command_timeout`]).
+    pub async fn connect(
+        target: impl Into<String>,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<Client> {
         let address = Address::Tcp {
             host: host.to_string(),
             port,
         };
-        Client::open(target, &address, None).await
+        Client::open(target, &address, None, timeout).await
     }
 
     /// Connects to `address`, authenticating with `auth` when given.
-    /// `target` names the server in messages.
+    /// `target` names the server in messages; `timeout` bounds the
+    /// connection and each command ([`Client::set_timeout`] changes it).
     pub async fn open(
         target: impl Into<String>,
         address: &Address,
         auth: Option<&Credentials>,
+        timeout: Duration,
     ) -> Result<Client> {
         let target = target.into();
-        let timeout = crate::settings::command_timeout()?;
-        let conn = open_address(address, timeout)
-            .await
-            .map_err(|e| Error::Connection {
-                target: target.clone(),
-                action: "connecting".into(),
-                detail: e.to_string(),
-                hint: connect_hint(address, &e),
-            })?;
+        let conn = open_client(redis_client(address, None), timeout).await;
+        Client::over(target, address, conn, timeout, auth).await
+    }
+
+    /// Connects over `stream`, already open to the server at `address`
+    /// (plain TCP): one made inside the run's network namespace, through its
+    /// link's latency relay ([`crate::network`] makes them, the server
+    /// passes them here). Authenticates with `auth` when given.
+    pub(crate) async fn open_stream<S>(
+        target: impl Into<String>,
+        address: &Address,
+        stream: std::io::Result<S>,
+        auth: Option<&Credentials>,
+        timeout: Duration,
+    ) -> Result<Client>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        let target = target.into();
+        let conn = async {
+            let info = connection_info(address, None);
+            let (conn, driver) = MultiplexedConnection::new_with_config(
+                info.redis_settings(),
+                stream?,
+                config(timeout),
+            )
+            .await?;
+            tokio::spawn(driver);
+            Ok(conn)
+        }
+        .await;
+        Client::over(target, address, conn, timeout, auth).await
+    }
+
+    /// The client on `conn` once open, authenticated with `auth`; a
+    /// connection that could not be made says why.
+    async fn over(
+        target: String,
+        address: &Address,
+        conn: redis::RedisResult<MultiplexedConnection>,
+        timeout: Duration,
+        auth: Option<&Credentials>,
+    ) -> Result<Client> {
+        let conn = conn.map_err(|e| Error::Connection {
+            target: target.clone(),
+            action: "connecting".into(),
+            detail: e.to_string(),
+            hint: connect_hint(address, &e),
+        })?;
         let mut client = Client {
             target,
             conn,
@@ -403,30 +451,6 @@ fn connection_info(address: &Address, auth: Option<&Credentials>) -> redis::Conn
         .set_redis_settings(settings)
 }
 
-/// Opens a connection to `address` with the harness's own deadline only.
-async fn open_address(
-    address: &Address,
-    connect_timeout: Duration,
-) -> redis::RedisResult<MultiplexedConnection> {
-    if let Address::Tcp { host, port } = address
-        && let Some(stream) = crate::network::connect_inside(host, *port, connect_timeout).await
-    {
-        // A server inside the run's network namespace: the socket was made
-        // there, and its traffic passes the link's latency relay.
-        let stream = crate::network::latency::relay(stream?)?;
-        let info = connection_info(address, None);
-        let (conn, driver) = MultiplexedConnection::new_with_config(
-            info.redis_settings(),
-            stream,
-            config(connect_timeout),
-        )
-        .await?;
-        tokio::spawn(driver);
-        return Ok(conn);
-    }
-    open_client(redis_client(address, None)?, connect_timeout).await
-}
-
 /// No response timeout of the library's own: the harness puts its own
 /// deadline around each command.
 fn config(connect_timeout: Duration) -> AsyncConnectionConfig {
@@ -463,10 +487,10 @@ pub(crate) fn redis_client(
 /// Opens a connection with no response timeout of the library's own: the
 /// harness puts its own deadline around each command.
 async fn open_client(
-    client: redis::Client,
+    client: redis::RedisResult<redis::Client>,
     connect_timeout: Duration,
 ) -> redis::RedisResult<MultiplexedConnection> {
-    client
+    client?
         .get_multiplexed_async_connection_with_config(&config(connect_timeout))
         .await
 }

@@ -17,7 +17,6 @@ use crate::reply::Reply;
 use crate::server::Server;
 
 mod client;
-mod external;
 mod mover;
 mod slots;
 mod spec;
@@ -36,6 +35,28 @@ const NODE_TIMEOUT_MS: u32 = 2000;
 /// The node timeout while pooled nodes form a cluster: the shortest rejoin
 /// delay a primary applies (see [`Cluster::start`]).
 const FORMING_NODE_TIMEOUT_MS: u32 = 500;
+
+/// Where cluster nodes started ahead of need come from, declared with
+/// `inventory::submit!` by the module that keeps them ([`crate::pool`]):
+/// a cluster of the default configuration takes its nodes there first.
+pub struct NodeSource {
+    /// Takes up to `n` idle nodes of the default configuration
+    /// ([`ClusterSpec::node_spec`]); fewer when it is short.
+    pub take: fn(usize) -> Vec<Server>,
+}
+
+inventory::collect!(NodeSource);
+
+/// Up to `n` nodes started ahead of need, from the declared sources.
+fn started_ahead(n: usize) -> Vec<Server> {
+    let mut nodes = Vec::new();
+    for source in inventory::iter::<NodeSource> {
+        if nodes.len() < n {
+            nodes.extend((source.take)(n - nodes.len()));
+        }
+    }
+    nodes
+}
 
 /// One shard: a primary and its replicas, as formed.
 #[derive(Debug, Clone)]
@@ -58,6 +79,20 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// A cluster of nodes already formed (someone else's:
+    /// `Cluster::external`, [`crate::external`]).
+    pub(crate) fn assembled(
+        spec: ClusterSpec,
+        nodes: Vec<Arc<Server>>,
+        shards: Vec<Shard>,
+    ) -> Cluster {
+        Cluster {
+            nodes: RwLock::new(nodes),
+            shards: RwLock::new(shards),
+            spec,
+        }
+    }
+
     /// Starts every node at once, forms the cluster and waits until it is
     /// ready.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster> {
@@ -66,7 +101,7 @@ impl Cluster {
         let names = spec.names();
         // Nodes started ahead of need, when they fit (see `crate::pool`).
         let pooled = if spec.is_default() {
-            crate::pool::take(names.len())
+            started_ahead(names.len())
         } else {
             Vec::new()
         };

@@ -38,6 +38,7 @@ pub fn split(line: &str) -> Result<Vec<Vec<u8>>> {
     let err = |reason: &str| Error::CommandSyntax {
         line: line.to_string(),
         reason: reason.to_string(),
+        hint: quoting_hint(),
     };
     let bytes = line.as_bytes();
     let mut args = Vec::new();

@@ -206,15 +206,14 @@ pub enum Error {
     },
 
     /// A command line typed as in `valkey-cli` could not be split into arguments.
-    #[error(
-        "cannot read the command `{line}`: {reason}\n  hint: {}",
-        crate::command::quoting_hint()
-    )]
+    #[error("cannot read the command `{line}`: {reason}\n  hint: {hint}")]
     CommandSyntax {
         /// The line as written.
         line: String,
         /// What is wrong with it.
         reason: String,
+        /// How to write it instead (the quoting rules, by example).
+        hint: String,
     },
 
     /// A configuration value given by the user is not acceptable.

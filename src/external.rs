@@ -33,6 +33,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 pub mod commands;
+mod handles;
 pub mod state;
 
 pub use commands::CommandTable;
@@ -154,6 +155,7 @@ impl Endpoint {
             format!("the external server at {host}:{port}"),
             &self.address_of(host, port),
             self.credentials.as_ref(),
+            crate::settings::command_timeout()?,
         )
         .await
     }
@@ -188,6 +190,20 @@ pub fn may_flush() -> Result<bool> {
                 ),
             }),
         },
+    }
+}
+
+inventory::submit! {
+    crate::settings::Check {
+        variable: ENV_EXTERNAL,
+        check: || Endpoint::from_env().map(drop),
+    }
+}
+
+inventory::submit! {
+    crate::settings::Check {
+        variable: ENV_FLUSH,
+        check: || may_flush().map(drop),
     }
 }
 

@@ -215,7 +215,7 @@ pub struct Entry {
     pub sentence: String,
     /// The doc comment above the step.
     pub doc: String,
-    /// The steps file it comes from (`steps/server.rs`).
+    /// The steps file it comes from (`src/steps/server.rs`).
     pub file: String,
     /// The line of its attribute in that file.
     pub line: u32,
@@ -296,7 +296,7 @@ pub fn entries_of(file: &str, source: &str) -> Vec<Entry> {
 pub fn render(entries: &[Entry]) -> String {
     let mut out = String::from(
         "# Step glossary\n\n\
-         Every sentence valkey-bdd understands, generated from the step definitions in `steps/`\n\
+         Every sentence valkey-bdd understands, generated from the step definitions in `src/steps/`\n\
          (`VALKEY_BDD_BLESS=1 cargo test --test glossary` rewrites this file; the test fails when it is stale).\n\n\
          How to read a sentence:\n\n\
          - `{server}` names a server: `the server` (the scenario's default one, started by `Given a server`),\n  \

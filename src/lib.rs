@@ -58,7 +58,6 @@
 pub mod acl;
 pub mod actors;
 pub mod binary;
-pub mod build;
 pub mod client;
 pub mod client_state;
 pub mod cluster;
@@ -71,7 +70,6 @@ pub mod glossary;
 pub mod info;
 pub mod leftovers;
 pub mod logfile;
-pub mod matrix;
 pub mod modules;
 pub mod network;
 pub mod pool;
@@ -88,19 +86,17 @@ pub mod shared;
 pub mod shown;
 pub mod spawn;
 pub mod spent;
+pub mod steps;
 pub mod streams;
 pub mod tls;
 pub mod wait;
 pub mod world;
 
-#[path = "../steps/mod.rs"]
-pub mod steps;
-
-pub use binary::{Engine, ServerBinary};
+pub use binary::{Engine, ServerBinary, build};
 pub use client::{Address, Client, Credentials};
 pub use error::{Error, Result};
 pub use reply::Reply;
-pub use runner::{Outcome, Runner, run};
+pub use runner::{Outcome, Runner, matrix, run};
 pub use server::{Server, ServerSpec, Status, StopMode};
 pub use world::ValkeyWorld;
 

@@ -56,6 +56,10 @@ pub fn enabled() -> bool {
     pool().target > 0
 }
 
+inventory::submit! {
+    crate::cluster::NodeSource { take }
+}
+
 /// Takes up to `n` idle nodes, oldest first, and starts their replacements.
 /// Fewer than `n` come back when the pool is short.
 pub fn take(n: usize) -> Vec<Server> {

@@ -53,6 +53,13 @@ impl PortLease {
     }
 }
 
+inventory::submit! {
+    crate::settings::Check {
+        variable: ENV_PORT_BASE,
+        check: || block().map(drop),
+    }
+}
+
 /// The block ports are taken from: `first..last`.
 pub fn block() -> Result<(u16, u16)> {
     let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")

@@ -10,7 +10,6 @@
 //! program's environment. Whatever is shown of it (its command, its output)
 //! has the run's password hidden.
 
-use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -399,14 +398,4 @@ async fn collect<R: tokio::io::AsyncRead + Unpin>(reader: BufReader<R>, lines: L
     lines.close();
 }
 
-/// `exited with code 3`, `was killed by signal 9 (SIGKILL)`.
-pub fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exited with code {c}"),
-        (None, Some(s)) => format!(
-            "was killed by signal {s} ({})",
-            Signal::try_from(s).map_or("?", |s| s.as_str())
-        ),
-        _ => "ended".into(),
-    }
-}
+pub use crate::spawn::describe;

@@ -232,7 +232,7 @@ pub fn report_path() -> Option<PathBuf> {
 /// executable is in (none outside one).
 pub fn durations_path() -> Result<Option<PathBuf>> {
     match std::env::var_os("VALKEY_BDD_DURATIONS").filter(|v| !v.is_empty()) {
-        None => Ok(crate::runner::durations::default_path()),
+        None => Ok(default_durations_path()),
         Some(v) if v == "off" || v == "0" => Ok(None),
         Some(v) => {
             let path = PathBuf::from(v);
@@ -255,6 +255,21 @@ pub fn durations_path() -> Result<Option<PathBuf>> {
             }
         }
     }
+}
+
+/// The durations record's file name in the cargo target directory.
+const DURATIONS_FILE_NAME: &str = "valkey-bdd-durations.tsv";
+
+/// Where the durations record is kept by default: in the cargo target
+/// directory of the running executable (the directory holding cargo's
+/// `CACHEDIR.TAG` above it), if it is in one.
+pub fn default_durations_path() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .take(4)
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .map(|d| d.join(DURATIONS_FILE_NAME))
 }
 
 /// After how long a scenario still running is named on stderr, when stderr
@@ -640,6 +655,18 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// A setting read by the module that owns it, declared to [`validate`]
+/// with `inventory::submit!`: the module that knows the value's meaning
+/// checks it, and this module, at the bottom, imports none of them.
+pub struct Check {
+    /// The variable it reads, as [`SETTINGS`] names it (`VALKEY_BDD_PORT_BASE`).
+    pub variable: &'static str,
+    /// Reads it; `Err` ([`Error::Config`]) says what is wrong with it.
+    pub check: fn() -> Result<()>,
+}
+
+inventory::collect!(Check);
+
 /// Reads every setting once, so that a bad value stops the run before any
 /// server starts, with every problem listed at once; a `VALKEY_BDD_*`
 /// variable the harness does not know is warned about, with the closest name.
@@ -662,19 +689,18 @@ pub fn validate() -> Result<()> {
     check(NoTests::from_env().map(drop));
     check(reuse().map(drop));
     check(wrapper().map(drop));
-    check(crate::ports::block().map(drop));
-    check(crate::external::Endpoint::from_env().map(drop));
-    check(crate::external::may_flush().map(drop));
+    // The settings other modules own and declare ([`Check`]), in the order
+    // of the table.
+    let mut declared: Vec<&Check> = inventory::iter::<Check>.into_iter().collect();
+    declared.sort_by_key(|c| SETTINGS.iter().position(|(name, _, _)| *name == c.variable));
+    for declared in declared {
+        check((declared.check)());
+    }
     check(tmp_root_exists());
     check(run_modules().map(drop));
     check(log_filter());
     if let Some(p) = other_server_path() {
         check(executable("VALKEY_BDD_OTHER_SERVER_PATH", &p));
-    }
-    if let Ok(spec) = std::env::var(crate::matrix::ENV_MATRIX)
-        && !spec.is_empty()
-    {
-        check(crate::matrix::parse_columns(&spec).map(drop));
     }
     let known: Vec<&str> = SETTINGS.iter().map(|(n, _, _)| *n).collect();
     for (name, _) in std::env::vars_os() {

@@ -224,3 +224,16 @@ pub fn waits_for_events(pid: u32) -> Option<bool> {
     ];
     Some(waits.contains(&number))
 }
+
+/// `exited with code 3`, `was killed by signal 9 (SIGKILL)`.
+pub fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with code {c}"),
+        (None, Some(s)) => format!(
+            "was killed by signal {s} ({})",
+            Signal::try_from(s).map_or("?", |s| s.as_str())
+        ),
+        _ => "ended".into(),
+    }
+}

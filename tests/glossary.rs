@@ -7,7 +7,7 @@ use valkey_bdd::cucumber::gherkin;
 use valkey_bdd::glossary::{self, Entry};
 
 fn source_entries() -> Vec<Entry> {
-    let mut files: Vec<_> = std::fs::read_dir("steps")
+    let mut files: Vec<_> = std::fs::read_dir("src/steps")
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
@@ -18,7 +18,7 @@ fn source_entries() -> Vec<Entry> {
         .flat_map(|p| {
             let text = std::fs::read_to_string(p).unwrap();
             glossary::entries_of(
-                &format!("steps/{}", p.file_name().unwrap().to_string_lossy()),
+                &format!("src/steps/{}", p.file_name().unwrap().to_string_lossy()),
                 &text,
             )
         })
@@ -45,7 +45,7 @@ fn the_glossary_has_every_registered_step() {
     assert_eq!(
         registered.len(),
         entries.len(),
-        "registered steps and steps read from steps/*.rs differ:\nregistered: {:#?}",
+        "registered steps and steps read from src/steps/*.rs differ:\nregistered: {:#?}",
         registered
             .iter()
             .map(|s| format!("{} {}", s.keyword, s.regex))
@@ -53,8 +53,8 @@ fn the_glossary_has_every_registered_step() {
     );
     for s in registered {
         assert!(
-            s.path.contains("steps/"),
-            "a step outside steps/: {}:{}",
+            s.path.contains("src/steps/"),
+            "a step outside src/steps/: {}:{}",
             s.path,
             s.line
         );

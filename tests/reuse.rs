@@ -10,6 +10,9 @@ use valkey_bdd::reuse::{self, Skip};
 use valkey_bdd::runner::Verdict;
 use valkey_bdd::{Reply, Runner, ServerSpec};
 
+/// How long a probe of a port that should be closed may take to connect.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A small xorshift generator: the order must be reproducible from the
 /// printed seed, nothing more.
 struct Shuffle(u64);
@@ -190,7 +193,7 @@ async fn a_reset_that_does_not_verify_stops_the_server() {
         dir.display()
     );
     assert!(
-        valkey_bdd::Client::connect("probe", "127.0.0.1", port)
+        valkey_bdd::Client::connect("probe", "127.0.0.1", port, PROBE_TIMEOUT)
             .await
             .is_err(),
         "the server still answers on port {port}"
@@ -317,7 +320,7 @@ async fn a_reused_cluster_is_reset_checked_and_cheap() {
     assert_eq!(clusters::idle(), 0);
     for port in ports {
         assert!(
-            valkey_bdd::Client::connect("probe", "127.0.0.1", port)
+            valkey_bdd::Client::connect("probe", "127.0.0.1", port, PROBE_TIMEOUT)
                 .await
                 .is_err(),
             "a node of the rejected cluster still answers on port {port}"

@@ -9,6 +9,9 @@ use valkey_bdd::process::{ProcessSpec, UserProcess};
 use valkey_bdd::tls::{AuthClients, Identity, ServerTls};
 use valkey_bdd::{Client, Reply, Server, ServerSpec};
 
+/// How long the stranger's connection and commands may take.
+const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -20,7 +23,7 @@ fn is_noauth(reply: &Reply) -> bool {
 #[tokio::test]
 async fn an_unauthenticated_client_is_refused() {
     let s = Server::start(ServerSpec::new("guarded")).await.unwrap();
-    let mut stranger = Client::connect("a stranger", s.host(), s.port())
+    let mut stranger = Client::connect("a stranger", s.host(), s.port(), COMMAND_TIMEOUT)
         .await
         .unwrap();
     for line in ["PING", "MODULE LIST", "CONFIG GET dir"] {

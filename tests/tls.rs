@@ -129,7 +129,7 @@ async fn a_password_keeps_the_harness_in_and_users_out() {
     let err = s.connect(&s.address(), Some(&wrong)).await.unwrap_err();
     assert!(err.to_string().contains("WRONGPASS"), "{err}");
     // Disabling the default user moves the harness to a user of its own.
-    valkey_bdd::acl::disable_default_user(&s).await.unwrap();
+    s.disable_default_user().await.unwrap();
     assert_eq!(
         s.admin_credentials().unwrap().user.as_deref(),
         Some(valkey_bdd::acl::HARNESS_USER)

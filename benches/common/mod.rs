@@ -31,7 +31,13 @@ pub async fn raw_spawn_to_pong(binary: &std::path::Path) -> Duration {
         .expect("spawn");
     let mut pause = Duration::from_micros(500);
     loop {
-        if let Ok(mut c) = valkey_bdd::Client::connect("raw", "127.0.0.1", port).await
+        if let Ok(mut c) = valkey_bdd::Client::connect(
+            "raw",
+            "127.0.0.1",
+            port,
+            std::time::Duration::from_secs(10),
+        )
+        .await
             && c.run("PING").await.is_ok()
         {
             break;

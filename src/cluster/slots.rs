@@ -173,7 +173,7 @@ impl Cluster {
         // (see `Cluster::start`) and gets the harness's node timeout back
         // once the cluster is ready.
         let pooled = if self.spec.is_default() {
-            crate::pool::take(1).pop()
+            super::started_ahead(1).pop()
         } else {
             None
         };

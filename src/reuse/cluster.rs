@@ -2,7 +2,7 @@
 //!
 //! Forming a 3×1 cluster costs ~0.6 s even from pooled nodes. A scenario
 //! that passed with a default-configuration cluster whose topology it did
-//! not change ([`super::classify`]: no failover, kill, resharding, slot
+//! not change ([`crate::runner::classify`]: no failover, kill, resharding, slot
 //! moves, `CLUSTER` commands that write) hands the cluster back; the next
 //! scenario asking for the same shape takes it.
 //!

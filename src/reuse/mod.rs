@@ -11,7 +11,7 @@
 //!   after the scenario's modules: no directive, binary, TLS, socket,
 //!   password or module of its own), keyed by their binary;
 //! - only scenarios whose sentences cannot leave behind what a reset cannot
-//!   undo take or return one ([`classify`]: restarts, kills, freezes,
+//!   undo take or return one ([`crate::runner::classify`]: restarts, kills, freezes,
 //!   modules, TLS, replication, `DEBUG`, programs, file-writing commands …
 //!   opt out, and so does any sentence the harness does not know, unless
 //!   the run declares it safe);
@@ -45,7 +45,6 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::server::{Server, ServerSpec};
 
-pub mod classify;
 pub mod cluster;
 pub mod reset;
 

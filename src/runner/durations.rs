@@ -17,23 +17,13 @@ use super::ScenarioResult;
 use super::select::Candidate;
 use cucumber::gherkin;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-/// The record's file name in the cargo target directory.
-const FILE_NAME: &str = "valkey-bdd-durations.tsv";
-
 /// Where the record is kept by default: in the cargo target directory of
-/// the running executable (the directory holding cargo's `CACHEDIR.TAG`
-/// above it), if it is in one.
-pub fn default_path() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .skip(1)
-        .take(4)
-        .find(|d| d.join("CACHEDIR.TAG").is_file())
-        .map(|d| d.join(FILE_NAME))
-}
+/// the running executable, if it is in one (`VALKEY_BDD_DURATIONS`' default,
+/// [`crate::settings::durations_path`]).
+pub use crate::settings::default_durations_path as default_path;
 
 /// The durations of an earlier run, by test name (sorted, so that the
 /// record diffs well).
@@ -165,6 +155,7 @@ pub fn record(path: &Path, ran: &[ScenarioResult]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn feature(path: &str) -> gherkin::Feature {
         let text = "Feature: f\n  Scenario: s\n    Given a server\n";

@@ -1,7 +1,15 @@
 //! Driving cucumber over the selection: the run that stops every server
 //! when interrupted, and the teardown after each scenario.
 
-use super::*;
+use super::args::LibtestArgs;
+use super::{Outcome, interrupt, parser, progress, relative, select};
+use crate::error::{Error, Result};
+use crate::settings::KeepPolicy;
+use crate::world::ValkeyWorld;
+use clap::Parser as _;
+use cucumber::{event, gherkin};
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// Parses cucumber's own arguments and runs the selected scenarios,
 /// stopping every server if the run is interrupted.

@@ -11,11 +11,11 @@
 //! earlier left on disk ([`crate::leftovers`]).
 
 mod args;
+pub mod classify;
 mod clipped;
 pub mod durations;
 mod execute;
 mod gather;
-use execute::{after_scenario, execute, keep_policy};
 mod help;
 pub mod html;
 mod interrupt;
@@ -23,6 +23,7 @@ pub mod json;
 pub mod junit;
 pub mod library;
 mod lint;
+pub mod matrix;
 mod names;
 mod no_tests;
 mod parser;
@@ -37,11 +38,6 @@ mod summary;
 mod unknown;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-use clap::Parser as _;
-use cucumber::{WriterExt as _, event, gherkin, writer};
-use futures::FutureExt as _;
 
 pub use args::LibtestArgs;
 pub use help::render as help_text;
@@ -50,11 +46,8 @@ pub use select::requirement;
 pub use summary::render as summary;
 pub use unknown::check_steps;
 
-use crate::binary::ServerBinary;
 use crate::error::{Error, Result};
-use crate::glossary;
 use crate::settings::KeepPolicy;
-use crate::world::{ScenarioInfo, ValkeyWorld};
 
 /// Runs every feature under `features` and exits the process: status 0 when
 /// everything passed, 1 when something failed, 2 when the run could not
@@ -342,14 +335,14 @@ impl Runner {
 
     /// Runs and exits the process with the outcome's status. With
     /// `VALKEY_BDD_MATRIX` set, runs once per binary it lists and prints
-    /// the table of scenario × server ([`crate::matrix`]).
+    /// the table of scenario × server ([`matrix`]).
     pub async fn run_and_exit(self) -> ! {
         let matrix = LibtestArgs::from(self.raw_args())
             .matrix
-            .or_else(|| std::env::var(crate::matrix::ENV_MATRIX).ok());
+            .or_else(|| std::env::var(matrix::ENV_MATRIX).ok());
         if let Some(spec) = matrix.filter(|s| !s.is_empty()) {
-            let result = match crate::matrix::parse_columns(&spec) {
-                Ok(columns) => crate::matrix::run(&self, &columns).await,
+            let result = match matrix::parse_columns(&spec) {
+                Ok(columns) => matrix::run(&self, &columns).await,
                 Err(e) => Err(e),
             };
             match result {

@@ -1,7 +1,24 @@
 //! [`Runner::run`]: from the command line and settings to the selected
 //! scenarios run against the chosen binary, and the [`Outcome`].
 
-use super::*;
+use super::args::LibtestArgs;
+use super::execute::{after_scenario, execute, keep_policy};
+use super::record::StepFailure;
+use super::{
+    Outcome, Runner, ScenarioResult, Verdict, durations, gather, help, init_tracing, interrupt,
+    json, library, no_tests, parser, progress, record, relative, report, rooted, select, shard,
+    summary, unknown,
+};
+use crate::binary::ServerBinary;
+use crate::error::{Error, Result};
+use crate::glossary;
+use crate::settings::KeepPolicy;
+use crate::world::{ScenarioInfo, ValkeyWorld};
+use cucumber::WriterExt as _;
+use cucumber::{gherkin, writer};
+use futures::FutureExt as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 impl Runner {
     /// Runs the features and reports what happened. `Err` means the run could
@@ -240,10 +257,10 @@ impl Runner {
                         .chain(scenario.steps.iter())
                         .cloned()
                         .collect();
-                    let why = crate::reuse::classify::why_not(&steps, &reuse_safe);
+                    let why = super::classify::why_not(&steps, &reuse_safe);
                     tracing::debug!(scenario = %scenario.name, "reuse: {}", why.as_deref().unwrap_or("allowed"));
                     world.set_reuse(why.is_none());
-                    let why_cluster = crate::reuse::classify::why_not_cluster(&steps);
+                    let why_cluster = super::classify::why_not_cluster(&steps);
                     tracing::debug!(scenario = %scenario.name, "cluster reuse: {}", why_cluster.as_deref().unwrap_or("allowed"));
                     world.set_cluster_reuse(why_cluster.is_none());
                 }

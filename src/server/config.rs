@@ -1,8 +1,13 @@
 //! The server's configuration file: the harness's defaults, the
 //! scenario's directives, and changes persisted for a restart.
 
-use super::spec::MAX_SOCKET_PATH;
-use super::*;
+use super::Server;
+use super::spec::{MAX_SOCKET_PATH, ServerSpec, Transport};
+use crate::binary::Engine;
+use crate::client::Credentials;
+use crate::error::{Error, Result};
+use std::path::Path;
+use std::sync::atomic::Ordering;
 
 impl Server {
     /// Sets (or, with `None`, removes) a directive in the server's

@@ -3,7 +3,15 @@
 //! the server's state.
 
 use super::lifecycle::status_of;
-use super::*;
+use super::spec::Transport;
+use super::{Place, REFUSAL_LOG_WAIT, Server, Status, first_line, run_credentials};
+use crate::client::{Address, Client, Credentials};
+use crate::error::{Error, Result};
+use crate::logfile;
+use crate::reply::Reply;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 impl Server {
     /// Who a program given the server's URL authenticates as: the default
@@ -131,7 +139,7 @@ impl Server {
         let offset = logfile::size(&self.log);
         // `Ok(Err(line))`: the server logged a refusal before any reply.
         let attempt = async {
-            let c = Client::open(self.describe(), address, auth).await?;
+            let c = self.open_client(address, auth).await?;
             if self.tls().is_some() {
                 // TLS 1.3 settles a client certificate after the handshake,
                 // and a plaintext client learns nothing at connect: a
@@ -218,9 +226,25 @@ impl Server {
         }
     }
 
+    /// A connection to `address`: for a server inside the run's network
+    /// namespace, a socket made there, whose traffic passes the link's
+    /// latency relay ([`crate::network`]).
+    async fn open_client(&self, address: &Address, auth: Option<&Credentials>) -> Result<Client> {
+        let timeout = crate::settings::command_timeout()?;
+        if let Address::Tcp { host, port } = address
+            && let Some(stream) = crate::network::connect_inside(host, *port, timeout).await
+        {
+            let relayed = stream.and_then(crate::network::latency::relay);
+            return Client::open_stream(self.describe(), address, relayed, auth, timeout).await;
+        }
+        Client::open(self.describe(), address, auth, timeout).await
+    }
+
     pub(super) async fn admin_client(&self) -> Result<Client> {
         let auth = self.admin_credentials();
-        let mut c = Client::open(self.describe(), &self.admin_address(), auth.as_ref()).await?;
+        let mut c = self
+            .open_client(&self.admin_address(), auth.as_ref())
+            .await?;
         self.select_external_database(&mut c).await?;
         Ok(c)
     }

@@ -1,5 +1,6 @@
-//! A [`Server`] that someone else runs ([`crate::external`]): the same
-//! handle for steps, with no process, directory or log of the harness's.
+//! A [`Server`] that someone else runs ([`crate::external`] makes them):
+//! the same handle for steps, with no process, directory or log of the
+//! harness's.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU32;
@@ -7,28 +8,52 @@ use std::sync::atomic::AtomicU32;
 use tokio::sync::Mutex;
 
 use super::{Place, Proc, Server, Transport, Workdir};
+use crate::binary::ServerBinary;
+use crate::client::{Address, Credentials};
 use crate::error::{Error, Result};
-use crate::external::{External, Node};
+
+/// Where a server someone else runs is, and how the harness gets in
+/// ([`Server::borrowed`]).
+pub(crate) struct Borrowed {
+    /// Where it listens.
+    pub host: String,
+    /// Its client port.
+    pub port: u16,
+    /// How the harness reaches it.
+    pub address: Address,
+    /// Who the harness authenticates as.
+    pub credentials: Option<Credentials>,
+    /// What it runs.
+    pub binary: std::sync::Arc<ServerBinary>,
+    /// The database the scenarios use.
+    pub db: u32,
+}
 
 impl Server {
-    /// A handle on the external node `node`, called `name` in the scenario;
-    /// `dir` is where its files would be (nothing is written there). The
-    /// harness authenticates as the endpoint's URL says, and named clients
-    /// too: the external server has no password of the run's.
-    pub fn external(name: &str, external: &External, node: &Node, dir: PathBuf) -> Server {
-        let address = external.endpoint.address_of(&node.host, node.port);
+    /// A handle on a server someone else runs, called `name` in the
+    /// scenario; `dir` is where its files would be (nothing is written
+    /// there). `Server::external` ([`crate::external`]) makes these.
+    pub(crate) fn borrowed(name: &str, place: Borrowed, dir: PathBuf) -> Server {
+        let Borrowed {
+            host,
+            port,
+            address,
+            credentials,
+            binary,
+            db,
+        } = place;
         Server {
             name: std::sync::RwLock::new(name.to_string()),
             transport: Transport::Tcp,
-            admin: std::sync::RwLock::new(external.endpoint.credentials.clone()),
+            admin: std::sync::RwLock::new(credentials),
             guarded: false.into(),
             certificate_logins: false,
-            binary: external.binary.clone(),
+            binary,
             place: Place::External {
-                host: node.host.clone(),
-                port: node.port,
+                host,
+                port,
                 address,
-                db: external.database,
+                db,
             },
             workdir: std::sync::Mutex::new(Workdir::Borrowed(dir.clone())),
             log: dir.join("server.log"),

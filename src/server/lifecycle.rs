@@ -1,7 +1,18 @@
 //! The process's lifecycle after start: stopping, killing, restarting,
 //! signals, and how an end is told apart from a crash and reported.
 
-use super::*;
+use super::{
+    KILL_GRACE, LOG_TAIL_LINES, Proc, SHUTDOWN_GRACE, Server, Status, TERM_GRACE, Workdir,
+};
+use crate::error::{Error, Result, ServerReport, indent};
+use crate::reply::Reply;
+use crate::{logfile, spawn};
+use nix::sys::signal::Signal;
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 impl Server {
     /// What the memory checker (`VALKEY_BDD_WRAPPER`) reported against the

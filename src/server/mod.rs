@@ -20,22 +20,20 @@
 //! send it, another local user cannot.
 
 use std::fmt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::sync::Mutex;
 
-use crate::binary::{Engine, ServerBinary};
+use crate::binary::ServerBinary;
 use crate::client::{Address, Client, Credentials};
-use crate::error::{Error, Result, ServerReport, indent};
+use crate::error::{Error, Result};
 use crate::logfile;
 use crate::ports::{self, PortLease};
-use crate::reply::Reply;
 use crate::spawn;
 use crate::tls::ServerTls;
 
@@ -46,6 +44,9 @@ mod lifecycle;
 mod pipeline;
 mod readiness;
 mod spec;
+mod users;
+
+pub(crate) use external::Borrowed;
 
 pub use lifecycle::{StopMode, describe_exit};
 pub use spec::{ServerSpec, Transport};

@@ -98,9 +98,7 @@ impl Server {
             Err(e) => return Err(format!("PING failed ({})", first_line(&e.to_string()))),
         }
         let info = |section: &'static str, reply: Result<Reply>| match reply {
-            Ok(r @ (Reply::Bulk(_) | Reply::Verbatim(_))) => {
-                Ok(crate::info::Info::parse(&r.text().unwrap_or_default()))
-            }
+            Ok(r @ (Reply::Bulk(_) | Reply::Verbatim(_))) => Ok(r.text().unwrap_or_default()),
             Ok(other) => Err(format!(
                 "INFO {section}: {}",
                 first_line(&other.to_string())
@@ -108,7 +106,7 @@ impl Server {
             Err(e) => Err(format!("INFO {section}: {}", first_line(&e.to_string()))),
         };
         let server = info("server", c.run("INFO server").await)?;
-        match server.get("process_id") {
+        match info_field(&server, "process_id") {
             Some(id) if id == pid.to_string() => {}
             Some(id) => {
                 return Err(format!(
@@ -119,10 +117,20 @@ impl Server {
             None => return Err("INFO server has no process_id".into()),
         }
         let persistence = info("persistence", c.run("INFO persistence").await)?;
-        match persistence.get("loading") {
+        match info_field(&persistence, "loading") {
             Some("0") => Ok(c),
             Some(_) => Err("loading its data (INFO persistence: loading:1)".into()),
             None => Err("INFO persistence has no loading field".into()),
         }
     }
+}
+
+/// A field of an `INFO` reply's text (`loading:0` gives `0` for `loading`):
+/// the two a probe reads, without the `INFO` reader of the layer above
+/// ([`crate::info::Info`]).
+fn info_field<'a>(text: &'a str, field: &str) -> Option<&'a str> {
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == field)
+        .map(|(_, v)| v.trim())
 }

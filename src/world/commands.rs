@@ -1,6 +1,9 @@
 //! Commands the scenario runs and the last reply they leave.
 
-use super::*;
+use super::{DEFAULT_SERVER, LastReply, ValkeyWorld};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::server::Server;
 
 impl ValkeyWorld {
     /// Runs a command on a server through its default client.

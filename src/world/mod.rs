@@ -9,13 +9,11 @@ use std::sync::Arc;
 
 use crate::actors::{Actor, Subscriber};
 use crate::client::Client;
-use crate::cluster::{Cluster, ClusterClient, ClusterSpec};
+use crate::cluster::{Cluster, ClusterClient};
 use crate::error::{Error, Result};
-use crate::replication::{ReplicaSet, ReplicaSetSpec};
 use crate::reply::Reply;
-use crate::server::{Server, ServerSpec, StopMode};
+use crate::server::Server;
 use crate::settings::KeepPolicy;
-use crate::shared;
 
 mod clients;
 mod commands;
@@ -108,10 +106,10 @@ pub struct ValkeyWorld {
     /// loads the module ...`, typically in a Background), besides the run's.
     every_server: Vec<crate::modules::ModuleLoad>,
     /// Whether the scenario's sentences allow it to take and return reused
-    /// servers ([`crate::reuse::classify`]).
+    /// servers ([`crate::runner::classify`]).
     reuse: bool,
     /// Whether, besides, its sentences allow it to take a reused cluster
-    /// ([`crate::reuse::classify::why_not_cluster`]).
+    /// ([`crate::runner::classify::why_not_cluster`]).
     reuse_cluster: bool,
     /// The servers that go back to the pool if the scenario passes, with
     /// their state when fresh.

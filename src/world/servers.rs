@@ -2,7 +2,13 @@
 //! reused ones), named, resolved from a step's reference, stopped and
 //! restarted; its cluster and replica sets.
 
-use super::*;
+use super::{DEFAULT_SERVER, ValkeyWorld, external_refusal};
+use crate::cluster::{Cluster, ClusterSpec};
+use crate::error::{Error, Result};
+use crate::replication::{ReplicaSet, ReplicaSetSpec};
+use crate::server::{Server, ServerSpec, StopMode};
+use crate::settings::KeepPolicy;
+use std::sync::Arc;
 
 impl ValkeyWorld {
     /// Starts a server for this scenario, in the scenario's directory.
@@ -160,51 +166,6 @@ impl ValkeyWorld {
         })
     }
 
-    /// The server a sentence names.
-    ///
-    /// ```no_run
-    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
-    /// use valkey_bdd::steps::ServerRef;
-    /// let replica: ServerRef = "replica 2".parse().expect("a server reference");
-    /// let server = w.resolve(&replica).await?;
-    /// println!("{} on port {}", server.describe(), server.port());
-    /// # Ok(()) }
-    /// ```
-    pub async fn resolve(&self, r: &crate::steps::ServerRef) -> Result<Arc<Server>> {
-        use crate::steps::ServerRef;
-        match r {
-            ServerRef::Named(name) => self.server(Some(name)).cloned(),
-            ServerRef::TheReplica => self.only_replica().cloned(),
-            ServerRef::OwnerOf(key) => {
-                let cluster = self.cluster()?;
-                let slot = cluster.keyslot(key).await?;
-                cluster.owner_of_slot(slot).await
-            }
-            ServerRef::ShardPrimary(n) => Ok(self.shard(*n)?.primary.clone()),
-            ServerRef::ShardReplica(n) => match self.shard(*n)?.replicas.as_slice() {
-                [one] => Ok(one.clone()),
-                [] => Err(Error::Unknown {
-                    what: format!("shard {n} has no replica"),
-                    hint:
-                        "form the cluster with replicas: a cluster of 3 shards with 1 replica each"
-                            .into(),
-                }),
-                many => Err(Error::Unknown {
-                    what: format!(
-                        "\"the replica of shard {n}\" is ambiguous: it has {} replicas",
-                        many.len()
-                    ),
-                    hint: "name the node instead: node 4".into(),
-                }),
-            },
-        }
-    }
-
-    /// The name of the server a sentence names.
-    pub async fn resolve_name(&self, r: &crate::steps::ServerRef) -> Result<String> {
-        Ok(self.resolve(r).await?.name().to_string())
-    }
-
     /// The scenario's cluster.
     pub fn cluster(&self) -> Result<&Arc<Cluster>> {
         self.cluster.as_ref().ok_or_else(|| Error::Unknown {
@@ -213,7 +174,7 @@ impl ValkeyWorld {
         })
     }
 
-    fn shard(&self, n: usize) -> Result<crate::cluster::Shard> {
+    pub(crate) fn shard(&self, n: usize) -> Result<crate::cluster::Shard> {
         self.cluster()?.shard(n)
     }
 
@@ -286,7 +247,7 @@ impl ValkeyWorld {
     }
 
     /// The one server called `replica <n>`, for sentences saying "the replica".
-    fn only_replica(&self) -> Result<&Arc<Server>> {
+    pub(crate) fn only_replica(&self) -> Result<&Arc<Server>> {
         let replicas: Vec<&String> = self
             .servers
             .keys()

@@ -1,7 +1,12 @@
 //! Servers shared by the scenarios of a feature ([`crate::shared`]):
 //! started by the first scenario that asks, attached by the others.
 
-use super::*;
+use super::{ValkeyWorld, external_refusal};
+use crate::error::Result;
+use crate::replication::{ReplicaSet, ReplicaSetSpec};
+use crate::server::{Server, ServerSpec};
+use crate::shared;
+use std::sync::Arc;
 
 impl ValkeyWorld {
     /// Attaches the feature's shared server `spec.name()`, starting it when

@@ -2,7 +2,13 @@
 //! servers returned to the pool, directories kept or removed, and the
 //! [`Teardown`] report.
 
-use super::*;
+use super::ValkeyWorld;
+use crate::error::Error;
+use crate::server::Server;
+use crate::shared;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 impl ValkeyWorld {
     /// Stops everything the scenario started and decides about its

@@ -140,16 +140,15 @@ fn lasting(text: &str) -> Option<&'static str> {
     Some(LASTING_SENTENCES[first].1)
 }
 
-/// Whether a step's source file is one of valkey-bdd's `steps/`: the
+/// Whether a step's source file is one of valkey-bdd's `src/steps/`: the
 /// library's path prefix is this file's, as the compiler saw it.
 fn is_ours(path: &str) -> bool {
     const HERE: &str = file!();
     let prefix = HERE
-        .strip_suffix("src/reuse/classify.rs")
+        .strip_suffix("src/runner/classify.rs")
         .unwrap_or_default();
     path.strip_prefix(prefix)
-        .map(|rest| rest.trim_start_matches("src/../"))
-        .is_some_and(|rest| rest.starts_with("steps/"))
+        .is_some_and(|rest| rest.starts_with("src/steps/"))
 }
 
 fn keyword_of(step: &gherkin::Step) -> &'static str {

@@ -351,7 +351,7 @@ impl Build {
         }
         Err(Error::Build {
             version: self.version.clone(),
-            what: format!("{what} {}", crate::process::describe(status)),
+            what: format!("{what} {}", crate::spawn::describe(status)),
             tail: format!(
                 "  log {}, last lines:\n{}",
                 log_path.display(),

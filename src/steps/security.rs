@@ -195,7 +195,7 @@ async fn acl_users(w: &mut ValkeyWorld, server: ServerRef, #[step] s: &Step) -> 
     )
     .await?;
     let server = w.resolve(&server).await?;
-    crate::acl::set_users(&server, &users).await
+    server.set_users(&users).await
 }
 
 /// Turns the default user off (`ACL SETUSER default off`): unauthenticated
@@ -206,7 +206,7 @@ async fn acl_users(w: &mut ValkeyWorld, server: ServerRef, #[step] s: &Step) -> 
 #[when(expr = "the default user of {server} is disabled")]
 async fn default_user_disabled(w: &mut ValkeyWorld, server: ServerRef) -> Result<()> {
     let server = w.resolve(&server).await?;
-    crate::acl::disable_default_user(&server).await?;
+    server.disable_default_user().await?;
     w.reconnect_default_client(&server.name());
     Ok(())
 }

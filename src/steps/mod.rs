@@ -5,12 +5,14 @@
 //! files: the doc comment of a step is its glossary entry.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cucumber::Parameter;
 use cucumber::gherkin::Step;
 
 use crate::compare::Comparison;
 use crate::error::{Error, Result};
+use crate::server::Server;
 use crate::world::ValkeyWorld;
 
 pub mod cluster;
@@ -98,6 +100,54 @@ impl FromStr for ServerRef {
         } else {
             ServerRef::Named(s.to_string())
         })
+    }
+}
+
+/// Sentences name servers; the World finds them (here, beside
+/// [`ServerRef`], so that the World knows nothing of sentences).
+impl ValkeyWorld {
+    /// The server a sentence names.
+    ///
+    /// ```no_run
+    /// # async fn demo(w: &mut valkey_bdd::ValkeyWorld) -> valkey_bdd::Result<()> {
+    /// use valkey_bdd::steps::ServerRef;
+    /// let replica: ServerRef = "replica 2".parse().expect("a server reference");
+    /// let server = w.resolve(&replica).await?;
+    /// println!("{} on port {}", server.describe(), server.port());
+    /// # Ok(()) }
+    /// ```
+    pub async fn resolve(&self, r: &ServerRef) -> Result<Arc<Server>> {
+        match r {
+            ServerRef::Named(name) => self.server(Some(name)).cloned(),
+            ServerRef::TheReplica => self.only_replica().cloned(),
+            ServerRef::OwnerOf(key) => {
+                let cluster = self.cluster()?;
+                let slot = cluster.keyslot(key).await?;
+                cluster.owner_of_slot(slot).await
+            }
+            ServerRef::ShardPrimary(n) => Ok(self.shard(*n)?.primary.clone()),
+            ServerRef::ShardReplica(n) => match self.shard(*n)?.replicas.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(Error::Unknown {
+                    what: format!("shard {n} has no replica"),
+                    hint:
+                        "form the cluster with replicas: a cluster of 3 shards with 1 replica each"
+                            .into(),
+                }),
+                many => Err(Error::Unknown {
+                    what: format!(
+                        "\"the replica of shard {n}\" is ambiguous: it has {} replicas",
+                        many.len()
+                    ),
+                    hint: "name the node instead: node 4".into(),
+                }),
+            },
+        }
+    }
+
+    /// The name of the server a sentence names.
+    pub async fn resolve_name(&self, r: &ServerRef) -> Result<String> {
+        Ok(self.resolve(r).await?.name().to_string())
     }
 }
 

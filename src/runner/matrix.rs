@@ -16,6 +16,16 @@ use crate::runner::{Outcome, Runner, Verdict};
 /// The environment variable listing the columns.
 pub const ENV_MATRIX: &str = "VALKEY_BDD_MATRIX";
 
+inventory::submit! {
+    crate::settings::Check {
+        variable: ENV_MATRIX,
+        check: || match std::env::var(ENV_MATRIX) {
+            Ok(spec) if !spec.is_empty() => parse_columns(&spec).map(drop),
+            _ => Ok(()),
+        },
+    }
+}
+
 /// One server binary of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
