@@ -315,19 +315,28 @@ fn anchor_of(heading: &str) -> String {
         .collect()
 }
 
+/// The headings of a Markdown file, outside its fenced code blocks.
+fn headings(file: &std::path::Path) -> Vec<String> {
+    let mut fenced = false;
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            if l.starts_with("```") {
+                fenced = !fenced;
+            }
+            !fenced && l.starts_with('#')
+        })
+        .map(|l| l.trim_start_matches('#').trim().to_string())
+        .collect()
+}
+
 #[test]
-fn every_readme_section_or_anchor_a_message_names_exists() {
-    let headings = |file: &str| -> Vec<String> {
-        std::fs::read_to_string(file)
-            .unwrap()
-            .lines()
-            .filter(|l| l.starts_with('#'))
-            .map(|l| l.trim_start_matches('#').trim().to_string())
-            .collect()
-    };
-    let readme = headings("README.md");
-    // A message names a section as README: "Title"; a link as FILE.md#anchor.
-    let section = regex::Regex::new(r#"README: \\?"([^"\\]+)\\?""#).unwrap();
+fn every_page_section_or_anchor_a_message_names_exists() {
+    // A message names a section as PAGE: "Title", the page a file of the
+    // book (docs/src/….md) or README; a link as FILE.md#anchor.
+    let section =
+        regex::Regex::new(r#"(README|docs/src/[A-Za-z0-9_./-]+\.md): \\?"([^"\\]+)\\?""#).unwrap();
     let anchor = regex::Regex::new(r"([A-Za-z_./-]+\.md)#([A-Za-z0-9_-]+)").unwrap();
     let mut files = Vec::new();
     sources(std::path::Path::new("src"), &mut files);
@@ -340,27 +349,33 @@ fn every_readme_section_or_anchor_a_message_names_exists() {
                 continue;
             }
             let place = format!("{}:{}", file.display(), n + 1);
-            if line.contains("README") && !section.is_match(line) && !line.contains("README.md#") {
+            let names_a_page = line.contains("README") || line.contains("docs/src/");
+            if names_a_page && !section.is_match(line) && !anchor.is_match(line) {
                 wrong.push(format!(
-                    "{place}: names the README without a section: write README: \\\"Title\\\"\n    {}",
+                    "{place}: names a page without a section: write docs/src/PAGE.md: \\\"Title\\\"\n    {}",
                     line.trim()
                 ));
             }
             for c in section.captures_iter(line) {
                 named += 1;
-                if !readme.iter().any(|h| h == &c[1]) {
-                    wrong.push(format!("{place}: README has no section \"{}\"", &c[1]));
+                let page = match &c[1] {
+                    "README" => "README.md",
+                    page => page,
+                };
+                if !headings(std::path::Path::new(page))
+                    .iter()
+                    .any(|h| h == &c[2])
+                {
+                    wrong.push(format!("{place}: {page} has no section \"{}\"", &c[2]));
                 }
             }
             for c in anchor.captures_iter(line) {
                 named += 1;
-                let target = std::path::Path::new(&c[1])
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                let exists = std::path::Path::new(&target).exists()
-                    && headings(&target).iter().any(|h| anchor_of(h) == c[2]);
+                // A bare name (STEPS.md) is the repository's root file;
+                // a path is taken from the root.
+                let target = std::path::Path::new(&c[1]);
+                let exists =
+                    target.exists() && headings(target).iter().any(|h| anchor_of(h) == c[2]);
                 if !exists {
                     wrong.push(format!("{place}: {}#{} names no heading", &c[1], &c[2]));
                 }

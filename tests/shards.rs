@@ -1,4 +1,4 @@
-//! The commands the README's CI examples run, run here: the cucumber test
+//! The commands the book's CI examples run (docs/src/ci-and-shards.md), run here: the cucumber test
 //! binary as 3 shard processes each writing its JUnit report, then
 //! `valkey-bdd report merge`; `cargo nextest run --partition hash:i/2`; and
 //! a `cargo nextest archive` run from another directory.

@@ -536,7 +536,7 @@ fn load_error(errors: Vec<String>) -> Error {
             errors.len(),
             errors.join("\n")
         ),
-        hint: "a step library is a *.steps file of `Step: sentence with {parameters}` blocks, each followed by the steps it stands for (README: \"For module authors who do not write Rust\")".into(),
+        hint: "a step library is a *.steps file of `Step: sentence with {parameters}` blocks, each followed by the steps it stands for (docs/src/modules-without-rust.md: \"For module authors who do not write Rust\")".into(),
     }
 }
 

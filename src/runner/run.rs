@@ -32,7 +32,7 @@ impl Runner {
         let started = std::time::SystemTime::now();
         let steps = glossary::self_check().map_err(|what| Error::Config {
             what,
-            hint: "README: \"Reusing the steps from another crate\"".into(),
+            hint: "docs/src/rust-api.md: \"Reusing the steps from another crate\"".into(),
         })?;
         tracing::debug!(steps, "steps registered");
         let mut args = LibtestArgs::from(self.raw_args());

@@ -102,7 +102,7 @@ pub fn check_steps(gate: &Gate) -> Result<()> {
                 misnamed.join("\n")
             ),
             hint: format!(
-                "{}: write ${{size_before}}, When I remember the reply as \"size_before\" (README: \"Writing features\")",
+                "{}: write ${{size_before}}, When I remember the reply as \"size_before\" (docs/src/writing-features.md: \"Writing features\")",
                 super::names::RULE
             ),
         });
