@@ -18,16 +18,13 @@ answers JSON-RPC 2.0 requests, one JSON object per line (the protocol page descr
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import os
 import re
 import socket
 import sys
 import traceback
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Tuple
 
 __all__ = ["Servo", "Context", "Server", "Cluster", "Tls", "Scenario", "ServoError", "PROTOCOL"]
 __version__ = "0.1.0"
@@ -45,8 +42,9 @@ class ServoError(Exception):
     """A mistake in how the servo is set up or started (a bad pattern, no socket)."""
 
 
-@dataclass(frozen=True)
-class Server:
+# NamedTuples and a plain class, not dataclasses: importing dataclasses (and inspect with
+# it) would add much of the library's own share of a servo's start.
+class Server(NamedTuple):
     """A server of the scenario, as the harness started it."""
 
     name: str
@@ -61,15 +59,13 @@ class Server:
         return f"{self.host}:{self.port}"
 
 
-@dataclass(frozen=True)
-class Cluster:
+class Cluster(NamedTuple):
     """The cluster of the scenario: its seed nodes as ``host:port``."""
 
     seeds: List[str]
 
 
-@dataclass(frozen=True)
-class Tls:
+class Tls(NamedTuple):
     """The TLS files a client of the scenario's servers uses (paths)."""
 
     ca: Optional[str] = None
@@ -77,27 +73,30 @@ class Tls:
     key: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class Scenario:
+class Scenario(NamedTuple):
     """The scenario this servo was started for."""
 
-    name: str = ""
-    feature: str = ""
-    line: int = 0
-    tags: List[str] = field(default_factory=list)
-    combination: Dict[str, str] = field(default_factory=dict)
+    name: str
+    feature: str
+    line: int
+    tags: List[str]
+    #: role -> implementation of this run of the scenario
+    combination: Dict[str, str]
 
 
-@dataclass
 class Context:
     """What a step function gets: the step, the scenario's servers and a log."""
 
+    #: The sentence without ``the "<role>" process ``: what the patterns match.
     text: str
     sentence: str
     keyword: str
+    #: ``features/orders.feature:14``
     location: str
+    #: Rows of cells.
     table: Optional[List[List[str]]]
     docstring: Optional[str]
+    #: Every server of the scenario, by the name the scenario uses.
     servers: Dict[str, Server]
     cluster: Optional[Cluster]
     password: Optional[str]
@@ -108,7 +107,12 @@ class Context:
     implementation: str
     #: Kept for the whole scenario (the servo runs one scenario): a place for clients, ids.
     state: Dict[str, Any]
-    lines: List[str] = field(default_factory=list)
+    #: The step's log so far.
+    lines: List[str]
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+        self.lines = []
 
     def log(self, line: str) -> None:
         """Adds a line to the step's log, shown under the step in the reports."""
@@ -153,8 +157,7 @@ def compile_pattern(pattern: str) -> Tuple[Pattern[str], List[Callable[[str], An
     return re.compile(regex, re.DOTALL), converters
 
 
-@dataclass
-class _Step:
+class _Step(NamedTuple):
     pattern: str
     regex: Pattern[str]
     converters: List[Callable[[str], Any]]
@@ -174,11 +177,11 @@ class Servo:
     def __init__(self, name: str = f"valkey-bdd-servo (python) {__version__}") -> None:
         self.name = name
         self.steps: List[_Step] = []
-        self.scenario = Scenario()
+        self.scenario = Scenario("", "", 0, [], {})
         self.state: Dict[str, Any] = {}
         self.role = os.environ.get("VALKEY_BDD_ROLE", "")
         self.implementation = os.environ.get("VALKEY_BDD_IMPLEMENTATION", "")
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._loop: Any = None  # an asyncio loop, made for the first async step
 
     def step(self, pattern: str, description: Optional[str] = None) -> Callable[[StepFunction], StepFunction]:
         """Registers the decorated function (``def f(ctx, *args)``, or ``async def``) for a pattern."""
@@ -187,7 +190,7 @@ class Servo:
             raise ServoError(f"pattern {pattern!r} is registered twice")
 
         def register(function: StepFunction) -> StepFunction:
-            doc = description or (inspect.getdoc(function) or "").strip() or None
+            doc = description or " ".join((function.__doc__ or "").split()) or None
             self.steps.append(_Step(pattern, regex, converters, function, doc))
             return function
 
@@ -330,8 +333,10 @@ class Servo:
         )
         try:
             result = step.function(ctx, *args)
-            if inspect.isawaitable(result):
+            if hasattr(result, "__await__"):
                 if self._loop is None:
+                    import asyncio  # only for async steps: it is slow to import
+
                     self._loop = asyncio.new_event_loop()
                 self._loop.run_until_complete(result)
         except Exception as e:  # noqa: BLE001 - every failure of the user's code is the step's
