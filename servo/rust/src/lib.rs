@@ -124,7 +124,8 @@ pub struct Context<'s, S> {
 impl<S> Context<'_, S> {
     /// Adds a line (or several) to the step's log, shown under the step in the reports.
     pub fn log(&mut self, line: impl AsRef<str>) {
-        self.lines.extend(line.as_ref().split('\n').map(str::to_owned));
+        self.lines
+            .extend(line.as_ref().split('\n').map(str::to_owned));
     }
 
     /// The server of that name; without a name `default`, else the only server.
@@ -159,7 +160,9 @@ pub struct Args(pub Vec<Arg>);
 
 impl Args {
     fn get(&self, i: usize) -> Result<&Arg, StepError> {
-        self.0.get(i).ok_or_else(|| format!("the pattern has no argument {i}").into())
+        self.0
+            .get(i)
+            .ok_or_else(|| format!("the pattern has no argument {i}").into())
     }
     /// The `i`th argument, an `{int}`.
     pub fn int(&self, i: usize) -> Result<i64, StepError> {
@@ -213,7 +216,9 @@ impl Pattern {
         let mut parts = Vec::new();
         let mut rest = source;
         while let Some(open) = rest.find('{') {
-            let Some(len) = rest[open..].find('}') else { break };
+            let Some(len) = rest[open..].find('}') else {
+                break;
+            };
             let param = match &rest[open + 1..open + len] {
                 "int" => Param::Int,
                 "float" => Param::Float,
@@ -235,7 +240,10 @@ impl Pattern {
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_owned()));
         }
-        Ok(Pattern { source: source.to_owned(), parts })
+        Ok(Pattern {
+            source: source.to_owned(),
+            parts,
+        })
     }
 
     /// The pattern as written.
@@ -246,18 +254,27 @@ impl Pattern {
     /// The typed arguments when the pattern matches the whole text.
     pub fn matches(&self, text: &str) -> Option<Args> {
         let mut args = Vec::new();
-        match_parts(&self.parts, text, &mut args).then(|| Args(args))
+        match_parts(&self.parts, text, &mut args).then_some(Args(args))
     }
 }
 
 /// Backtracking match: each parameter tries its possible lengths, the longest first (`{}`
 /// the shortest first), as the equivalent regex would.
 fn match_parts(parts: &[Part], text: &str, args: &mut Vec<Arg>) -> bool {
-    let Some((first, rest)) = parts.split_first() else { return text.is_empty() };
+    let Some((first, rest)) = parts.split_first() else {
+        return text.is_empty();
+    };
     match first {
-        Part::Literal(l) => text.strip_prefix(l.as_str()).is_some_and(|t| match_parts(rest, t, args)),
+        Part::Literal(l) => text
+            .strip_prefix(l.as_str())
+            .is_some_and(|t| match_parts(rest, t, args)),
         Part::Param(p) => {
-            let mut ends: Vec<usize> = text.char_indices().map(|(i, _)| i).skip(1).chain([text.len()]).collect();
+            let mut ends: Vec<usize> = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .skip(1)
+                .chain([text.len()])
+                .collect();
             if *p == Param::Any {
                 ends.insert(0, 0);
             } else {
@@ -280,7 +297,9 @@ fn match_parts(parts: &[Part], text: &str, args: &mut Vec<Arg>) -> bool {
 fn convert(p: Param, s: &str) -> Option<Arg> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     match p {
-        Param::Int => digits(s.strip_prefix('-').unwrap_or(s)).then(|| s.parse().ok().map(Arg::Int))?,
+        Param::Int => {
+            digits(s.strip_prefix('-').unwrap_or(s)).then(|| s.parse().ok().map(Arg::Int))?
+        }
         Param::Float => {
             let body = s.strip_prefix('-').unwrap_or(s);
             let (mantissa, exponent) = match body.find(['e', 'E']) {
@@ -288,12 +307,16 @@ fn convert(p: Param, s: &str) -> Option<Arg> {
                 None => (body, None),
             };
             let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-            let mantissa_ok = digits(whole) || (whole.is_empty() && digits(fraction) && mantissa.contains('.'));
+            let mantissa_ok =
+                digits(whole) || (whole.is_empty() && digits(fraction) && mantissa.contains('.'));
             let fraction_ok = fraction.is_empty() || digits(fraction);
-            let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+            let exponent_ok =
+                exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
             (mantissa_ok && fraction_ok && exponent_ok).then(|| s.parse().ok().map(Arg::Float))?
         }
-        Param::Word => (!s.is_empty() && !s.contains(char::is_whitespace)).then(|| Arg::Text(s.to_owned())),
+        Param::Word => {
+            (!s.is_empty() && !s.contains(char::is_whitespace)).then(|| Arg::Text(s.to_owned()))
+        }
         Param::String => {
             let inner = s.strip_prefix('"')?.strip_suffix('"')?;
             let (mut out, mut chars) = (String::new(), inner.chars());
@@ -351,7 +374,12 @@ impl<S> Servo<S> {
     }
 
     /// Registers a step with a description `valkey-bdd steps` shows.
-    pub fn step_described<F>(&mut self, pattern: &str, description: Option<&str>, function: F) -> &mut Self
+    pub fn step_described<F>(
+        &mut self,
+        pattern: &str,
+        description: Option<&str>,
+        function: F,
+    ) -> &mut Self
     where
         F: FnMut(&mut Context<'_, S>, &Args) -> Result<(), StepError> + 'static,
     {
@@ -406,9 +434,13 @@ impl<S> Servo<S> {
         for line in reader.lines() {
             let line = line?;
             let reply = match serde_json::from_str::<Value>(&line) {
-                Err(e) => json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("parse error: {e}")}}),
+                Err(e) => {
+                    json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("parse error: {e}")}})
+                }
                 Ok(request) => {
-                    let Some(method) = request.get("method").and_then(Value::as_str) else { continue };
+                    let Some(method) = request.get("method").and_then(Value::as_str) else {
+                        continue;
+                    };
                     let id = request.get("id").cloned().unwrap_or(Value::Null);
                     let params = request.get("params").cloned().unwrap_or(Value::Null);
                     let shutdown = method == "shutdown";
@@ -437,7 +469,10 @@ impl<S> Servo<S> {
     }
 
     fn find(&self, text: &str) -> Option<(usize, Args)> {
-        self.steps.iter().enumerate().find_map(|(i, s)| s.pattern.matches(text).map(|a| (i, a)))
+        self.steps
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| s.pattern.matches(text).map(|a| (i, a)))
     }
 
     fn dispatch(&mut self, method: &str, p: &Value) -> Result<Value, RpcError> {
@@ -456,15 +491,22 @@ impl<S> Servo<S> {
                     ));
                 }
                 self.role = text("role").unwrap_or_else(|| self.role.clone());
-                self.implementation = text("implementation").unwrap_or_else(|| self.implementation.clone());
+                self.implementation =
+                    text("implementation").unwrap_or_else(|| self.implementation.clone());
                 Ok(json!({"protocol": PROTOCOL, "name": self.name}))
             }
-            "discover" => Ok(json!({"steps": self.steps.iter().map(|s| match &s.description {
+            "discover" => Ok(
+                json!({"steps": self.steps.iter().map(|s| match &s.description {
                 Some(d) => json!({"pattern": s.pattern.source, "description": d}),
                 None => json!({"pattern": s.pattern.source}),
-            }).collect::<Vec<_>>()})),
+            }).collect::<Vec<_>>()}),
+            ),
             "match" => {
-                let sentences = p.get("sentences").and_then(Value::as_array).cloned().unwrap_or_default();
+                let sentences = p
+                    .get("sentences")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 let matches: Vec<Value> = sentences
                     .iter()
                     .map(|t| match self.find(t.as_str().unwrap_or_default()) {
@@ -483,7 +525,13 @@ impl<S> Servo<S> {
                     combination: p
                         .get("combination")
                         .and_then(Value::as_object)
-                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| {
+                                    (k.clone(), v.as_str().unwrap_or_default().to_owned())
+                                })
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 };
                 Ok(json!({}))
@@ -512,8 +560,16 @@ impl<S> Servo<S> {
                 m.iter()
                     .map(|(name, s)| {
                         let server = Server {
-                            name: s.get("name").and_then(Value::as_str).unwrap_or(name).to_owned(),
-                            host: s.get("host").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                            name: s
+                                .get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or(name)
+                                .to_owned(),
+                            host: s
+                                .get("host")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned(),
                             port: s.get("port").and_then(Value::as_u64).unwrap_or_default() as u16,
                             tls: s.get("tls").and_then(Value::as_bool).unwrap_or_default(),
                             role: s.get("role").and_then(Value::as_str).map(str::to_owned),
@@ -528,7 +584,10 @@ impl<S> Servo<S> {
             cert: t.get("cert").and_then(Value::as_str).map(str::to_owned),
             key: t.get("key").and_then(Value::as_str).map(str::to_owned),
         });
-        let table = p.get("table").and_then(Value::as_array).map(|rows| rows.iter().map(|r| strings(Some(r))).collect());
+        let table = p
+            .get("table")
+            .and_then(Value::as_array)
+            .map(|rows| rows.iter().map(|r| strings(Some(r))).collect());
         let mut ctx = Context {
             sentence: text("sentence").unwrap_or_else(|| sentence.clone()),
             text: sentence,
@@ -537,7 +596,10 @@ impl<S> Servo<S> {
             table,
             docstring: text("docstring"),
             servers,
-            cluster: p.get("cluster").filter(|c| c.is_object()).map(|c| strings(c.get("seeds"))),
+            cluster: p
+                .get("cluster")
+                .filter(|c| c.is_object())
+                .map(|c| strings(c.get("seeds"))),
             password: text("password"),
             username: text("username"),
             tls,
@@ -570,7 +632,11 @@ impl<S> Servo<S> {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().map(|s| s.as_str().unwrap_or_default().to_owned()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|s| s.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -585,19 +651,41 @@ mod tests {
     #[test]
     fn patterns_match_whole_sentences_with_typed_arguments() {
         use Arg::*;
-        assert_eq!(args("adds {int} and {int}", "adds 2 and -5"), Some(vec![Int(2), Int(-5)]));
+        assert_eq!(
+            args("adds {int} and {int}", "adds 2 and -5"),
+            Some(vec![Int(2), Int(-5)])
+        );
         assert_eq!(args("adds {int} and {int}", "adds 2 and 5 twice"), None);
         assert_eq!(args("adds {int} and {int}", "adds two and 5"), None);
-        assert_eq!(args("measures {float} {word}", "measures 2.5 kg"), Some(vec![Float(2.5), Text("kg".into())]));
-        assert_eq!(args("measures {float} {word}", "measures -.5e3 m"), Some(vec![Float(-500.0), Text("m".into())]));
+        assert_eq!(
+            args("measures {float} {word}", "measures 2.5 kg"),
+            Some(vec![Float(2.5), Text("kg".into())])
+        );
+        assert_eq!(
+            args("measures {float} {word}", "measures -.5e3 m"),
+            Some(vec![Float(-500.0), Text("m".into())])
+        );
         assert_eq!(args("measures {float} {word}", "measures inf m"), None);
         assert_eq!(
-            args("greets {string} with {}", r#"greets "Ann \"A\" Lee" with a smile"#),
+            args(
+                "greets {string} with {}",
+                r#"greets "Ann \"A\" Lee" with a smile"#
+            ),
             Some(vec![Text(r#"Ann "A" Lee"#.into()), Text("a smile".into())])
         );
         assert_eq!(args("greets {string}", r#"greets "a" and "b""#), None);
-        assert_eq!(args("{} then {}", "a then b then c"), Some(vec![Text("a".into()), Text("b then c".into())]));
-        assert_eq!(args("héllo {word}", "héllo wörld"), Some(vec![Text("wörld".into())]));
-        assert!(Pattern::new("publishes {number} orders").unwrap_err().contains("unknown parameter {number}"));
+        assert_eq!(
+            args("{} then {}", "a then b then c"),
+            Some(vec![Text("a".into()), Text("b then c".into())])
+        );
+        assert_eq!(
+            args("héllo {word}", "héllo wörld"),
+            Some(vec![Text("wörld".into())])
+        );
+        assert!(
+            Pattern::new("publishes {number} orders")
+                .unwrap_err()
+                .contains("unknown parameter {number}")
+        );
     }
 }

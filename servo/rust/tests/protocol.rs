@@ -89,13 +89,22 @@ impl Harness {
             .spawn()
             .unwrap();
         let (stream, _) = listener.accept().unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Harness { child, reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, next_id: 0, _dir: dir }
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Harness {
+            child,
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            next_id: 0,
+            _dir: dir,
+        }
     }
 
     fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
-        let request = json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
+        let request =
+            json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
         writeln!(self.writer, "{request}").unwrap();
         let mut line = String::new();
         self.reader.read_line(&mut line).unwrap();
@@ -129,23 +138,44 @@ impl Harness {
 #[test]
 fn a_servo_serves_a_scenario_and_exits_0_at_shutdown() {
     let mut h = Harness::start();
-    let init = h.result("initialize", json!({"protocol": 1, "role": "producer", "implementation": "rust"}));
+    let init = h.result(
+        "initialize",
+        json!({"protocol": 1, "role": "producer", "implementation": "rust"}),
+    );
     assert_eq!(init["protocol"], 1);
     assert!(init["name"].as_str().unwrap().contains("rust"));
 
     let steps = h.result("discover", json!({}))["steps"].clone();
-    assert_eq!(steps[0], json!({"pattern": "adds {int} and {int}", "description": "Adds two numbers."}));
-    let matches = h.result("match", json!({"sentences": ["adds 1 and -2", "adds one and 2", "eats cake"]}));
-    assert_eq!(matches["matches"], json!(["adds {int} and {int}", null, null]));
+    assert_eq!(
+        steps[0],
+        json!({"pattern": "adds {int} and {int}", "description": "Adds two numbers."})
+    );
+    let matches = h.result(
+        "match",
+        json!({"sentences": ["adds 1 and -2", "adds one and 2", "eats cake"]}),
+    );
+    assert_eq!(
+        matches["matches"],
+        json!(["adds {int} and {int}", null, null])
+    );
 
     h.result(
         "scenario",
         json!({"name": "Orders", "feature": "features/orders.feature", "line": 12, "tags": ["@x"],
                "combination": {"producer": "rust"}}),
     );
-    assert_eq!(h.step("adds 2 and -5", json!({})), json!({"ok": true, "log": ["2 + -5 = -3"]}));
-    assert_eq!(h.step("measures 2.5 kg", json!({}))["log"], json!(["2.5 kg"]));
-    let log = h.step("reads the table and the doc string", json!({"table": [["id", "qty"], ["1", "2"]], "docstring": "a\nb"}));
+    assert_eq!(
+        h.step("adds 2 and -5", json!({})),
+        json!({"ok": true, "log": ["2 + -5 = -3"]})
+    );
+    assert_eq!(
+        h.step("measures 2.5 kg", json!({}))["log"],
+        json!(["2.5 kg"])
+    );
+    let log = h.step(
+        "reads the table and the doc string",
+        json!({"table": [["id", "qty"], ["1", "2"]], "docstring": "a\nb"}),
+    );
     assert_eq!(log["log"], json!(["id|qty,1|2 doc=[a", "b]"]));
     let servers = json!({
         "default": {"name": "default", "host": "127.0.0.1", "port": 40001, "tls": false, "role": "primary"},
@@ -160,33 +190,60 @@ fn a_servo_serves_a_scenario_and_exits_0_at_shutdown() {
          replica=127.0.0.1:40002 role=Some(\"replica\") password=Some(\"pw\") cluster=Some([\"127.0.0.1:40001\"]) ca=Some(\"/ca.crt\")"
     );
     h.step("remembers \"a\"", json!({}));
-    assert_eq!(h.step("remembers \"b\"", json!({}))["log"], json!(["seen=[\"a\", \"b\"]"]));
+    assert_eq!(
+        h.step("remembers \"b\"", json!({}))["log"],
+        json!(["seen=[\"a\", \"b\"]"])
+    );
 
     let failed = h.step("fails with \"3 orders, expected 4\"", json!({}));
-    assert_eq!(failed, json!({"ok": false, "message": "3 orders, expected 4", "log": ["before the failure"]}));
+    assert_eq!(
+        failed,
+        json!({"ok": false, "message": "3 orders, expected 4", "log": ["before the failure"]})
+    );
     let panicked = h.step("panics", json!({}));
-    assert_eq!((&panicked["ok"], &panicked["message"]), (&json!(false), &json!("panicked: boom")));
+    assert_eq!(
+        (&panicked["ok"], &panicked["message"]),
+        (&json!(false), &json!("panicked: boom"))
+    );
     let unknown = h.request("step", json!({"text": "eats cake"}));
     assert_eq!(unknown["error"]["code"], -32001, "{unknown}");
-    assert!(unknown["error"]["data"]["patterns"].as_array().unwrap().contains(&json!("panics")));
+    assert!(
+        unknown["error"]["data"]["patterns"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("panics"))
+    );
 
     assert_eq!(h.result("shutdown", json!({})), json!({}));
     let mut rest = String::new();
-    assert_eq!(h.reader.read_line(&mut rest).unwrap(), 0, "the servo closes the socket");
+    assert_eq!(
+        h.reader.read_line(&mut rest).unwrap(),
+        0,
+        "the servo closes the socket"
+    );
     assert_eq!(h.wait(), 0);
 }
 
 #[test]
 fn a_protocol_mismatch_is_error_32002_and_a_lost_harness_exit_1() {
     let mut h = Harness::start();
-    let reply = h.request("initialize", json!({"protocol": 2, "role": "producer", "implementation": "rust"}));
+    let reply = h.request(
+        "initialize",
+        json!({"protocol": 2, "role": "producer", "implementation": "rust"}),
+    );
     assert_eq!(reply["error"]["code"], -32002, "{reply}");
     let message = reply["error"]["message"].as_str().unwrap();
-    assert!(message.contains("version 2") && message.contains("version 1"), "{message}");
+    assert!(
+        message.contains("version 2") && message.contains("version 1"),
+        "{message}"
+    );
     h.writer.shutdown(std::net::Shutdown::Both).unwrap();
     let mut stderr = h.child.stderr.take().unwrap();
     assert_eq!(h.wait(), 1);
     let mut text = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
-    assert!(text.contains("closed the connection without shutdown"), "{text}");
+    assert!(
+        text.contains("closed the connection without shutdown"),
+        "{text}"
+    );
 }
