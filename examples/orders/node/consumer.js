@@ -4,6 +4,7 @@
 // `consumer.js --worker <name>` is a consumer that takes one order and dies without
 // acknowledging it, started by a step.
 "use strict";
+const assert = require("node:assert");
 const { spawn } = require("node:child_process");
 const Redis = require("ioredis");
 const { Servo } = require("valkey-bdd-servo");
@@ -44,7 +45,7 @@ async function handleN(ctx, n) {
     done += 1;
   }
   while (done < n) {
-    if (Date.now() > deadline) throw new Error(`handled ${done} of ${n} orders in ${DEADLINE_MS / 1000} s: no more came`);
+    if (Date.now() > deadline) assert.fail(`handled ${done} of ${n} orders in ${DEADLINE_MS / 1000} s: no more came`);
     for (const [entry, order] of await read(ctx, n - done, ">")) {
       await handle(ctx, entry, order);
       done += 1;
@@ -57,7 +58,7 @@ async function claim(ctx, n, idle) {
   let done = 0;
   const deadline = Date.now() + DEADLINE_MS;
   while (done < n) {
-    if (Date.now() > deadline) throw new Error(`claimed ${done} of ${n} orders idle for ${idle} ms in ${DEADLINE_MS / 1000} s`);
+    if (Date.now() > deadline) assert.fail(`claimed ${done} of ${n} orders idle for ${idle} ms in ${DEADLINE_MS / 1000} s`);
     const [, entries] = await (await client(ctx)).xautoclaim(STREAM, name, me, idle, "0-0", "COUNT", n - done);
     for (const [entry, f] of entries) {
       ctx.log(`claimed ${entry}`);
@@ -109,14 +110,14 @@ servo.step(
     const code = await new Promise((resolve) => child.on("close", resolve));
     clearTimeout(timer);
     for (const line of output.trimEnd().split("\n")) ctx.log(`${name}: ${line}`);
-    if (code !== 1 || !output.includes("took order")) throw new Error(`the consumer "${name}" exited with ${code} without taking an order`);
+    if (code !== 1 || !output.includes("took order")) assert.fail(`the consumer "${name}" exited with ${code} without taking an order`);
   },
   "Runs `consumer.js --worker <name>`: a process that reads one order in the group and exits without acknowledging it, as a consumer that crashes does.",
 );
 async function pendingFor(ctx, n, consumer) {
   const p = await pending(ctx);
   const got = p.consumers[consumer] ?? 0;
-  if (got !== n) throw new Error(`"${consumer}" has ${got} orders pending, not ${n} (all pending: ${JSON.stringify(p)})`);
+  if (got !== n) assert.fail(`"${consumer}" has ${got} orders pending, not ${n} (all pending: ${JSON.stringify(p)})`);
 }
 
 servo.step(
@@ -133,7 +134,7 @@ servo.step(
   "sees no order pending",
   async (ctx) => {
     const p = await pending(ctx);
-    if (p.count) throw new Error(`${p.count} orders are pending: ${JSON.stringify(p)}`);
+    if (p.count) assert.fail(`${p.count} orders are pending: ${JSON.stringify(p)}`);
   },
   "Checks that the group has no order delivered and unacknowledged.",
 );
@@ -142,7 +143,7 @@ servo.step(
   (ctx, first, last) => {
     const got = [...(ctx.state.handled || [])].sort((a, b) => a - b);
     const want = Array.from({ length: last - first + 1 }, (_, i) => first + i);
-    if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`handled the orders ${JSON.stringify(got)}, not ${JSON.stringify(want)}`);
+    if (JSON.stringify(got) !== JSON.stringify(want)) assert.fail(`handled the orders [${got.join(", ")}], not [${want.join(", ")}]`);
   },
   "Checks the orders this consumer handled: each of first..last once, and no other.",
 );

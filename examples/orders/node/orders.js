@@ -1,6 +1,7 @@
 // What the producer and the consumer of the orders example share: the stream, and a
 // connection to the server the scenario names (a servo gets the servers by name with each step).
 "use strict";
+const assert = require("node:assert");
 const Redis = require("ioredis");
 
 const STREAM = "orders";
@@ -54,7 +55,7 @@ async function replicated(ctx, what) {
   const replicas = Object.values(ctx.servers).filter((s) => s.role === "replica");
   if (replicas.length === 0) return;
   const got = await (await client(ctx)).wait(replicas.length, 2000);
-  if (got < replicas.length) throw new Error(`${what} reached ${got} of ${replicas.length} replicas in 2 s`);
+  if (got < replicas.length) assert.fail(`${what} reached ${got} of ${replicas.length} replicas in 2 s`);
 }
 
 /** An entry's [field, value, ...] list as an object. */

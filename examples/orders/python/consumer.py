@@ -113,7 +113,7 @@ def crash(ctx: Context, name: str) -> None:
     for line in (done.stdout + done.stderr).splitlines():
         ctx.log(f"{name}: {line}")
     if done.returncode != 1 or "took order" not in done.stdout:
-        raise AssertionError(f"the consumer {name!r} exited with {done.returncode} without taking an order")
+        raise AssertionError(f'the consumer "{name}" exited with {done.returncode} without taking an order')
 
 
 @servo.step("sees {int} orders pending for {string}")
@@ -123,7 +123,7 @@ def pending_for(ctx: Context, n: int, consumer: str) -> None:
     summary = client(ctx).xpending(STREAM, name)
     got = {c["name"]: int(c["pending"]) for c in summary["consumers"]}.get(consumer, 0)
     if got != n:
-        raise AssertionError(f"{consumer!r} has {got} orders pending, not {n} (all pending: {summary})")
+        raise AssertionError(f'"{consumer}" has {got} orders pending, not {n} (all pending: {summary})')
 
 
 @servo.step("sees 1 order pending for {string}")
