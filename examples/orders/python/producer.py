@@ -3,7 +3,7 @@ the stream `orders`. Run by valkey-bdd as the servo of the role `producer` (role
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List
 
 from orders import STREAM, client, connect_to, replicated
 from valkey_bdd_servo import Context, Servo
@@ -11,7 +11,7 @@ from valkey_bdd_servo import Context, Servo
 servo = Servo()
 
 
-def publish(ctx: Context, orders: List[dict]) -> None:
+def publish(ctx: Context, orders: List[Dict[str, str]]) -> None:
     valkey = client(ctx)
     for order in orders:
         order_id = ctx.state.get("next_id", 1)
