@@ -13,7 +13,7 @@ Feature: Orders flow from the producer to the consumer through a stream
     And sees no order pending
     And the stream "orders" has 3 entries
     When I run `SCARD shipped`
-    Then the reply is 3
+    Then the reply is the integer 3
 
   Scenario: Orders of a table keep their fields
     Given a server
