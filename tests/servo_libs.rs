@@ -164,16 +164,27 @@ fn the_orders_examples_checks_fail_with_their_messages() {
         all.contains("8 scenarios selected: 0 passed, 8 failed"),
         "{all}"
     );
-    for message in [
-        "handled the orders [1, 2, 3], not [1, 2, 3, 4]",
-        "1 orders are pending: ",
-        "\"doomed\" has 1 orders pending, not 2",
-        "handled 1 of 2 orders in 10 s: no more came",
+    // Each message once per consumer (a message is shown twice: as the step's message and
+    // in the traceback or stack of the servo's log).
+    for (line, message) in [
+        (10, "handled the orders [1, 2, 3], not [1, 2, 3, 4]"),
+        (17, "1 orders are pending: "),
+        (24, "\"doomed\" has 1 orders pending, not 2"),
+        (30, "handled 1 of 2 orders in 10 s: no more came"),
     ] {
-        assert!(
-            all.matches(message).count() >= 2,
-            "{message:?} not from both consumers:\n{all}"
-        );
+        assert!(all.contains(message), "{message:?} missing:\n{all}");
+        for consumer in ["node", "python"] {
+            let failed = format!(
+                "the \"consumer\" process (implementation \"{consumer}\": `cd ../../../examples/orders && "
+            );
+            let at = format!(
+                "failed the step at tests/fixtures/orders_must_fail/orders.feature:{line} "
+            );
+            assert!(
+                all.lines().any(|l| l.contains(&failed) && l.contains(&at)),
+                "the {consumer} consumer did not fail at line {line}:\n{all}"
+            );
+        }
     }
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
