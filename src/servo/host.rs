@@ -277,24 +277,22 @@ impl Servo {
         let Some(mut child) = self.child.take() else {
             return String::new();
         };
-        let mut said = String::new();
-        let status = match tokio::time::timeout(grace, child.wait()).await {
-            Ok(s) => s.ok(),
+        // Its own exit is told; one the harness forced is not news.
+        let said = match tokio::time::timeout(grace, child.wait()).await {
+            Ok(Ok(status)) => format!(", and it {}", crate::process::describe(status)),
+            Ok(Err(_)) => String::new(),
             Err(_) => {
                 let _ = crate::spawn::signal_group(self.pid, Signal::SIGTERM);
-                match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
-                    Ok(s) => s.ok(),
-                    Err(_) => {
-                        let _ = crate::spawn::signal_group(self.pid, Signal::SIGKILL);
-                        child.wait().await.ok()
-                    }
+                if tokio::time::timeout(Duration::from_secs(2), child.wait())
+                    .await
+                    .is_err()
+                {
+                    let _ = crate::spawn::signal_group(self.pid, Signal::SIGKILL);
+                    let _ = child.wait().await;
                 }
-                .filter(|_| false)
+                String::new()
             }
         };
-        if let Some(status) = status {
-            said = format!(", and it {}", crate::process::describe(status));
-        }
         // What it forked goes with it.
         let _ = crate::spawn::signal_group(self.pid, Signal::SIGKILL);
         crate::spawn::forget_group(self.pid);
