@@ -24,7 +24,12 @@ use crate::world::{ServoStep, ValkeyWorld};
 #[given(regex = r#"^the "([^"\\]+)" process (.+)$"#)]
 #[when(regex = r#"^the "([^"\\]+)" process (.+)$"#)]
 #[then(regex = r#"^the "([^"\\]+)" process (.+)$"#)]
-async fn role_step(w: &mut ValkeyWorld, role: String, text: String, #[step] s: &Step) -> Result<()> {
+async fn role_step(
+    w: &mut ValkeyWorld,
+    role: String,
+    text: String,
+    #[step] s: &Step,
+) -> Result<()> {
     let text = w.expand(&text).await?;
     let table = match &s.table {
         Some(t) => {

@@ -80,7 +80,10 @@ fn a_roles_file_with_an_empty_role_is_refused_with_its_line() {
             || said.contains("servos/bad_roles/roles.toml:4"),
         "{said}"
     );
-    assert!(said.contains("the role \"empty\" has no implementation"), "{said}");
+    assert!(
+        said.contains("the role \"empty\" has no implementation"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -226,9 +226,11 @@ pub async fn render_roles(paths: &[PathBuf]) -> Result<String> {
     for path in paths {
         let path = canonical(path);
         if path.is_dir() {
-            files.extend(super::files_under(&path, "toml", "the roles files")?
-                .into_iter()
-                .filter(|f| f.file_name().is_some_and(|n| n == servo::roles::FILE_NAME)));
+            files.extend(
+                super::files_under(&path, "toml", "the roles files")?
+                    .into_iter()
+                    .filter(|f| f.file_name().is_some_and(|n| n == servo::roles::FILE_NAME)),
+            );
         }
         // The nearest one above (the path's own folder included).
         if let Some(f) = nearest_roles_file(&path.join("x"), cwd.as_deref()) {

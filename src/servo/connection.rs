@@ -49,7 +49,10 @@ impl std::fmt::Display for CallError {
                 "it wrote a line that is not a JSON-RPC 2.0 response on the protocol's socket: {line}"
             ),
             CallError::WrongId { expected, line } => {
-                write!(f, "it answered an id it was not asked (asked {expected}): {line}")
+                write!(
+                    f,
+                    "it answered an id it was not asked (asked {expected}): {line}"
+                )
             }
             CallError::Rpc { code, message } => write!(f, "it answered error {code}: {message}"),
             CallError::Io(e) => write!(f, "the connection failed: {e}"),
@@ -190,7 +193,10 @@ pub fn parse_response(id: u64, line: &str) -> Result<Value, CallError> {
         });
     }
     if let Some(error) = map.remove("error") {
-        let code = error.get("code").and_then(Value::as_i64).ok_or_else(garbage)?;
+        let code = error
+            .get("code")
+            .and_then(Value::as_i64)
+            .ok_or_else(garbage)?;
         let message = error
             .get("message")
             .and_then(Value::as_str)
@@ -297,7 +303,8 @@ mod tests {
             let mut lines = BufReader::new(r).lines();
             while let Some(line) = lines.next_line().await.unwrap() {
                 let v: Value = serde_json::from_str(&line).unwrap();
-                let reply = json!({"jsonrpc": "2.0", "id": v["id"], "result": {"echo": v["params"]}});
+                let reply =
+                    json!({"jsonrpc": "2.0", "id": v["id"], "result": {"echo": v["params"]}});
                 w.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
             }
         });

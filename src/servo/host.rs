@@ -161,7 +161,9 @@ impl Servo {
         let stream = match accepted {
             Ok(Ok((stream, _))) => stream,
             Ok(Err(e)) => {
-                return Err(servo.failed_now(&format!("accepting its connection failed: {e}"), None).await);
+                return Err(servo
+                    .failed_now(&format!("accepting its connection failed: {e}"), None)
+                    .await);
             }
             Err(_) => {
                 return Err(servo
@@ -255,7 +257,11 @@ impl Servo {
         // A servo that exits on its own has a moment to be seen exiting.
         let exit = self.reap(Duration::from_millis(200)).await;
         Failure {
-            message: format!("{}: {what}{exit}\n{}", self.launch.describe(), self.stderr_tail()),
+            message: format!(
+                "{}: {what}{exit}\n{}",
+                self.launch.describe(),
+                self.stderr_tail()
+            ),
             call,
         }
     }

@@ -138,10 +138,7 @@ pub async fn discover(
         })
         .collect();
     let results = futures::future::join_all(launches.into_iter().map(|launch| {
-        let mine: Vec<&Sentence> = sentences
-            .iter()
-            .filter(|s| s.role == launch.role)
-            .collect();
+        let mine: Vec<&Sentence> = sentences.iter().filter(|s| s.role == launch.role).collect();
         ask(launch, mine, dir)
     }))
     .await;
@@ -206,7 +203,10 @@ async fn ask(
         .filter(|(_, m)| m.is_none())
         .map(|(t, _)| *t)
         .collect();
-    for s in sentences.iter().filter(|s| unmatched.contains(s.rest.as_str())) {
+    for s in sentences
+        .iter()
+        .filter(|s| unmatched.contains(s.rest.as_str()))
+    {
         missing.push(format!(
             "  {}  {}\n    {} has no pattern for {:?}; nearest:\n{}",
             s.place,
@@ -237,8 +237,12 @@ async fn talk(servo: &mut Servo, sentences: &[&Sentence]) -> Talk {
         .call("discover", json!({}), host::SETUP_DEADLINE)
         .await
         .map_err(|e| (format!("discover failed: {e}"), Some(e)))?;
-    let patterns = patterns_of(&answer)
-        .ok_or_else(|| (format!("discover answered {answer}, not {{\"steps\": [{{\"pattern\": ...}}]}}"), None))?;
+    let patterns = patterns_of(&answer).ok_or_else(|| {
+        (
+            format!("discover answered {answer}, not {{\"steps\": [{{\"pattern\": ...}}]}}"),
+            None,
+        )
+    })?;
     let texts = distinct(sentences);
     if texts.is_empty() {
         return Ok((patterns, Vec::new()));
@@ -371,6 +375,9 @@ mod tests {
             "publishes 3 order",
             &[p("eats {string}"), p("publishes {int} orders"), p("waits")],
         );
-        assert!(shown.trim_start().starts_with("publishes {int} orders"), "{shown}");
+        assert!(
+            shown.trim_start().starts_with("publishes {int} orders"),
+            "{shown}"
+        );
     }
 }

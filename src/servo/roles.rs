@@ -177,7 +177,9 @@ const HINT: &str = "a roles file holds [roles.<role>] tables of <implementation>
 #[serde(deny_unknown_fields)]
 struct Raw {
     roles: Option<
-        toml::Spanned<BTreeMap<String, toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>>>,
+        toml::Spanned<
+            BTreeMap<String, toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>>,
+        >,
     >,
 }
 
@@ -193,10 +195,7 @@ fn implementation_of(
                 Some(toml::Value::String(c)) if !c.trim().is_empty() => c,
                 Some(toml::Value::String(_)) => return Err("the command is empty".into()),
                 Some(other) => {
-                    return Err(format!(
-                        "command is a {}, not a string",
-                        other.type_str()
-                    ));
+                    return Err(format!("command is a {}, not a string", other.type_str()));
                 }
                 None => return Err("the table has no command = \"...\"".into()),
             };

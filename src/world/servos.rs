@@ -70,10 +70,7 @@ impl ValkeyWorld {
         params["location"] = json!(step.location);
         params["table"] = json!(step.table);
         params["docstring"] = json!(step.docstring);
-        let at = format!(
-            "at {} `{} {}`",
-            step.location, step.keyword, step.sentence
-        );
+        let at = format!("at {} `{} {}`", step.location, step.keyword, step.sentence);
         let i = self
             .servos
             .running
@@ -89,13 +86,13 @@ impl ValkeyWorld {
         }
         match servo.call("step", params, timeout).await {
             Ok(result) => step_result(&launch, &at, &result, servo),
-            Err(CallError::Rpc { code, message }) if code == crate::servo::NO_MATCH => Err(
-                Error::Expectation(format!(
+            Err(CallError::Rpc { code, message }) if code == crate::servo::NO_MATCH => {
+                Err(Error::Expectation(format!(
                     "{} has no pattern for {:?} {at}: {message}",
                     launch.describe(),
                     step.text
-                )),
-            ),
+                )))
+            }
             Err(e @ CallError::Rpc { .. }) => Err(Error::Expectation(format!(
                 "{} {at}: {e}\n{}",
                 launch.describe(),
@@ -142,10 +139,7 @@ impl ValkeyWorld {
         let dir = self.dir()?.join("servos");
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let at = format!(
-            "at {} `{} {}`",
-            step.location, step.keyword, step.sentence
-        );
+        let at = format!("at {} `{} {}`", step.location, step.keyword, step.sentence);
         let mut servo = Servo::start(launch, &dir)
             .await
             .map_err(|f| Error::Expectation(format!("{f}\n  {at}")))?;
@@ -216,11 +210,7 @@ impl ValkeyWorld {
                 .collect();
             json!({ "seeds": seeds })
         });
-        let tls = if tls {
-            self.tls_files()?
-        } else {
-            Value::Null
-        };
+        let tls = if tls { self.tls_files()? } else { Value::Null };
         Ok(json!({
             "servers": map,
             "cluster": cluster,
@@ -310,10 +300,7 @@ fn step_result(launch: &Launch, at: &str, result: &Value, servo: &Servo) -> Resu
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("(no message)");
-            let mut out = format!(
-                "{} failed the step {at}:\n  {message}",
-                launch.describe()
-            );
+            let mut out = format!("{} failed the step {at}:\n  {message}", launch.describe());
             if !log.is_empty() {
                 out.push_str("\n  its log for the step:");
                 for line in &log {
@@ -339,7 +326,9 @@ fn with_hint(message: String, call: &Option<CallError>) -> String {
         Some(CallError::Garbage(_)) => {
             "the servo's protocol socket carries JSON-RPC only: print to stdout or stderr, which the harness keeps in files"
         }
-        Some(CallError::Closed) => "the servo exited or closed its socket mid-step: its stderr says why",
+        Some(CallError::Closed) => {
+            "the servo exited or closed its socket mid-step: its stderr says why"
+        }
         _ => "docs/src/servos/protocol.md says what a servo answers",
     };
     format!("{message}\n  hint: {hint}")

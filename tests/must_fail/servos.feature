@@ -6,7 +6,7 @@ Feature: Must fail: the application's own processes
 
   Scenario: a servo step that fails
     Fails with: the "app" process (implementation "python"
-    Fails with: failed the step at tests/must_fail/servos.feature:14
+    Fails with: failed the step at tests/must_fail/servos.feature:13
     Fails with: the sum is 5, not 6
     Fails with: adding 2 and 3
     When the "app" process adds 2 and 2 and expects 4
