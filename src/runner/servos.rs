@@ -210,7 +210,7 @@ pub async fn check(gate: &Gate, roles: &RunRoles, tmp_root: &Path) -> Result<()>
         crate::leftovers::Kind::Scenario,
     )
     .map_err(|e| Error::io(format!("creating a directory in {}", tmp_root.display()), e))?;
-    for (_, (roles, sentences)) in by_file {
+    for (roles, sentences) in by_file.into_values() {
         servo::discover(&roles, &sentences, false, dir.path()).await?;
     }
     Ok(())

@@ -176,12 +176,11 @@ const HINT: &str = "a roles file holds [roles.<role>] tables of <implementation>
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    roles: Option<
-        toml::Spanned<
-            BTreeMap<String, toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>>,
-        >,
-    >,
+    roles: Option<toml::Spanned<BTreeMap<String, RawRole>>>,
 }
+
+/// A role's table: implementation name → command or table, with spans.
+type RawRole = toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>;
 
 /// A command string, or a table with `command` and `env`.
 fn implementation_of(
