@@ -146,3 +146,28 @@ fn servos_that_hang_or_exit_leave_nothing_behind() {
     assert!(said.contains("2 failed"), "{said}");
     assert_left_nothing(tmp.path());
 }
+
+#[test]
+fn valkey_bdd_steps_lists_the_sentences_each_servo_serves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["steps", "features/servos"])
+        .env("VALKEY_BDD_TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("# Sentences of the roles of features/servos/roles.toml"),
+        "{said}"
+    );
+    assert!(
+        said.contains("## the \"app\" process — python (fixture servo.py)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("- `` the \"app\" process adds {int} and {int} and expects {int} ``"),
+        "{said}"
+    );
+    assert_left_nothing(tmp.path());
+}
