@@ -37,7 +37,8 @@
 //!   by the scenarios of a feature.
 //! - [`actors`]: named clients with background commands and checkpoints on
 //!   what [`client_state`] reads of them in `CLIENT LIST`;
-//!   [`process`]: the user's own programs; [`streams`]: stream consumers;
+//!   [`process`]: the user's own programs; [`servo`]: the application's
+//!   own processes serving step sentences of a role; [`streams`]: stream consumers;
 //!   [`pubsub`]: subscribers to channels and patterns, keyspace events.
 //! - [`tls`]: certificates made once per run; [`acl`]: the run's password
 //!   every server needs (secure by default) and ACL users; credentials live
@@ -81,6 +82,7 @@ pub mod reply;
 pub mod reuse;
 pub mod runner;
 pub mod server;
+pub mod servo;
 pub mod settings;
 pub mod shared;
 pub mod shown;

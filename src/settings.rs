@@ -9,6 +9,7 @@
 //! | `VALKEY_BDD_START_TIMEOUT` | seconds a server may take to become ready | 10 (60 under `VALKEY_BDD_WRAPPER`) |
 //! | `VALKEY_BDD_COMMAND_TIMEOUT` | seconds a command may take to answer | 10 |
 //! | `VALKEY_BDD_WAIT_TIMEOUT` | seconds a wait for a state may take (replicas caught up, ...) | 10 |
+//! | `VALKEY_BDD_SERVO_TIMEOUT` | seconds a servo may take to answer a step ([`crate::servo`]) | 30 |
 //! | `VALKEY_BDD_CLUSTER_POOL` | cluster nodes started ahead of need (0: none) | what the features' clusters use, up to 32 |
 //! | `VALKEY_BDD_REUSE` | `0`: start every server fresh instead of reusing default-configuration servers of passed scenarios ([`crate::reuse`]) | `1` |
 //! | `VALKEY_BDD_OTHER_SERVER_PATH` | a second binary, for scenarios mixing versions | the other engine on `PATH` |
@@ -132,6 +133,12 @@ pub fn command_timeout() -> Result<Duration> {
 /// take.
 pub fn wait_timeout() -> Result<Duration> {
     seconds("VALKEY_BDD_WAIT_TIMEOUT", 10)
+}
+
+/// How long a servo may take to answer a step (`VALKEY_BDD_SERVO_TIMEOUT`,
+/// default 30 s).
+pub fn servo_timeout() -> Result<Duration> {
+    seconds("VALKEY_BDD_SERVO_TIMEOUT", 30)
 }
 
 /// The second server binary, for scenarios mixing versions:
@@ -524,6 +531,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "10",
     ),
     (
+        "VALKEY_BDD_SERVO_TIMEOUT",
+        "seconds a servo may take to answer a step",
+        "30",
+    ),
+    (
         "VALKEY_BDD_CLUSTER_POOL",
         "cluster nodes started ahead of need (0: none)",
         "what the selected clusters use, up to 32",
@@ -682,6 +694,7 @@ pub fn validate() -> Result<()> {
     check(start_timeout().map(drop));
     check(command_timeout().map(drop));
     check(wait_timeout().map(drop));
+    check(servo_timeout().map(drop));
     check(slow_notice().map(drop));
     check(durations_path().map(drop));
     check(cluster_pool().map(drop));

@@ -23,7 +23,8 @@
 //!
 //! Deadlines: the run sets `VALKEY_BDD_WAIT_TIMEOUT=3` unless it is set
 //! already, so the twins of the sentences that wait ("eventually", "is
-//! blocked", "becomes") give up after 3 s; they run at the same time.
+//! blocked", "becomes") give up after 3 s; they run at the same time. So
+//! does `VALKEY_BDD_SERVO_TIMEOUT`, for the twin of a servo that hangs.
 
 use std::path::{Path, PathBuf};
 
@@ -122,6 +123,10 @@ async fn every_twin_fails_at_its_last_step_with_its_message() {
         // SAFETY: set before the run starts anything that reads the
         // environment; the other test of this binary does not read it.
         unsafe { std::env::set_var("VALKEY_BDD_WAIT_TIMEOUT", "3") };
+    }
+    if std::env::var_os("VALKEY_BDD_SERVO_TIMEOUT").is_none() {
+        // SAFETY: as above; the twin of a servo that hangs gives up after 3 s.
+        unsafe { std::env::set_var("VALKEY_BDD_SERVO_TIMEOUT", "3") };
     }
     let twins = corpus();
     let started = std::time::Instant::now();

@@ -30,8 +30,9 @@ enum Command {
         args: Vec<String>,
     },
     /// Lists the sentences the step libraries for these features define
-    /// (`*.steps` beside and above them, `--steps`, VALKEY_BDD_STEPS), then
-    /// every built-in sentence.
+    /// (`*.steps` beside and above them, `--steps`, VALKEY_BDD_STEPS), the
+    /// sentences the servos of their roles serve (`roles.toml`), then every
+    /// built-in sentence.
     Steps {
         /// Feature files and folders (default: features).
         paths: Vec<PathBuf>,
@@ -118,7 +119,7 @@ async fn main() {
                 .run_and_exit()
                 .await
         }
-        Command::Steps { paths, steps } => list_steps(paths, steps),
+        Command::Steps { paths, steps } => list_steps(paths, steps).await,
         Command::Build {
             version,
             source,
@@ -187,7 +188,7 @@ async fn main() {
     }
 }
 
-fn list_steps(paths: Vec<PathBuf>, steps: Vec<PathBuf>) -> valkey_bdd::Result<()> {
+async fn list_steps(paths: Vec<PathBuf>, steps: Vec<PathBuf>) -> valkey_bdd::Result<()> {
     use valkey_bdd::runner::library::{self, Library};
     let paths = if paths.is_empty() {
         vec![PathBuf::from("features")]
@@ -203,6 +204,10 @@ fn list_steps(paths: Vec<PathBuf>, steps: Vec<PathBuf>) -> valkey_bdd::Result<()
         "# Sentences of the step libraries
 {}",
         library::render(&lib)
+    );
+    print!(
+        "{}",
+        valkey_bdd::runner::servos::render_roles(&paths).await?
     );
     println!(
         "

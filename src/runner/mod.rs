@@ -33,6 +33,7 @@ pub mod report;
 mod rooted;
 mod run;
 pub mod select;
+pub mod servos;
 pub mod shard;
 mod summary;
 mod unknown;

@@ -93,6 +93,8 @@ impl Runner {
         let library = library::Library::discover(&roots, &extra_steps)?;
         library.check(glossary::registered())?;
         let mut gate = select::Gate::load_with(&features, &criteria, &library)?;
+        let run_roles = Arc::new(servos::RunRoles::find(&gate)?);
+        servos::rewrite(&mut gate, &run_roles);
         /// Puts the search order back however the run ends.
         struct MainBinary;
         impl Drop for MainBinary {
@@ -121,6 +123,15 @@ impl Runner {
         self.sweep_leftovers();
         unknown::check_steps(&gate)?;
         no_tests::check(&gate, &args, &features)?;
+        servos::check(
+            &gate,
+            &run_roles,
+            &self
+                .tmp_root
+                .clone()
+                .unwrap_or_else(crate::settings::tmp_root),
+        )
+        .await?;
         let part = shard::Part {
             index: criteria.shard.as_ref().map_or(1, |s| s.index),
             total: criteria.shard.as_ref().map_or(1, |s| s.total),
@@ -246,6 +257,10 @@ impl Runner {
             .with_parser::<parser::Parsed, Vec<gherkin::Feature>>(parser::Parsed)
             .max_concurrent_scenarios(concurrency)
             .before(move |feature, rule, scenario, world| {
+                world.set_roles(
+                    run_roles.for_feature(feature.path.as_deref()),
+                    servos::combination_of(&scenario.name),
+                );
                 world.set_keep_policy(keep);
                 world.set_tmp_root(tmp_root.clone());
                 if reuse {

@@ -30,6 +30,7 @@ pub mod replication;
 pub mod reply;
 pub mod security;
 pub mod server;
+pub mod servos;
 pub mod streams;
 
 /// An optional name captured by a sentence: empty means "the default one".

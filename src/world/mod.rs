@@ -22,6 +22,8 @@ mod observe;
 pub mod remember;
 mod replicates;
 mod servers;
+mod servos;
+pub use servos::{ServoStep, Servos};
 mod shared_servers;
 mod teardown;
 
@@ -125,6 +127,8 @@ pub struct ValkeyWorld {
     /// The external server as the scenario found it, put back at its end
     /// ([`crate::external::state`]).
     external: Option<crate::external::Snapshot>,
+    /// The scenario's roles and the servos it started ([`crate::servo`]).
+    servos: Servos,
 }
 
 impl fmt::Debug for ValkeyWorld {
@@ -180,6 +184,7 @@ impl ValkeyWorld {
             network: None,
             delayed: Vec::new(),
             external: None,
+            servos: Servos::default(),
         }
     }
 

@@ -17,6 +17,7 @@ impl ValkeyWorld {
     /// (which fails the scenario, when nothing else did).
     pub async fn teardown(&mut self, failed: bool) -> Teardown {
         let mut out = Teardown::default();
+        self.stop_servos(failed, &mut out.report).await;
         self.end_faults(failed, &mut out.report).await;
         self.default_clients.clear();
         self.clients.clear();
