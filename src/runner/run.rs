@@ -6,8 +6,8 @@ use super::execute::{after_scenario, execute, keep_policy};
 use super::record::StepFailure;
 use super::{
     Outcome, Runner, ScenarioResult, Verdict, durations, gather, help, init_tracing, interrupt,
-    json, library, no_tests, parser, progress, record, relative, report, rooted, select, shard,
-    summary, unknown,
+    json, library, no_tests, parser, progress, record, relative, report, rooted, select, servos,
+    shard, summary, unknown,
 };
 use crate::binary::ServerBinary;
 use crate::error::{Error, Result};

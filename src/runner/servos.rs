@@ -198,7 +198,7 @@ pub async fn check(gate: &Gate, roles: &RunRoles, tmp_root: &Path) -> Result<()>
                 orphans.len(),
                 orphans.join("\n")
             ),
-            hint: "declare the application's roles in roles.toml in the features' folder: [roles.<role>] with <implementation> = \"<command>\" (docs/src/servos/protocol.md)".into(),
+            hint: "declare the application's roles in roles.toml in the features' folder: [roles.<role>] with <implementation> = \"<command>\" (docs/src/servos/protocol.md: \"The roles file\")".into(),
         });
     }
     if by_file.is_empty() {

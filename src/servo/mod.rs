@@ -162,7 +162,7 @@ pub async fn discover(
                 failures.join("\n")
             ),
             hint: format!(
-                "run the command of the roles file ({}) by hand with {ENV_SOCKET} set; docs/src/servos/protocol.md says what a servo does",
+                "run the command of the roles file ({}) by hand with {ENV_SOCKET} set; docs/src/servos/protocol.md: \"Transport and framing\" says what a servo does",
                 relative(&roles.file)
             ),
         });

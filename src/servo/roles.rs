@@ -171,7 +171,7 @@ impl Roles {
     }
 }
 
-const HINT: &str = "a roles file holds [roles.<role>] tables of <implementation> = \"<command>\" or <implementation> = { command = \"...\", env = { NAME = \"value\" } } (docs/src/servos/protocol.md)";
+const HINT: &str = "a roles file holds [roles.<role>] tables of <implementation> = \"<command>\" or <implementation> = { command = \"...\", env = { NAME = \"value\" } } (docs/src/servos/protocol.md: \"The roles file\")";
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

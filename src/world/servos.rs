@@ -113,7 +113,7 @@ impl ValkeyWorld {
                 "the step names the role \"{role}\", and no roles file ({}) lies beside this feature or above it",
                 crate::servo::roles::FILE_NAME
             ),
-            hint: "declare the role in roles.toml in the features' folder (docs/src/servos/protocol.md)".into(),
+            hint: "declare the role in roles.toml in the features' folder (docs/src/servos/protocol.md: \"The roles file\")".into(),
         })?;
         let declared = roles.role(role).ok_or_else(|| Error::Config {
             what: format!(
@@ -329,7 +329,7 @@ fn with_hint(message: String, call: &Option<CallError>) -> String {
         Some(CallError::Closed) => {
             "the servo exited or closed its socket mid-step: its stderr says why"
         }
-        _ => "docs/src/servos/protocol.md says what a servo answers",
+        _ => "docs/src/servos/protocol.md: \"Methods (harness → servo)\" says what a servo answers",
     };
     format!("{message}\n  hint: {hint}")
 }
