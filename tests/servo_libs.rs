@@ -5,14 +5,14 @@
 //! Node implementations against real servers.
 //!
 //! pytest and the `valkey` client come from the venv `.ci/install-server` makes
-//! (`~/.cache/valkey-bdd/servo-venv`, or the Python `VALKEY_BDD_PYTHON` names); Node and the
+//! (`~/.cache/valkey-bdd/servo-venv`, or the Python `SERVO_PYTHON` names); Node and the
 //! example's packages (`npm ci` in examples/orders) from it too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const HINT: &str = "run `bash .ci/install-server` (it installs Node, and pytest and the `valkey` \
-                    client into ~/.cache/valkey-bdd/servo-venv), or set VALKEY_BDD_PYTHON to a \
+                    client into ~/.cache/valkey-bdd/servo-venv), or set SERVO_PYTHON to a \
                     Python that has pytest";
 
 fn root() -> &'static Path {
@@ -28,10 +28,10 @@ fn servo_venv_python() -> PathBuf {
     cache.join("valkey-bdd/servo-venv/bin/python")
 }
 
-/// The first Python that can import these modules: `VALKEY_BDD_PYTHON`, the servo venv,
+/// The first Python that can import these modules: `SERVO_PYTHON`, the servo venv,
 /// `python3`.
 fn python_with(modules: &str) -> PathBuf {
-    let candidates: Vec<PathBuf> = std::env::var_os("VALKEY_BDD_PYTHON")
+    let candidates: Vec<PathBuf> = std::env::var_os("SERVO_PYTHON")
         .map(PathBuf::from)
         .into_iter()
         .chain([servo_venv_python(), PathBuf::from("python3")])
@@ -105,7 +105,7 @@ fn run_orders(path: &str, tmp: &std::path::Path) -> std::process::Output {
             .args(["run", path, "--keep", "never"])
             .current_dir(root())
             .env("VALKEY_BDD_TMPDIR", tmp)
-            .env("VALKEY_BDD_PYTHON", &python)
+            .env("SERVO_PYTHON", &python)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env_remove("VALKEY_BDD_ROLES")
             .env_remove("VALKEY_BDD_MATRIX"),
@@ -114,7 +114,6 @@ fn run_orders(path: &str, tmp: &std::path::Path) -> std::process::Output {
 }
 
 #[test]
-#[ignore = "needs scenarios multiplied by role combination, not built yet (issue 27)"]
 fn the_orders_example_runs_every_combination_of_its_roles() {
     let example = root().join("examples/orders");
     assert!(
@@ -148,7 +147,6 @@ fn the_orders_example_runs_every_combination_of_its_roles() {
 }
 
 #[test]
-#[ignore = "needs scenarios multiplied by role combination, not built yet (issue 27)"]
 fn the_orders_examples_checks_fail_with_their_messages() {
     let tmp = tempfile::tempdir().unwrap();
     let out = run_orders("tests/fixtures/orders_must_fail", tmp.path());
