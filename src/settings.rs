@@ -26,6 +26,8 @@
 //! | `VALKEY_BDD_STEPS` | more step libraries: `*.steps` files or folders, `:`-separated | unset |
 //! | `VALKEY_BDD_STRICT` | `1`: a scenario whose tags the server cannot meet (`@requires:tls`, ...) fails the run instead of being skipped | unset |
 //! | `VALKEY_BDD_NO_TESTS` | what a run that selects no scenario does: `fail` (exit status 4), `warn` or `pass` | `fail` |
+//! | `VALKEY_BDD_ROLES` | the one implementation of a role that runs: `producer=python,consumer=node` ([`crate::runner::combinations`]) | unset: every implementation |
+//! | `VALKEY_BDD_COMBINATIONS` | which combinations of the roles' implementations run: `all`, `each` (every implementation at least once) or `one` | `all` |
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -619,6 +621,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "VALKEY_BDD_NO_TESTS",
         "a run that selects no scenario: fail (exit status 4), warn or pass (--no-tests)",
         "fail",
+    ),
+    (
+        "VALKEY_BDD_ROLES",
+        "the one implementation of a role that runs, role=implementation,... (--role)",
+        "unset: every implementation",
+    ),
+    (
+        "VALKEY_BDD_COMBINATIONS",
+        "which combinations of the roles' implementations run: all, each (every implementation at least once) or one (--combinations)",
+        "all",
     ),
     (
         "VALKEY_BDD_EXTERNAL",

@@ -215,3 +215,23 @@ fn every_assertion_sentence_has_a_must_fail_twin() {
         missing.join("\n")
     );
 }
+
+/// The role step (`src/steps/servos.rs`) registers the one spelling the
+/// servo host reads roles with (`servo::ROLE_PATTERN`): a macro takes only
+/// a literal, so the two texts are kept equal here.
+#[test]
+fn the_role_step_is_spelt_as_the_servo_host_reads_it() {
+    let mine: Vec<_> = glossary::registered()
+        .iter()
+        .filter(|s| s.path.ends_with("steps/servos.rs"))
+        .collect();
+    assert_eq!(mine.len(), 3, "Given, When and Then");
+    for s in mine {
+        assert_eq!(
+            s.regex.as_str(),
+            valkey_bdd::servo::ROLE_PATTERN,
+            "{}",
+            s.keyword
+        );
+    }
+}

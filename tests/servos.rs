@@ -171,3 +171,240 @@ fn valkey_bdd_steps_lists_the_sentences_each_servo_serves() {
     );
     assert_left_nothing(tmp.path());
 }
+
+const COMBOS: &str = "tests/fixtures/servos/combos/app.feature";
+
+/// `valkey-bdd run COMBOS <args>`: its status, what it said, and the
+/// scenario names of its JUnit report with each test case's system-out.
+fn run_combos(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, Vec<(String, String)>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["run", COMBOS, "--junit"])
+        .arg(junit.path())
+        .args(args)
+        .env("VALKEY_BDD_TMPDIR", tmp.path())
+        .env("VALKEY_BDD_KEEP", "never")
+        .env_remove("VALKEY_BDD_MATRIX")
+        .env_remove("VALKEY_BDD_ROLES")
+        .env_remove("VALKEY_BDD_COMBINATIONS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let said = text(&out);
+    assert_left_nothing(tmp.path());
+    let cases = match valkey_bdd::runner::junit::read(junit.path()) {
+        Ok(report) => report
+            .test_suites
+            .iter()
+            .flat_map(|s| s.test_cases.iter())
+            .map(|c| {
+                (
+                    c.name.to_string(),
+                    c.system_out
+                        .as_ref()
+                        .map(|o| o.to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    (out.status.code(), said, cases)
+}
+
+fn names(cases: &[(String, String)]) -> Vec<&str> {
+    let mut n: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn every_combination_of_the_roles_implementations_is_a_scenario_of_its_own() {
+    let (code, said, cases) = run_combos(&[], &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("7 scenarios selected: 7 passed"), "{said}");
+    let mut wanted = Vec::new();
+    for reader in ["one", "three", "two"] {
+        for writer in ["plain", "python"] {
+            wanted.push(format!("both roles [reader={reader}, writer={writer}]"));
+        }
+    }
+    wanted.push("no role".into());
+    assert_eq!(names(&cases), wanted, "{said}");
+    // Each ran its own implementations (the servo checks its scenario's
+    // combination and tags), and what they logged is under the test case.
+    let (_, out) = cases
+        .iter()
+        .find(|(n, _)| n == "both roles [reader=two, writer=plain]")
+        .unwrap();
+    assert!(out.contains("[reader/two] implementation=two"), "{out}");
+    assert!(out.contains("[writer/plain] implementation=plain"), "{out}");
+    assert!(out.contains("[writer/plain] SET k -> +OK"), "{out}");
+    assert!(
+        out.contains("tests/fixtures/servos/combos/app.feature:4 When the \"writer\" process sets \"k\" to \"v\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_options_choose_among_the_combinations_and_keep_their_names() {
+    // As few as run each implementation once: as many as the reader has.
+    let (code, said, cases) = run_combos(&["--combinations", "each"], &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(
+        names(&cases),
+        [
+            "both roles [reader=one, writer=python]",
+            "both roles [reader=three, writer=python]",
+            "both roles [reader=two, writer=plain]",
+            "no role"
+        ],
+        "{said}"
+    );
+    // One: each role's first implementation, the name unchanged.
+    let (code, said, cases) = run_combos(&[], &[("VALKEY_BDD_COMBINATIONS", "one")]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(
+        names(&cases),
+        ["both roles [reader=one, writer=python]", "no role"],
+        "{said}"
+    );
+    // --role keeps one implementation; a scenario without the role runs.
+    let (code, said, cases) = run_combos(&["--role", "writer=plain"], &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(
+        names(&cases),
+        [
+            "both roles [reader=one, writer=plain]",
+            "both roles [reader=three, writer=plain]",
+            "both roles [reader=two, writer=plain]",
+            "no role"
+        ],
+        "{said}"
+    );
+    let (_, said, by_env) = run_combos(&[], &[("VALKEY_BDD_ROLES", "writer=plain, reader=three")]);
+    assert_eq!(
+        names(&by_env),
+        ["both roles [reader=three, writer=plain]", "no role"],
+        "{said}"
+    );
+    // Tags and name filters select combinations as they select scenarios.
+    let (code, said, cases) = run_combos(&["--tags", "@role:reader=two"], &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(
+        names(&cases),
+        [
+            "both roles [reader=two, writer=plain]",
+            "both roles [reader=two, writer=python]"
+        ],
+        "{said}"
+    );
+    let (code, said, cases) = run_combos(
+        &["--filter", "both roles [reader=three, writer=python]"],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(
+        names(&cases),
+        ["both roles [reader=three, writer=python]"],
+        "{said}"
+    );
+}
+
+#[test]
+fn combinations_are_listed_for_nextest_and_split_by_shards() {
+    let list = std::process::Command::new(BIN)
+        .args(["run", COMBOS, "--list", "--format", "terse"])
+        .output()
+        .unwrap();
+    let listed = text(&list);
+    assert!(list.status.success(), "{listed}");
+    let tests: Vec<&str> = listed.lines().filter(|l| l.ends_with(": test")).collect();
+    assert_eq!(tests.len(), 7, "{listed}");
+    assert!(
+        tests.contains(&"tests/fixtures/servos/combos/app.feature: both roles [reader=one, writer=python]: test"),
+        "{listed}"
+    );
+    // The two parts hold every combination once.
+    let mut all = Vec::new();
+    for part in ["1/2", "2/2"] {
+        let (code, said, cases) = run_combos(&["--shard", part], &[]);
+        assert_eq!(code, Some(0), "{said}");
+        all.extend(cases.into_iter().map(|(n, _)| n));
+    }
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (7, 7), "{all:?}");
+}
+
+#[test]
+fn a_choice_the_roles_files_cannot_meet_stops_the_run_before_it_starts() {
+    for (args, env, says) in [
+        (
+            vec!["--role", "writer=java"],
+            vec![],
+            "--role writer=java: the role \"writer\" of tests/fixtures/servos/combos/roles.toml has no implementation \"java\" (it has python, plain)",
+        ),
+        (
+            vec!["--role", "auditor=python"],
+            vec![],
+            "--role auditor=python: no roles file of this run declares the role \"auditor\"",
+        ),
+        (
+            vec![],
+            vec![("VALKEY_BDD_ROLES", "writer")],
+            "VALKEY_BDD_ROLES \"writer\" is not role=implementation",
+        ),
+        (
+            vec!["--combinations", "some"],
+            vec![],
+            "--combinations is \"some\", not all, each or one",
+        ),
+        (
+            vec!["--role", "writer=plain", "--role", "writer=python"],
+            vec![],
+            "--role keeps two implementations of the role \"writer\": plain and python",
+        ),
+    ] {
+        let (code, said, _) = run_combos(&args, &env);
+        assert_eq!(code, Some(2), "{args:?} {env:?}:\n{said}");
+        assert!(
+            said.contains(says),
+            "{args:?} {env:?}: {says:?} missing:\n{said}"
+        );
+        assert!(
+            !said.contains("valkey-bdd: server "),
+            "the run went as far as choosing a server binary:\n{said}"
+        );
+    }
+}
+
+#[test]
+fn what_a_servo_logged_with_passing_steps_is_shown_when_the_scenario_fails() {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let (out, tmp) = run(
+        "tests/fixtures/servos/logged/app.feature",
+        &[("VALKEY_BDD_REPORT", report.path().to_str().unwrap())],
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("what the servos logged with the steps that passed:"),
+        "{said}"
+    );
+    assert!(
+        said.contains("tests/fixtures/servos/logged/app.feature:4 [app/python] SET k -> +OK"),
+        "{said}"
+    );
+    // The failing step's own log is in its message.
+    assert!(said.contains("adding 1 and 1"), "{said}");
+    let html = std::fs::read_to_string(report.path()).unwrap();
+    assert!(
+        html.contains("<pre class=\"log\">[app&#x2f;python] SET k -&gt; +OK"),
+        "the HTML report has no log under the step"
+    );
+    assert_left_nothing(tmp.path());
+}

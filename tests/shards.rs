@@ -293,9 +293,11 @@ fn passed(out: &Output) -> Vec<String> {
         .collect()
 }
 
-/// A subset of the suite: streams, and a feature whose scenarios share a
-/// server (one test, never split).
-const FILTER: &str = "test(~features/streams/) | test(~rfc17_shared_server)";
+/// A subset of the suite: streams, a feature whose scenarios share a
+/// server (one test, never split), and the servos' scenarios, each a test
+/// per implementation of its role (names with brackets and commas).
+const FILTER: &str =
+    "test(~features/streams/) | test(~rfc17_shared_server) | test(~features/servos/)";
 
 #[test]
 fn nextest_partitions_run_every_scenario_once_and_an_archive_runs_elsewhere() {
@@ -320,7 +322,10 @@ fn nextest_partitions_run_every_scenario_once_and_an_archive_runs_elsewhere() {
         .collect();
     assert!(
         listed.len() > 10
-            && listed.contains("features/standalone/rfc17_shared_server.feature: (whole feature)"),
+            && listed.contains("features/standalone/rfc17_shared_server.feature: (whole feature)")
+            && listed.contains(
+                "features/servos/servos.feature: a servo writes to the scenario's server with its own client [app=plain]"
+            ),
         "{listed:?}"
     );
     let mut union = Vec::new();

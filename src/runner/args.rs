@@ -59,6 +59,11 @@ pub struct LibtestArgs {
     pub steps: Vec<String>,
     /// `--no-tests fail|warn|pass` (wins over `VALKEY_BDD_NO_TESTS`).
     pub no_tests: Option<String>,
+    /// `--role role=implementation` (repeatable; wins over
+    /// `VALKEY_BDD_ROLES`): the one implementation of a role that runs.
+    pub roles: Vec<String>,
+    /// `--combinations all|each|one` (wins over `VALKEY_BDD_COMBINATIONS`).
+    pub combinations: Option<String>,
 }
 
 impl LibtestArgs {
@@ -118,6 +123,7 @@ impl LibtestArgs {
             tags,
             inputs: self.inputs.clone(),
             shard,
+            choice: super::combinations::Choice::new(&self.roles, self.combinations.as_deref())?,
         })
     }
 }
@@ -168,6 +174,7 @@ impl From<Vec<String>> for LibtestArgs {
         let (mut matrix, mut modules, mut steps) =
             (None, Vec::<(String, String)>::new(), Vec::new());
         let mut no_tests = None;
+        let (mut roles, mut combinations) = (Vec::new(), None);
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
                 Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
@@ -224,6 +231,10 @@ impl From<Vec<String>> for LibtestArgs {
                 steps.push(value(inline));
             } else if flag == "--no-tests" {
                 no_tests = Some(value(inline));
+            } else if flag == "--role" {
+                roles.push(value(inline));
+            } else if flag == "--combinations" {
+                combinations = Some(value(inline));
             } else if LIBTEST_VALUED.contains(&flag.as_str()) {
                 if !a.contains('=') {
                     it.next();
@@ -262,6 +273,8 @@ impl From<Vec<String>> for LibtestArgs {
             modules,
             steps,
             no_tests,
+            roles,
+            combinations,
         }
     }
 }
@@ -351,6 +364,23 @@ mod tests {
         let orphan = LibtestArgs::from(["t", "--module-args", "x"].map(String::from).to_vec());
         let err = orphan.criteria().unwrap_err().to_string();
         assert!(err.contains("--module"), "{err}");
+        let a = LibtestArgs::from(
+            [
+                "t",
+                "--role",
+                "producer=node",
+                "--role=consumer=python",
+                "--combinations",
+                "each",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let choice = a.criteria().unwrap().choice;
+        assert_eq!(choice.mode, super::super::combinations::Mode::Each);
+        assert_eq!(choice.picks["producer"], "node");
+        assert_eq!(choice.picks["consumer"], "python");
+        assert_eq!(a.args, ["t"]);
         let a = LibtestArgs::from(["t", "--no-tests=warn"].map(String::from).to_vec());
         assert_eq!(
             (a.no_tests.as_deref(), a.args),

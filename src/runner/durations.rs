@@ -170,6 +170,7 @@ mod tests {
             line: 2,
             feature: "f".into(),
             scenario: name.into(),
+            combination: String::new(),
             tags: Vec::new(),
             steps: Vec::new(),
             test_name: format!("{path}: {name}"),

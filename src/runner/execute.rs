@@ -44,7 +44,11 @@ where
     let run = cucumber
         .with_cli(opts)
         .filter_run(features, move |feature, _rule, scenario| {
-            selection.runs(feature.path.as_deref(), scenario.position.line)
+            selection.runs(
+                feature.path.as_deref(),
+                scenario.position.line,
+                &scenario.name,
+            )
         });
     let writer = tokio::select! {
         w = run => w,

@@ -62,6 +62,15 @@ capability tags, the unknown-step check and the cluster pool's size):
                            \"no tests to run\", exit status 4), warn or pass
                            [VALKEY_BDD_NO_TESTS]; an empty shard of a non-empty
                            selection passes, and --list lists what there is
+      --role <role=implementation>
+                           run only this implementation of a role (repeatable)
+                           [VALKEY_BDD_ROLES]
+      --combinations <all|each|one>
+                           a scenario naming roles with several implementations
+                           runs once per combination of them (all, the default),
+                           as few times as run each implementation (each), or
+                           once, each role's first implementation (one)
+                           [VALKEY_BDD_COMBINATIONS]
 
 Running:
       --module <path.so> [--module-args \"a b\"]

@@ -83,6 +83,7 @@ struct StepView {
     line: usize,
     status: &'static str,
     duration: String,
+    log: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -149,16 +150,17 @@ fn ms(d: Duration) -> f64 {
 pub fn render(o: &Outcome, binary: &str) -> Result<String> {
     let mut results: Vec<&ScenarioResult> = o.scenarios.iter().collect();
     results.sort_by(|a, b| a.key.cmp(&b.key));
-    let ids: BTreeMap<&str, String> = results
+    // The combinations of one scenario share its place: the key tells them apart.
+    let ids: BTreeMap<&super::record::Key, String> = results
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.place.as_str(), format!("s{i}")))
+        .map(|(i, r)| (&r.key, format!("s{i}")))
         .collect();
     let mut failures = Vec::new();
     let mut skips = Vec::new();
     let mut features: Vec<FeatureView> = Vec::new();
     for r in &results {
-        let view = || scenario_view(r, ids[r.place.as_str()].clone());
+        let view = || scenario_view(r, ids[&r.key].clone());
         match r.verdict {
             Verdict::Failed => {
                 failures.push(view());
@@ -277,6 +279,7 @@ fn scenario_view(r: &ScenarioResult, id: String) -> ScenarioView {
                     StepStatus::Skipped => "skipped",
                 },
                 duration: s.duration.map(seconds).unwrap_or_default(),
+                log: s.log.clone(),
             })
             .collect(),
         failure: r.failure.as_ref().map(|f| FailureView {
@@ -297,7 +300,11 @@ fn scenario_view(r: &ScenarioResult, id: String) -> ScenarioView {
 
 /// One bar per scenario that ran, each in the first lane free when it
 /// started: lanes show what ran at the same time.
-fn timeline(results: &[&ScenarioResult], ids: &BTreeMap<&str, String>, wall: Duration) -> Timeline {
+fn timeline(
+    results: &[&ScenarioResult],
+    ids: &BTreeMap<&super::record::Key, String>,
+    wall: Duration,
+) -> Timeline {
     let mut ran: Vec<(Duration, Duration, &ScenarioResult)> = results
         .iter()
         .filter_map(|r| Some((r.started_at?, r.duration?, *r)))
@@ -343,7 +350,7 @@ fn timeline(results: &[&ScenarioResult], ids: &BTreeMap<&str, String>, wall: Dur
             if r.servers.len() == 1 { "" } else { "s" }
         );
         bars.push(Bar {
-            id: ids[r.place.as_str()].clone(),
+            id: ids[&r.key].clone(),
             x: start.as_secs_f64() * scale,
             y: lane as f64 * LANE,
             w: (took.as_secs_f64() * scale).max(2.0),

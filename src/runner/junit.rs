@@ -68,6 +68,16 @@ pub fn of(outcome: &Outcome) -> Report {
         }
         case.add_property(Property::new(TEST_NAME, r.test_name.clone()));
         case.add_property(Property::new("valkey-bdd.place", r.place.clone()));
+        // What servos logged, under the step they logged it with.
+        let logged: Vec<String> = r
+            .steps
+            .iter()
+            .filter(|s| !s.log.is_empty())
+            .map(|s| format!("{}:{} {}\n  {}", file, s.line, s.step, s.log.join("\n  ")))
+            .collect();
+        if !logged.is_empty() {
+            case.set_system_out(logged.join("\n"));
+        }
         suites.entry(file.to_string()).or_default().push(case);
     }
     let mut report = Report::new("valkey-bdd");
@@ -243,9 +253,16 @@ pub fn merge(reports: Vec<(PathBuf, Report)>, allow_partial: bool) -> Result<Mer
             for case in &suite.test_cases {
                 let place = property(case, "valkey-bdd.place")
                     .unwrap_or_else(|| format!("{}: {}", suite.name.as_str(), case.name.as_str()));
-                if let Some(first) = seen.insert(place.clone(), path.as_path()) {
+                // The combinations of one scenario share its place.
+                let label = super::combinations::label_of(case.name.as_str());
+                let scenario = if label.is_empty() {
+                    place.clone()
+                } else {
+                    format!("{place} [{label}]")
+                };
+                if let Some(first) = seen.insert(scenario.clone(), path.as_path()) {
                     return Err(refused(format!(
-                        "the scenario {place} is in {} and in {}",
+                        "the scenario {scenario} is in {} and in {}",
                         name(first),
                         name(path)
                     )));
@@ -350,13 +367,18 @@ pub fn outcome(report: &Report, partial: Option<String>) -> super::Outcome {
                 verdict,
                 failure,
                 duration: case.time,
-                key: (Some(PathBuf::from(file)), line),
+                key: (
+                    Some(PathBuf::from(file)),
+                    line,
+                    super::combinations::label_of(case.name.as_str()).to_string(),
+                ),
                 test_name: property(case, TEST_NAME).unwrap_or_default(),
                 details: String::new(),
                 started_at: None,
                 steps: Vec::new(),
                 servers: Vec::new(),
                 tags: Vec::new(),
+                step_logs: Vec::new(),
             });
         }
     }

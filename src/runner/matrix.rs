@@ -102,7 +102,7 @@ impl Matrix {
         for (i, (_, outcome)) in self.columns.iter().enumerate() {
             for r in &outcome.scenarios {
                 let row = rows
-                    .entry(r.place.clone())
+                    .entry(format!("{}\t{}", r.place, r.scenario))
                     .or_insert_with(|| (r.scenario.clone(), vec!["-".to_string(); n]));
                 row.1[i] = match &r.verdict {
                     Verdict::Passed => "pass".into(),
@@ -124,7 +124,8 @@ impl Matrix {
         header.extend(self.columns.iter().map(|(c, _)| c.name.clone()));
         let lines: Vec<Vec<String>> = rows
             .iter()
-            .map(|(place, (name, cells))| {
+            .map(|(key, (name, cells))| {
+                let place = key.split_once('\t').map_or(key.as_str(), |(p, _)| p);
                 let mut line = vec![format!("{name} ({place})")];
                 line.extend(cells.iter().cloned());
                 line

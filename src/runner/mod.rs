@@ -13,6 +13,7 @@
 mod args;
 pub mod classify;
 mod clipped;
+pub mod combinations;
 pub mod durations;
 mod execute;
 mod gather;
@@ -120,7 +121,7 @@ pub struct ScenarioResult {
     /// How long it ran (`None` when it did not).
     pub duration: Option<std::time::Duration>,
     /// The feature file (as cucumber read it) and the scenario's line.
-    pub key: (Option<PathBuf>, usize),
+    pub key: record::Key,
     /// Its name as a test (nextest, shards, reports).
     pub test_name: String,
     /// What its teardown reported: servers' log tails, a kept directory.
@@ -135,6 +136,10 @@ pub struct ScenarioResult {
     pub servers: Vec<String>,
     /// Its tags and its feature's, with their `@`.
     pub tags: Vec<String>,
+    /// What servos logged with the steps that passed, by the step's line,
+    /// until the run's end puts them under their steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_logs: Vec<(usize, Vec<String>)>,
 }
 
 /// What a run did.

@@ -13,14 +13,13 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A scenario by feature file and line, as the recorder keys it.
-type Key = (Option<PathBuf>, usize);
+type Key = super::record::Key;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,11 +258,11 @@ mod tests {
     #[test]
     fn the_line_counts_and_names_the_longest_running_first() {
         let board = Board::new(3, Mode::Off);
-        board.started((None, 1), "first", "a.feature:1");
+        board.started((None, 1, String::new()), "first", "a.feature:1");
         std::thread::sleep(Duration::from_millis(5));
-        board.started((None, 2), "second", "a.feature:2");
-        board.started((None, 3), "third", "a.feature:3");
-        board.finished(&(None, 3), true);
+        board.started((None, 2, String::new()), "second", "a.feature:2");
+        board.started((None, 3, String::new()), "third", "a.feature:3");
+        board.finished(&(None, 3, String::new()), true);
         let line = board.line();
         assert!(
             line.starts_with("1/3 scenarios, 1 failed · 2 running, longest: \"first\""),
@@ -275,7 +274,7 @@ mod tests {
     #[test]
     fn a_slow_scenario_is_noticed_once_in_plain_text() {
         let board = Board::new(1, Mode::Off);
-        board.started((None, 7), "slow one", "a.feature:7");
+        board.started((None, 7, String::new()), "slow one", "a.feature:7");
         assert!(board.notices(Duration::from_secs(60)).is_empty());
         let n = board.notices(Duration::ZERO);
         assert_eq!(n.len(), 1, "{n:?}");

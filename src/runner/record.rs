@@ -50,6 +50,10 @@ pub struct StepRecord {
     pub status: StepStatus,
     /// From its start to its end (`None` for a step that did not run).
     pub duration: Option<Duration>,
+    /// What a servo logged with it, each line prefixed by
+    /// `[role/implementation]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
 }
 
 /// One scenario as seen through the events.
@@ -68,7 +72,12 @@ pub struct Seen {
 }
 
 /// The scenarios of a run by `(feature file, line)`, filled in as events arrive.
-pub type Log = Arc<Mutex<HashMap<(Option<PathBuf>, usize), Seen>>>;
+pub type Log = Arc<Mutex<HashMap<Key, Seen>>>;
+
+/// What tells a scenario apart: its feature file, its line, and the
+/// combination of roles' implementations its name carries (empty for none;
+/// [`super::combinations`]).
+pub type Key = (Option<PathBuf>, usize, String);
 
 /// A writer decorator that records each scenario's failure and duration in a
 /// [`Log`], then passes the event on.
@@ -178,7 +187,7 @@ impl<Wr> Recorder<Wr> {
 /// get when it finishes.
 #[derive(Debug)]
 struct Open {
-    key: (Option<PathBuf>, usize),
+    key: Key,
     started: Instant,
     /// The step running now: its line and when it started.
     step: Option<(usize, Instant)>,
@@ -228,6 +237,7 @@ fn observe_step<W>(
         line: step.position.line,
         status,
         duration,
+        log: Vec::new(),
     });
 }
 
@@ -345,9 +355,10 @@ fn place_of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> String 
 }
 
 /// The key of a scenario in the [`Log`].
-pub fn key_of(
-    feature: &gherkin::Feature,
-    scenario: &gherkin::Scenario,
-) -> (Option<PathBuf>, usize) {
-    (feature.path.clone(), scenario.position.line)
+pub fn key_of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
+    (
+        feature.path.clone(),
+        scenario.position.line,
+        super::combinations::label_of(&scenario.name).to_string(),
+    )
 }

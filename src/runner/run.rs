@@ -93,8 +93,15 @@ impl Runner {
         let library = library::Library::discover(&roots, &extra_steps)?;
         library.check(glossary::registered())?;
         let mut gate = select::Gate::load_with(&features, &criteria, &library)?;
-        let run_roles = Arc::new(servos::RunRoles::find(&gate)?);
-        servos::rewrite(&mut gate, &run_roles);
+        let run_roles = Arc::new(gate.roles.clone());
+        if gate.multiplied.scenarios > 0 && !args.list && !self.quiet {
+            eprintln!(
+                "valkey-bdd: {} scenario(s) naming roles with several implementations run as {} combination(s) (--combinations {})",
+                gate.multiplied.scenarios,
+                gate.multiplied.combinations,
+                criteria.choice.mode.name()
+            );
+        }
         /// Puts the search order back however the run ends.
         struct MainBinary;
         impl Drop for MainBinary {
@@ -259,7 +266,7 @@ impl Runner {
             .before(move |feature, rule, scenario, world| {
                 world.set_roles(
                     run_roles.for_feature(feature.path.as_deref()),
-                    servos::combination_of(&scenario.name),
+                    super::combinations::combination_of_tags(&scenario.tags),
                 );
                 world.set_keep_policy(keep);
                 world.set_tmp_root(tmp_root.clone());
@@ -284,6 +291,13 @@ impl Runner {
                     feature_path: feature.path.clone(),
                     scenario: scenario.name.clone(),
                     line: scenario.position.line,
+                    tags: scenario
+                        .tags
+                        .iter()
+                        .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                        .chain(feature.tags.iter())
+                        .cloned()
+                        .collect(),
                     network: crate::network::scenario_states_faults(feature, rule, scenario),
                 });
                 futures::future::ready(()).boxed_local()
@@ -309,6 +323,7 @@ impl Runner {
                                     format!("{}{shared}", s.describe())
                                 })
                                 .collect();
+                            let step_logs = world.servo_logs().to_vec();
                             let (failed, death, details) =
                                 after_scenario(scenario, finished, world, &kept, &board).await;
                             results.lock().unwrap_or_else(|p| p.into_inner()).push(
@@ -334,6 +349,7 @@ impl Runner {
                                     steps: Vec::new(),
                                     servers,
                                     tags: Vec::new(),
+                                    step_logs,
                                 },
                             );
                             if let Some(death) = death {
@@ -392,7 +408,7 @@ impl Runner {
                 &mut features,
                 gate.candidates
                     .iter()
-                    .filter(|c| selection.runs(Some(&c.path), c.line)),
+                    .filter(|c| selection.runs_candidate(c)),
             );
         }
         let mut outcome = execute(cucumber, features, args, selection, keep).await;
@@ -448,6 +464,7 @@ impl Runner {
                     r.duration = seen.duration;
                     r.started_at = seen.started_at;
                     r.steps = seen.steps.clone();
+                    put_logs_under_steps(r);
                     if r.failure.is_none() {
                         r.failure = seen.hook_failure.clone().map(|message| StepFailure {
                             line: r.key.1,
@@ -464,23 +481,24 @@ impl Runner {
                 verdict: Verdict::Skipped(reason),
                 failure: None,
                 duration: None,
-                key: (Some(c.path.clone()), c.line),
+                key: (Some(c.path.clone()), c.line, c.combination.clone()),
                 test_name: c.test_name.clone(),
                 details: String::new(),
                 started_at: None,
                 steps: Vec::new(),
                 servers: Vec::new(),
                 tags: Vec::new(),
+                step_logs: Vec::new(),
             }));
             let candidates: std::collections::HashMap<_, _> = gate
                 .candidates
                 .iter()
-                .map(|c| ((c.path.clone(), c.line), c))
+                .map(|c| ((c.path.clone(), c.line, c.combination.as_str()), c))
                 .collect();
             for r in &mut scenarios {
                 if let Some(path) = &r.key.0 {
                     let path = path.canonicalize().unwrap_or_else(|_| path.clone());
-                    if let Some(c) = candidates.get(&(path, r.key.1)) {
+                    if let Some(c) = candidates.get(&(path, r.key.1, r.key.2.as_str())) {
                         if r.test_name.is_empty() {
                             r.test_name = c.test_name.clone();
                         }
@@ -667,5 +685,24 @@ fn report_skips(selection: &select::Selection) {
             c.scenario,
             c.place()
         );
+    }
+}
+
+/// Moves what servos logged with passing steps under those steps; lines of
+/// a step the record does not hold go to the scenario's details instead,
+/// never nowhere.
+fn put_logs_under_steps(r: &mut ScenarioResult) {
+    for (line, lines) in std::mem::take(&mut r.step_logs) {
+        match r.steps.iter_mut().rev().find(|s| s.line == line) {
+            Some(step) => step.log.extend(lines),
+            None => {
+                for l in lines {
+                    r.details.push_str(&format!(
+                        "\n{}:{line} {l}",
+                        r.place.rsplit_once(':').map_or(r.place.as_str(), |p| p.0)
+                    ));
+                }
+            }
+        }
     }
 }

@@ -41,6 +41,9 @@ pub struct Criteria {
     pub exact: Vec<String>,
     /// `--shard i/n`: this machine's part of the selection.
     pub shard: Option<super::shard::Shard>,
+    /// `--role` and `--combinations`: which combinations of the roles'
+    /// implementations run.
+    pub choice: super::combinations::Choice,
 }
 
 impl Criteria {
@@ -79,6 +82,10 @@ pub struct Candidate {
     pub feature: String,
     /// The scenario's name.
     pub scenario: String,
+    /// The combination of roles' implementations its name carries
+    /// (`consumer=node, producer=python`), empty for none: with the path
+    /// and line, what tells a scenario apart.
+    pub combination: String,
     /// Its tags with those of its rule and feature, harness tags normalized
     /// (`requires:tls`), without the `@`.
     pub tags: Vec<String>,
@@ -98,6 +105,11 @@ impl Candidate {
     pub fn place(&self) -> String {
         format!("{}:{}", super::relative(&self.path), self.line)
     }
+
+    /// What tells it apart: its file, line and combination.
+    fn key(&self) -> (PathBuf, usize, String) {
+        (self.path.clone(), self.line, self.combination.clone())
+    }
 }
 
 /// The feature files a run reads, parsed, and which scenarios it selects.
@@ -116,12 +128,17 @@ pub struct Gate {
     /// part, and their digest ([`super::shard::Part::digest`]): the whole
     /// selection every part of a sharded run shares.
     pub whole: (usize, String),
+    /// The roles file of each feature that has one.
+    pub roles: super::servos::RunRoles,
+    /// The scenarios that name roles with several implementations, and
+    /// the combinations they run as (before any criterion).
+    pub multiplied: super::combinations::Multiplied,
 }
 
 /// The selection once requirements are checked.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    run: HashSet<(PathBuf, usize)>,
+    run: HashSet<(PathBuf, usize, String)>,
     /// Selected scenarios that will not run, with the reason.
     pub skipped: Vec<(Candidate, String)>,
     /// How many scenarios the criteria selected (run + skipped).
@@ -129,11 +146,17 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Whether cucumber should run this scenario.
-    pub fn runs(&self, path: Option<&Path>, line: usize) -> bool {
+    /// Whether cucumber should run this scenario (its file, line and name).
+    pub fn runs(&self, path: Option<&Path>, line: usize, name: &str) -> bool {
         let Some(path) = path else { return false };
         let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        self.run.contains(&(path, line))
+        self.run
+            .contains(&(path, line, super::combinations::label_of(name).to_string()))
+    }
+
+    /// Whether this candidate runs.
+    pub fn runs_candidate(&self, c: &Candidate) -> bool {
+        self.run.contains(&c.key())
     }
 
     /// How many scenarios will run.
@@ -144,7 +167,7 @@ impl Selection {
     /// Takes a scenario that would run out of the run, with the reason
     /// (a scenario an external server cannot run).
     pub fn skip(&mut self, c: &Candidate, reason: String) {
-        if self.run.remove(&(c.path.clone(), c.line)) {
+        if self.run.remove(&c.key()) {
             self.skipped.push((c.clone(), reason));
         }
     }
@@ -174,18 +197,27 @@ impl Gate {
         let mut candidates = Vec::new();
         let mut features = Vec::new();
         let mut calls = super::library::Calls::new();
+        let mut roles = super::servos::RunRoles::default();
+        let mut multiplied = super::combinations::Multiplied::default();
         for file in files {
             match parse(&file).and_then(|mut f| {
                 calls.extend(library.expand(&mut f)?);
                 Ok(f)
             }) {
-                Ok(feature) => {
+                Ok(mut feature) => {
+                    if let Some(r) = roles.add(&feature)? {
+                        super::servos::keep_roles_in(&mut feature, &r);
+                        let m = super::combinations::multiply(&mut feature, &r, &criteria.choice)?;
+                        multiplied.scenarios += m.scenarios;
+                        multiplied.combinations += m.combinations;
+                    }
                     candidates.extend(candidates_of(&feature, criteria));
                     features.push(feature);
                 }
                 Err(e) => errors.push(e),
             }
         }
+        criteria.choice.check(&roles.files())?;
         name_tests(&mut candidates);
         for c in &mut candidates {
             c.selected =
@@ -227,6 +259,8 @@ impl Gate {
             calls,
             defined: library.sentences(),
             whole,
+            roles,
+            multiplied,
         })
     }
 
@@ -267,7 +301,7 @@ impl Gate {
             selection.selected += 1;
             match c.tags.iter().find_map(|t| unmet.get(t).map(|why| (t, why))) {
                 None => {
-                    selection.run.insert((c.path.clone(), c.line));
+                    selection.run.insert(c.key());
                 }
                 Some((tag, why)) => {
                     let reason = format!("@{tag}: {why}");
@@ -297,7 +331,7 @@ impl Gate {
         let re = regex::Regex::new(r"^a cluster of (\d+) shards?(?: with (\d+) replicas? each)?$")
             .expect("valid regex");
         self.selected()
-            .filter(|c| selection.run.contains(&(c.path.clone(), c.line)))
+            .filter(|c| selection.runs_candidate(c))
             .flat_map(|c| c.steps.iter())
             .filter_map(|s| re.captures(&s.value))
             .map(|c| {
@@ -437,6 +471,7 @@ fn candidates_of(feature: &gherkin::Feature, criteria: &Criteria) -> Vec<Candida
                 line: scenario.position.line,
                 feature: feature.name.clone(),
                 scenario: scenario.name.clone(),
+                combination: super::combinations::label_of(&scenario.name).to_string(),
                 tags,
                 steps,
                 selected: false,

@@ -13,7 +13,7 @@ use cucumber::gherkin;
 use super::select::Gate;
 use crate::error::{Error, Result};
 use crate::glossary;
-use crate::servo::{self, Combination, Roles, Sentence};
+use crate::servo::{self, Roles, Sentence};
 
 /// The roles file of each feature file that has one.
 #[derive(Debug, Clone, Default)]
@@ -22,31 +22,37 @@ pub struct RunRoles {
 }
 
 impl RunRoles {
-    /// Finds the roles file of every feature the gate read: `roles.toml`
-    /// in the feature's folder or the nearest folder above it (not above
-    /// the current directory, for a feature below it). A roles file that
-    /// cannot be read stops the run.
-    pub fn find(gate: &Gate) -> Result<RunRoles> {
+    /// Finds the roles file of a feature: `roles.toml` in the feature's
+    /// folder or the nearest folder above it (not above the current
+    /// directory, for a feature below it), read once per file. A roles
+    /// file that cannot be read stops the run.
+    pub fn add(&mut self, feature: &gherkin::Feature) -> Result<Option<Arc<Roles>>> {
+        let Some(path) = &feature.path else {
+            return Ok(None);
+        };
+        let path = canonical(path);
         let cwd = std::env::current_dir().ok();
-        let mut loaded: HashMap<PathBuf, Arc<Roles>> = HashMap::new();
-        let mut by_feature = HashMap::new();
-        for feature in &gate.features {
-            let Some(path) = &feature.path else { continue };
-            let path = canonical(path);
-            let Some(file) = nearest_roles_file(&path, cwd.as_deref()) else {
-                continue;
-            };
-            let roles = match loaded.get(&file) {
-                Some(r) => r.clone(),
-                None => {
-                    let r = Arc::new(Roles::load(&file)?);
-                    loaded.insert(file, r.clone());
-                    r
-                }
-            };
-            by_feature.insert(path, roles);
+        let Some(file) = nearest_roles_file(&path, cwd.as_deref()) else {
+            return Ok(None);
+        };
+        let roles = match self.by_feature.values().find(|r| r.file == file) {
+            Some(r) => r.clone(),
+            None => Arc::new(Roles::load(&file)?),
+        };
+        self.by_feature.insert(path, roles.clone());
+        Ok(Some(roles))
+    }
+
+    /// Every roles file read, once each.
+    pub fn files(&self) -> Vec<&Roles> {
+        let mut out: Vec<&Roles> = Vec::new();
+        for r in self.by_feature.values() {
+            if !out.iter().any(|o| o.file == r.file) {
+                out.push(r);
+            }
         }
-        Ok(RunRoles { by_feature })
+        out.sort_by(|a, b| a.file.cmp(&b.file));
+        out
     }
 
     /// The roles file of a feature.
@@ -78,51 +84,27 @@ fn nearest_roles_file(feature: &Path, cwd: Option<&Path>) -> Option<PathBuf> {
     None
 }
 
-/// Writes every `And`/`But` step that keeps a role into the explicit form,
-/// in the features and in the gate's candidates alike.
-pub fn rewrite(gate: &mut Gate, roles: &RunRoles) {
-    if roles.is_empty() {
-        return;
+/// Writes every `And`/`But` step of a feature that keeps a role into the
+/// explicit form.
+pub fn keep_roles_in(feature: &mut gherkin::Feature, roles: &Roles) {
+    if let Some(b) = &mut feature.background {
+        keep_roles(&mut b.steps, roles);
     }
-    let mut rewritten: HashMap<(PathBuf, usize), String> = HashMap::new();
-    for feature in &mut gate.features {
-        let Some(r) = roles.for_feature(feature.path.as_deref()) else {
-            continue;
-        };
-        let path = feature.path.as_deref().map(canonical).unwrap_or_default();
-        let mut each = |steps: &mut Vec<gherkin::Step>| {
-            for (line, value) in keep_roles(steps, &r) {
-                rewritten.insert((path.clone(), line), value);
-            }
-        };
-        if let Some(b) = &mut feature.background {
-            each(&mut b.steps);
-        }
-        for s in &mut feature.scenarios {
-            each(&mut s.steps);
-        }
-        for rule in &mut feature.rules {
-            if let Some(b) = &mut rule.background {
-                each(&mut b.steps);
-            }
-            for s in &mut rule.scenarios {
-                each(&mut s.steps);
-            }
-        }
+    for s in &mut feature.scenarios {
+        keep_roles(&mut s.steps, roles);
     }
-    for c in &mut gate.candidates {
-        for step in &mut c.steps {
-            if let Some(v) = rewritten.get(&(c.path.clone(), step.position.line)) {
-                step.value = v.clone();
-            }
+    for rule in &mut feature.rules {
+        if let Some(b) = &mut rule.background {
+            keep_roles(&mut b.steps, roles);
+        }
+        for s in &mut rule.scenarios {
+            keep_roles(&mut s.steps, roles);
         }
     }
 }
 
-/// The continuation rule on one list of steps; returns the steps changed
-/// (line, new text).
-fn keep_roles(steps: &mut [gherkin::Step], roles: &Roles) -> Vec<(usize, String)> {
-    let mut changed = Vec::new();
+/// The continuation rule on one list of steps.
+fn keep_roles(steps: &mut [gherkin::Step], roles: &Roles) {
     let mut current: Option<String> = None;
     for step in steps {
         if let Some((role, _)) = servo::role_of(&step.value) {
@@ -132,13 +114,11 @@ fn keep_roles(steps: &mut [gherkin::Step], roles: &Roles) -> Vec<(usize, String)
         let continues = matches!(step.keyword.trim(), "And" | "But");
         match &current {
             Some(role) if continues && !glossary::is_known(keyword_of(step), &step.value) => {
-                step.value = format!("the \"{role}\" process {}", step.value);
-                changed.push((step.position.line, step.value.clone()));
+                step.value = servo::role_sentence(role, &step.value);
             }
             _ => current = None,
         }
     }
-    changed
 }
 
 fn keyword_of(step: &gherkin::Step) -> &'static str {
@@ -259,7 +239,10 @@ pub async fn render_roles(paths: &[PathBuf]) -> Result<String> {
                 d.role, d.implementation, d.name
             ));
             for p in &d.patterns {
-                out.push_str(&format!("- `` the \"{}\" process {} ``", d.role, p.pattern));
+                out.push_str(&format!(
+                    "- `` {} ``",
+                    servo::role_sentence(&d.role, &p.pattern)
+                ));
                 if !p.description.is_empty() {
                     out.push_str(&format!(" — {}", p.description));
                 }
@@ -269,40 +252,4 @@ pub async fn render_roles(paths: &[PathBuf]) -> Result<String> {
         out.push('\n');
     }
     Ok(out)
-}
-
-/// The combination a scenario's name carries (`Orders flow [consumer=node,
-/// producer=python]`); empty when it carries none.
-pub fn combination_of(name: &str) -> Combination {
-    let mut out = Combination::new();
-    let Some(inner) = name
-        .strip_suffix(']')
-        .and_then(|n| n.rsplit_once(" ["))
-        .map(|(_, inner)| inner)
-    else {
-        return out;
-    };
-    for pair in inner.split(", ") {
-        match pair.split_once('=') {
-            Some((role, implementation)) => {
-                out.insert(role.to_string(), implementation.to_string());
-            }
-            None => return Combination::new(),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_name_carries_its_combination() {
-        let c = combination_of("Orders flow [consumer=node, producer=python]");
-        assert_eq!(c.get("consumer").map(String::as_str), Some("node"));
-        assert_eq!(c.get("producer").map(String::as_str), Some("python"));
-        assert!(combination_of("Orders flow").is_empty());
-        assert!(combination_of("Lists [a, b]").is_empty());
-    }
 }

@@ -40,12 +40,21 @@ pub const ENV_IMPLEMENTATION: &str = "VALKEY_BDD_IMPLEMENTATION";
 /// The JSON-RPC error code of a sentence no pattern matches.
 pub const NO_MATCH: i64 = -32001;
 
+/// The one spelling of a step that names a role, `the "<role>" process
+/// <rest>`, as a regular expression: the role, then the rest. The step of
+/// `steps/servos.rs` registers the same text (tests/glossary.rs checks it).
+pub const ROLE_PATTERN: &str = r#"^the "([^"\\]+)" process (.+)$"#;
+
+/// The step text naming `role`, followed by `rest`.
+pub fn role_sentence(role: &str, rest: &str) -> String {
+    format!("the \"{role}\" process {rest}")
+}
+
 /// `the "<role>" process <rest>`: the role and the rest, when a step's text
 /// names a role.
 pub fn role_of(text: &str) -> Option<(&str, &str)> {
-    static RE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r#"^the "([^"\\]+)" process (.+)$"#).expect("valid regex")
-    });
+    static RE: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(ROLE_PATTERN).expect("valid regex"));
     let c = RE.captures(text)?;
     Some((c.get(1)?.as_str(), c.get(2)?.as_str()))
 }

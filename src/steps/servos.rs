@@ -58,11 +58,12 @@ async fn role_step(
         s.position.line
     );
     w.servo_step(ServoStep {
-        sentence: format!("the \"{role}\" process {text}"),
+        sentence: crate::servo::role_sentence(&role, &text),
         role,
         text,
         keyword: s.keyword.trim().to_string(),
         location,
+        line: s.position.line,
         table,
         docstring,
     })

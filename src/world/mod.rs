@@ -45,6 +45,8 @@ pub struct ScenarioInfo {
     pub scenario: String,
     /// The scenario's line in the feature file.
     pub line: usize,
+    /// Its tags with its rule's and its feature's, without the `@`.
+    pub tags: Vec<String>,
     /// Whether it states network faults ([`crate::network::scenario_states_faults`]):
     /// its servers then run inside the run's network namespace.
     pub network: bool,

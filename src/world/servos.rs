@@ -25,6 +25,8 @@ pub struct ServoStep {
     pub keyword: String,
     /// `features/orders.feature:14`.
     pub location: String,
+    /// Its line in the feature file.
+    pub line: usize,
     /// Its table's rows, if it has one.
     pub table: Option<Vec<Vec<String>>>,
     /// Its doc string, if it has one.
@@ -42,6 +44,9 @@ pub struct Servos {
     running: Vec<(String, Servo)>,
     /// Files a servo reads TLS material from, once written.
     tls_files: Option<Value>,
+    /// The log lines servos returned with steps that passed: each step's
+    /// line, and its lines prefixed by role and implementation.
+    logs: Vec<(usize, Vec<String>)>,
 }
 
 impl ValkeyWorld {
@@ -85,7 +90,17 @@ impl ValkeyWorld {
             return Err(Error::Expectation(format!("{f}\n  {at}")));
         }
         match servo.call("step", params, timeout).await {
-            Ok(result) => step_result(&launch, &at, &result, servo),
+            Ok(result) => {
+                let log = step_result(&launch, &at, &result, servo)?;
+                if !log.is_empty() {
+                    let who = format!("[{}/{}]", launch.role, launch.implementation.name);
+                    self.servos.logs.push((
+                        step.line,
+                        log.iter().map(|l| format!("{who} {l}")).collect(),
+                    ));
+                }
+                Ok(())
+            }
             Err(CallError::Rpc { code, message }) if code == crate::servo::NO_MATCH => {
                 Err(Error::Expectation(format!(
                     "{} has no pattern for {:?} {at}: {message}",
@@ -148,7 +163,7 @@ impl ValkeyWorld {
             "name": info.scenario,
             "feature": info.feature_path.as_deref().map(crate::servo::relative),
             "line": info.line,
-            "tags": Vec::<String>::new(),
+            "tags": info.tags,
             "combination": self.servos.combination,
         });
         if let Err(e) = servo
@@ -255,9 +270,29 @@ impl ValkeyWorld {
         Ok(v)
     }
 
+    /// The log lines servos returned with the steps that passed, by the
+    /// step's line, each prefixed by `[role/implementation]`.
+    pub fn servo_logs(&self) -> &[(usize, Vec<String>)] {
+        &self.servos.logs
+    }
+
     /// Stops every servo of the scenario; for a failed scenario, says where
-    /// their output is.
+    /// their output is and what they logged with the steps that passed.
     pub(super) async fn stop_servos(&mut self, failed: bool, report: &mut Vec<String>) {
+        if failed && !self.servos.logs.is_empty() {
+            let file = self
+                .scenario
+                .feature_path
+                .as_deref()
+                .map_or_else(|| "?".into(), crate::servo::relative);
+            let mut text = "── what the servos logged with the steps that passed:".to_string();
+            for (line, lines) in &self.servos.logs {
+                for l in lines {
+                    text.push_str(&format!("\n   {file}:{line} {l}"));
+                }
+            }
+            report.push(crate::acl::redact(&text).into_owned());
+        }
         let running = std::mem::take(&mut self.servos.running);
         let stops = running.into_iter().map(|(_, mut servo)| async move {
             servo.stop().await;
@@ -278,7 +313,7 @@ impl ValkeyWorld {
 
 /// `{"ok": true}` passes; `{"ok": false, "message"}` fails with the
 /// message and the step's log; anything else is a servo's bug.
-fn step_result(launch: &Launch, at: &str, result: &Value, servo: &Servo) -> Result<()> {
+fn step_result(launch: &Launch, at: &str, result: &Value, servo: &Servo) -> Result<Vec<String>> {
     let log: Vec<String> = result
         .get("log")
         .and_then(Value::as_array)
@@ -289,12 +324,7 @@ fn step_result(launch: &Launch, at: &str, result: &Value, servo: &Servo) -> Resu
         })
         .unwrap_or_default();
     match result.get("ok").and_then(Value::as_bool) {
-        Some(true) => {
-            for line in &log {
-                tracing::debug!(role = %launch.role, "servo log: {line}");
-            }
-            Ok(())
-        }
+        Some(true) => Ok(log),
         Some(false) => {
             let message = result
                 .get("message")
