@@ -225,6 +225,24 @@ pub fn waits_for_events(pid: u32) -> Option<bool> {
     Some(waits.contains(&number))
 }
 
+/// Whether the main thread of `pid` is stopped or asleep in a system call
+/// other than an event wait (`DEBUG SLEEP`'s `nanosleep`): inside a command,
+/// not between them. A running or runnable thread is not.
+pub fn sleeps_outside_event_wait(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next());
+    match state {
+        Some("T" | "t") => true,
+        Some("S" | "D") => waits_for_events(pid) == Some(false),
+        _ => false,
+    }
+}
+
 /// `exited with code 3`, `was killed by signal 9 (SIGKILL)`.
 pub fn describe(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt as _;

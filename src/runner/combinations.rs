@@ -248,27 +248,12 @@ pub fn combination_of_tags(tags: &[String]) -> Combination {
         .collect()
 }
 
-/// How many scenarios of the features read name roles with several
-/// implementations, and how many scenarios they became.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Multiplied {
-    /// Scenarios as written.
-    pub scenarios: usize,
-    /// The combinations they run as.
-    pub combinations: usize,
-}
-
 /// Replaces each scenario of `feature` that names a role with several
 /// implementations by one scenario per combination the choice keeps.
 /// Every scenario that names roles gets a `@role:<role>=<implementation>`
 /// tag for each. A role the roles file does not declare is left for the
 /// check of role sentences to report.
-pub fn multiply(
-    feature: &mut gherkin::Feature,
-    roles: &Roles,
-    choice: &Choice,
-) -> Result<Multiplied> {
-    let mut count = Multiplied::default();
+pub fn multiply(feature: &mut gherkin::Feature, roles: &Roles, choice: &Choice) -> Result<()> {
     let background = named_roles(feature.background.iter().flat_map(|b| b.steps.iter()));
     let place = |s: &gherkin::Scenario| {
         format!(
@@ -280,7 +265,7 @@ pub fn multiply(
     let mut plain = Vec::with_capacity(feature.scenarios.len());
     for s in std::mem::take(&mut feature.scenarios) {
         let at = place(&s);
-        plain.extend(expand(s, &background, roles, choice, &at, &mut count)?);
+        plain.extend(expand(s, &background, roles, choice, &at)?);
     }
     feature.scenarios = plain;
     for i in 0..feature.rules.len() {
@@ -294,11 +279,11 @@ pub fn multiply(
         let mut out = Vec::new();
         for s in std::mem::take(&mut feature.rules[i].scenarios) {
             let at = place(&s);
-            out.extend(expand(s, &names, roles, choice, &at, &mut count)?);
+            out.extend(expand(s, &names, roles, choice, &at)?);
         }
         feature.rules[i].scenarios = out;
     }
-    Ok(count)
+    Ok(())
 }
 
 fn named_roles<'a>(steps: impl Iterator<Item = &'a gherkin::Step>) -> Vec<String> {
@@ -313,7 +298,6 @@ fn expand(
     roles: &Roles,
     choice: &Choice,
     place: &str,
-    count: &mut Multiplied,
 ) -> Result<Vec<gherkin::Scenario>> {
     let mut named: Vec<String> = inherited.to_vec();
     named.extend(named_roles(scenario.steps.iter()));
@@ -355,10 +339,6 @@ fn expand(
     }
     let combinations = combine(&lists, choice.mode);
     let varies = lists.iter().any(|(_, _, v)| *v);
-    if varies {
-        count.scenarios += 1;
-        count.combinations += combinations.len();
-    }
     Ok(combinations
         .into_iter()
         .map(|combination| {

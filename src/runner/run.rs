@@ -94,11 +94,17 @@ impl Runner {
         library.check(glossary::registered())?;
         let mut gate = select::Gate::load_with(&features, &criteria, &library)?;
         let run_roles = Arc::new(gate.roles.clone());
-        if gate.multiplied.scenarios > 0 && !args.list && !self.quiet {
+        let combined: Vec<&select::Candidate> = gate
+            .selected()
+            .filter(|c| !c.combination.is_empty())
+            .collect();
+        if !combined.is_empty() && !args.list && !self.quiet {
+            let scenarios: std::collections::HashSet<(&PathBuf, usize)> =
+                combined.iter().map(|c| (&c.path, c.line)).collect();
             eprintln!(
                 "valkey-bdd: {} scenario(s) naming roles with several implementations run as {} combination(s) (--combinations {})",
-                gate.multiplied.scenarios,
-                gate.multiplied.combinations,
+                scenarios.len(),
+                combined.len(),
                 criteria.choice.mode.name()
             );
         }

@@ -130,9 +130,6 @@ pub struct Gate {
     pub whole: (usize, String),
     /// The roles file of each feature that has one.
     pub roles: super::servos::RunRoles,
-    /// The scenarios that name roles with several implementations, and
-    /// the combinations they run as (before any criterion).
-    pub multiplied: super::combinations::Multiplied,
 }
 
 /// The selection once requirements are checked.
@@ -198,7 +195,6 @@ impl Gate {
         let mut features = Vec::new();
         let mut calls = super::library::Calls::new();
         let mut roles = super::servos::RunRoles::default();
-        let mut multiplied = super::combinations::Multiplied::default();
         for file in files {
             match parse(&file).and_then(|mut f| {
                 calls.extend(library.expand(&mut f)?);
@@ -207,9 +203,7 @@ impl Gate {
                 Ok(mut feature) => {
                     if let Some(r) = roles.add(&feature)? {
                         super::servos::keep_roles_in(&mut feature, &r);
-                        let m = super::combinations::multiply(&mut feature, &r, &criteria.choice)?;
-                        multiplied.scenarios += m.scenarios;
-                        multiplied.combinations += m.combinations;
+                        super::combinations::multiply(&mut feature, &r, &criteria.choice)?;
                     }
                     candidates.extend(candidates_of(&feature, criteria));
                     features.push(feature);
@@ -260,7 +254,6 @@ impl Gate {
             defined: library.sentences(),
             whole,
             roles,
-            multiplied,
         })
     }
 

@@ -358,7 +358,7 @@ impl Server {
                     // Its late PONG would sit in the kept connection.
                     self.forget_connection();
                     let idle = match self.status().await {
-                        Status::Running { pid } => crate::spawn::waits_for_events(pid),
+                        Status::Running { pid } => settles_idle(pid).await,
                         _ => None,
                     };
                     if idle != Some(true) {
@@ -390,3 +390,25 @@ impl Server {
         self.kept.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
+
+/// Whether a server whose `PING` stalled is idle after all: a loaded
+/// machine may not have scheduled it yet, or it may still be reading what
+/// came before (the very command meant to keep it busy). Watched for up to
+/// [`SETTLE`]: back in its event wait means idle (`Some(true)`); stopped, or
+/// asleep elsewhere than in the event wait (inside `DEBUG SLEEP`), means
+/// busy at once; running for the whole time means busy too (a script).
+async fn settles_idle(pid: u32) -> Option<bool> {
+    let started = Instant::now();
+    loop {
+        match crate::spawn::waits_for_events(pid) {
+            Some(true) => return Some(true),
+            None => return None,
+            Some(false) if crate::spawn::sleeps_outside_event_wait(pid) => return Some(false),
+            Some(false) if started.elapsed() >= SETTLE => return Some(false),
+            Some(false) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
+
+/// How long a stalled server is watched before it counts as busy.
+const SETTLE: Duration = Duration::from_millis(300);
