@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 use super::Namespace;
 use super::relay::{MARK, Relay};
@@ -191,7 +191,13 @@ impl Faults {
         self.notes.clear();
         let mut delayed = Vec::new();
         for (node, _, relay) in self.relays.drain(..) {
-            relay.close().await;
+            relay.close().await.map_err(|e| Error::Config {
+                what: format!(
+                    "healing the network: the relay delaying the links of {}: {e}",
+                    node.name
+                ),
+                hint: "a machine this busy cannot make network faults in time; run fewer scenarios at once (--concurrency)".into(),
+            })?;
             delayed.push(node);
         }
         if self.redirecting {

@@ -26,11 +26,17 @@ pub const MARK: u32 = 0x7662;
 /// How long the relay may take to reach the original destination.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long closing a relay may take: its listener and every connection it
+/// carries closed.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A running relay; dropping it closes every connection it carries.
 #[derive(Debug)]
 pub struct Relay {
     port: u16,
     task: tokio::task::JoinHandle<()>,
+    /// Asks the task to close its listener and its connections, and end.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for Relay {
@@ -49,11 +55,13 @@ impl Relay {
         let port = listener.local_addr()?.port();
         let delay = Arc::new(AtomicU64::new(delay.as_millis() as u64));
         let ns = namespace.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             // Dropped with this task: aborts every relayed connection.
             let mut links = tokio::task::JoinSet::new();
             loop {
                 tokio::select! {
+                    _ = &mut stopped => break,
                     accepted = listener.accept() => match accepted {
                         Ok((stream, peer)) => {
                             links.spawn(forward(ns.clone(), stream, peer, delay.clone()));
@@ -64,17 +72,38 @@ impl Relay {
                     Some(_) = links.join_next(), if !links.is_empty() => {}
                 }
             }
+            // The listener first: a link made from now on is refused, not
+            // left waiting in its backlog; then every link, waiting until
+            // each one's sockets are closed.
+            drop(listener);
+            links.shutdown().await;
         });
-        Ok(Relay { port, task })
+        Ok(Relay {
+            port,
+            task,
+            stop: Some(stop),
+        })
     }
 
     /// Closes its listener and every connection it carries, and returns
-    /// once they are closed (within a second): the servers at both ends of
-    /// each have been told, while the `nat` rules still translate what the
-    /// relay sends them.
-    pub async fn close(mut self) {
-        self.task.abort();
-        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.task).await;
+    /// once all of them are closed: the servers at both ends of each have
+    /// been told (while the `nat` rules that translate what the relay sends
+    /// them are still in force). An error when that takes longer than
+    /// [`CLOSE_TIMEOUT`].
+    pub async fn close(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(CLOSE_TIMEOUT, &mut self.task).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the relay at 127.0.0.1:{} did not close its links within {CLOSE_TIMEOUT:?}",
+                    self.port
+                ),
+            )),
+        }
     }
 
     /// The port it listens on, at `127.0.0.1`.
