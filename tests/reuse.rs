@@ -2,8 +2,6 @@
 //! give the verdicts they give cold, and a server whose reset cannot be
 //! verified is stopped, not handed out again.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -94,53 +92,12 @@ async fn verdicts(
 /// The pool is the process's: one test at a time uses it.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The feature files in the order `seed` shuffles them to.
-fn shuffled(files: &[PathBuf], seed: u64) -> Vec<PathBuf> {
-    let mut order = files.to_vec();
-    Shuffle(seed).shuffle(&mut order);
-    order
-}
-
-/// One round of the test below in a process of its own (this test binary
-/// again, with a pool and counts of its own), when `VALKEY_BDD_REUSE_ROUND`
-/// says `<concurrency> <seed>`: prints its verdicts and counts as JSON.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reuse_round_entry() {
-    let Ok(round) = std::env::var("VALKEY_BDD_REUSE_ROUND") else {
-        return;
-    };
-    let (concurrency, seed) = round.split_once(' ').unwrap();
-    let order = shuffled(&feature_files(), seed.parse().unwrap());
-    let (warm, counts) = verdicts(&order, true, concurrency.parse().unwrap()).await;
-    let counts = [counts.reused, counts.returned, counts.rejected];
-    println!(
-        "ROUND {}",
-        serde_json::json!({ "verdicts": warm, "counts": counts })
-    );
-}
-
-/// Reads what [`reuse_round_entry`] printed.
-fn round_of(out: &std::process::Output) -> (BTreeMap<String, String>, reuse::Counts) {
-    let text = common::text(out);
-    let json = text
-        .lines()
-        .find_map(|l| l.strip_prefix("ROUND "))
-        .unwrap_or_else(|| panic!("the round printed no result:\n{text}"));
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    let verdicts = serde_json::from_value(v["verdicts"].clone()).unwrap();
-    let count = |i: usize| v["counts"][i].as_u64().unwrap() as usize;
-    let counts = reuse::Counts {
-        reused: count(0),
-        returned: count(1),
-        rejected: count(2),
-    };
-    (verdicts, counts)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_orders_with_reuse_give_the_cold_verdicts() {
     let _serial = SERIAL.lock().await;
     let files = feature_files();
+    let (cold, counts) = verdicts(&files, false, 8).await;
+    assert_eq!(counts.reused, 0, "a cold run reused servers");
     let first = std::env::var("VALKEY_BDD_REUSE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -150,37 +107,13 @@ async fn random_orders_with_reuse_give_the_cold_verdicts() {
                 .map_or(1, |d| d.as_nanos() as u64)
                 | 1
         });
-    let rounds: Vec<(usize, u64)> = [1usize, 3, 8]
-        .into_iter()
-        .enumerate()
-        .map(|(round, concurrency)| {
-            (
-                concurrency,
-                first.wrapping_add(round as u64 * 0x9e37_79b9) | 1,
-            )
-        })
-        .collect();
-    // The round one scenario at a time mostly waits on servers: it runs in
-    // a process of its own while this one runs the others.
-    let (concurrency, seed) = rounds[0];
-    let mut child = common::this_test("reuse_round_entry");
-    child.env("VALKEY_BDD_REUSE_ROUND", format!("{concurrency} {seed}"));
-    let mut child = tokio::process::Command::from(child);
-    let sequential = child.output();
-    let in_process = async {
-        let (cold, counts) = verdicts(&files, false, 8).await;
-        assert_eq!(counts.reused, 0, "a cold run reused servers");
-        let mut warm = Vec::new();
-        for &(concurrency, seed) in &rounds[1..] {
-            warm.push(verdicts(&shuffled(&files, seed), true, concurrency).await);
-        }
-        (cold, warm)
-    };
-    let (sequential, (cold, warm)) = futures::join!(sequential, in_process);
-    let rounds_run = std::iter::once(round_of(&sequential.unwrap())).chain(warm);
     let mut total_reused = 0;
-    for ((concurrency, seed), (warm, counts)) in rounds.iter().copied().zip(rounds_run) {
+    for (round, concurrency) in [1usize, 3, 8].into_iter().enumerate() {
+        let seed = first.wrapping_add(round as u64 * 0x9e37_79b9) | 1;
+        let mut order = files.clone();
+        Shuffle(seed).shuffle(&mut order);
         println!("seed {seed} (VALKEY_BDD_REUSE_SEED={seed}), {concurrency} at once");
+        let (warm, counts) = verdicts(&order, true, concurrency).await;
         println!("  {counts:?}");
         total_reused += counts.reused;
         assert_eq!(counts.rejected, 0, "seed {seed}: a reset failed its check");
