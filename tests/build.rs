@@ -8,6 +8,8 @@
 //! here are small Makefiles, so that these checks take a second: the one
 //! that succeeds "builds" by copying the distribution's real valkey-server.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -229,9 +231,8 @@ impl Downstream {
     /// the member crate; a build, if one starts, clones from nowhere.
     fn resolve(&self, version: &str, extra: &[(&str, &Path)]) -> String {
         let member = self.path("ws/member");
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args(["--exact", "child_process_entry", "--nocapture"])
-            .current_dir(&member)
+        let mut cmd = common::this_test("child_process_entry");
+        cmd.current_dir(&member)
             .env("VALKEY_BDD_TEST_CHILD", "resolve")
             .env("SERVER_VERSION", version)
             .env("CARGO_MANIFEST_DIR", &member)
@@ -243,11 +244,7 @@ impl Downstream {
             cmd.env(k, v);
         }
         let out = cmd.output().unwrap();
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        common::text(&out)
     }
 
     /// No `.build` appeared in the crate or the workspace.

@@ -3,6 +3,8 @@
 //! Uses the Valkey 9 binary of `.build/binaries` (built with libc malloc,
 //! which valgrind can follow) and the test module's deliberate leak.
 
+mod common;
+
 use std::process::Command;
 
 use valkey_bdd::Runner;
@@ -36,8 +38,7 @@ fn a_leak_found_by_valgrind_fails_the_scenario_and_shows_the_report() {
         })
         .expect("a server built with libc malloc in .build/binaries (the Valkey 9 one)");
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_entry", "--nocapture"])
+    let out = common::this_test("child_process_entry")
         .env("VALKEY_BDD_TEST_CHILD", "checker")
         .env("VALKEY_BDD_WRAPPER", "valgrind")
         .env("VALKEY_SERVER_PATH", &binary)
@@ -45,11 +46,7 @@ fn a_leak_found_by_valgrind_fails_the_scenario_and_shows_the_report() {
         .env("VALKEY_BDD_KEEP", "never")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::text(&out);
     assert!(
         text.contains("VERDICT A clean module passes under valgrind => Passed"),
         "{text}"

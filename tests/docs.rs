@@ -13,12 +13,14 @@
 //! A block whose first line is a comment naming a `.feature` or `.steps` file
 //! is written under that name: a `.steps` one is a step library of the run.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use valkey_bdd::runner::library::Library;
 use valkey_bdd::runner::select::{Criteria, Gate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_valkey-bdd");
+use common::BIN;
 
 /// Where the book's pages are.
 const BOOK_SRC: &str = "docs/src";
@@ -234,11 +236,7 @@ fn every_gherkin_block_of_the_readme_and_the_book_runs_as_written() {
         .env_remove("VALKEY_BDD_EXTERNAL")
         .output()
         .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = common::text(&out);
     let all = all.replace(&run_dir.display().to_string(), "<blocks>");
     assert_eq!(
         out.status.code(),
@@ -381,11 +379,7 @@ fn the_book_builds_with_mdbook() {
         .arg(out_dir.path())
         .output()
         .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = common::text(&out);
     assert!(
         out.status.success(),
         "`{} build docs` failed:\n{all}",

@@ -11,6 +11,8 @@
 //! the setting is read from the environment, which tests in one process
 //! share.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -188,9 +190,8 @@ fn run(
     let junit = tmp.path().join("junit.xml");
     let root = tmp.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    let mut c = Command::new(std::env::current_exe().unwrap());
-    c.args(["--exact", "child_process_entry", "--nocapture"])
-        .env("VALKEY_BDD_TEST_CHILD", inputs.join(","))
+    let mut c = common::this_test("child_process_entry");
+    c.env("VALKEY_BDD_TEST_CHILD", inputs.join(","))
         .env("VALKEY_BDD_TEST_ROOT", &root)
         .env("VALKEY_BDD_EXTERNAL", external)
         .env("VALKEY_BDD_JUNIT", &junit)
@@ -200,11 +201,7 @@ fn run(
         c.env(k, v);
     }
     let out = c.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::text(&out);
     // Shown when the test fails (or under --nocapture).
     println!("{text}");
     assert_eq!(

@@ -9,6 +9,8 @@
 //! servers, standalone and cluster, write into their own directories only,
 //! whatever the working directory is; and git tracks no server state.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -107,19 +109,14 @@ async fn child_process_entry() {
 fn servers_write_nothing_into_the_working_directory() {
     let cwd = tempfile::tempdir().unwrap();
     let parent = tempfile::tempdir().unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_entry", "--nocapture"])
+    let out = common::this_test("child_process_entry")
         .current_dir(cwd.path())
         .env("VALKEY_BDD_TEST_PARENT", parent.path())
         .env("VALKEY_BDD_TMPDIR", parent.path())
         .env("VALKEY_BDD_CLUSTER_POOL", "0")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::text(&out);
     assert!(out.status.success(), "{text}");
     // The servers did write their state: into their own directories.
     assert!(text.contains("WROTE "), "{text}");

@@ -8,6 +8,8 @@
 //! the validator, `@cucumber/cucumber-json-converter`, is installed with npm
 //! into a temporary directory by the test that uses it.
 
+mod common;
+
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -387,8 +389,7 @@ async fn child_process_entry() {
 
 #[test]
 fn off_a_terminal_a_slow_scenario_is_named_on_a_plain_line_and_the_summary_has_timings() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_entry", "--nocapture"])
+    let out = common::this_test("child_process_entry")
         .env("VALKEY_BDD_TEST_CHILD", "progress")
         .env("VALKEY_BDD_SLOW_NOTICE", "0.1")
         .stdin(Stdio::null())

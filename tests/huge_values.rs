@@ -3,10 +3,13 @@
 //! with a 50 MB literal and a failing check on the 50 MB reply, its output
 //! and its peak resident memory measured from `/proc`.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_valkey-bdd");
+use common::BIN;
+
 const SIZE: usize = 50 * 1024 * 1024;
 
 /// What a run printed, its exit code, and its peak resident memory (kB).
@@ -65,21 +68,50 @@ fn run(feature: &Path, tmp: &Path) -> Ran {
     }
 }
 
+/// The run the two tests below look at, made once: a 50 MB literal set
+/// and read back, and a failing check on the 50 MB reply. Its directory is
+/// removed before the tests look: they get what it printed, where the
+/// feature was, and the size of the kept reply named in the output.
+struct Huge {
+    ran: Ran,
+    feature: String,
+    kept: Result<(String, u64), String>,
+}
+
+fn huge() -> &'static Huge {
+    static HUGE: std::sync::OnceLock<Huge> = std::sync::OnceLock::new();
+    HUGE.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let feature = tmp.path().join("huge.feature");
+        let big = "x".repeat(SIZE);
+        std::fs::write(
+            &feature,
+            format!(
+                "Feature: huge\n\n  Scenario: a huge reply\n    Given a server\n    When I run `SET big {big}`\n    \
+                 And I run `GET big`\n    Then the reply is \"small\"\n"
+            ),
+        )
+        .unwrap();
+        drop(big);
+        let ran = run(&feature, tmp.path());
+        let kept = ran
+            .output
+            .split("the whole is at ")
+            .filter_map(|rest| rest.split(" …]").next())
+            .find(|p| p.ends_with("value-1.txt"))
+            .map(|p| (p.to_string(), std::fs::metadata(p).unwrap().len()))
+            .ok_or_else(|| format!("no kept value named in:\n{}", ran.output));
+        Huge {
+            ran,
+            feature: feature.display().to_string(),
+            kept,
+        }
+    })
+}
+
 #[test]
 fn a_50_mb_literal_and_its_reply_are_shown_clipped_with_the_whole_kept() {
-    let tmp = tempfile::tempdir().unwrap();
-    let feature = tmp.path().join("huge.feature");
-    let big = "x".repeat(SIZE);
-    std::fs::write(
-        &feature,
-        format!(
-            "Feature: huge\n\n  Scenario: a huge reply\n    Given a server\n    When I run `SET big {big}`\n    \
-             And I run `GET big`\n    Then the reply is \"small\"\n"
-        ),
-    )
-    .unwrap();
-    drop(big);
-    let ran = run(&feature, tmp.path());
+    let Huge { ran, feature, kept } = huge();
     let out = &ran.output;
     assert_eq!(ran.code, Some(1), "{out}");
     // Once echoed, once in the failure: each a few kilobytes, not 50 MB.
@@ -93,18 +125,13 @@ fn a_50_mb_literal_and_its_reply_are_shown_clipped_with_the_whole_kept() {
         "the quoted reply: {out}"
     );
     assert!(
-        out.contains(&format!("the whole is at {}:5 …]", feature.display())),
+        out.contains(&format!("the whole is at {feature}:5 …]")),
         "the literal's place: {out}"
     );
     // The reply, quoted as valkey-cli prints it, whole in the scenario's
     // kept directory.
-    let kept = out
-        .split("the whole is at ")
-        .filter_map(|rest| rest.split(" …]").next())
-        .find(|p| p.ends_with("value-1.txt"))
-        .unwrap_or_else(|| panic!("no kept value named in:\n{out}"));
-    let whole = std::fs::metadata(kept).unwrap().len();
-    assert_eq!(whole, SIZE as u64 + 2, "{kept}");
+    let (kept, whole) = kept.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(*whole, SIZE as u64 + 2, "{kept}");
     assert!(out.contains("expected the text \"small\""), "{out}");
     eprintln!(
         "50 MB literal and reply: printed {} bytes, peak RSS {} MB",
@@ -125,19 +152,7 @@ fn a_50_mb_literal_and_its_reply_are_shown_clipped_with_the_whole_kept() {
 /// is freed once the command holds it (measured before: 698 MB).
 #[test]
 fn a_50_mb_literal_costs_a_bounded_peak_memory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let feature = tmp.path().join("huge.feature");
-    let big = "x".repeat(SIZE);
-    std::fs::write(
-        &feature,
-        format!(
-            "Feature: huge\n\n  Scenario: a huge reply\n    Given a server\n    When I run `SET big {big}`\n    \
-             And I run `GET big`\n    Then the reply is \"small\"\n"
-        ),
-    )
-    .unwrap();
-    drop(big);
-    let ran = run(&feature, tmp.path());
+    let ran = &huge().ran;
     let bound_kb = (11 * SIZE / 1024) as u64;
     assert!(
         ran.peak_kb < bound_kb,

@@ -2,10 +2,11 @@
 //! network as it found it, a failed scenario lists the faults in force, and
 //! where namespaces cannot be made the scenarios are skipped with the reason.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use valkey_bdd::Runner;
 use valkey_bdd::runner::Verdict;
 use valkey_bdd::settings::KeepPolicy;
 
@@ -44,14 +45,7 @@ async fn child_entry() {
         return;
     };
     let root = tempfile::tempdir().unwrap();
-    let outcome = Runner::new(&feature)
-        .args(["network"])
-        .keep(KeepPolicy::Never)
-        .tmp_root(root.path())
-        .quiet()
-        .run()
-        .await
-        .unwrap();
+    let outcome = common::run_here(&feature, "network", KeepPolicy::Never, root.path()).await;
     for s in &outcome.scenarios {
         let verdict = match &s.verdict {
             Verdict::Passed => "passed".to_string(),

@@ -2,43 +2,11 @@
 //! command, for suites without Rust — its exit codes, its options, the step
 //! libraries it finds, and `--module`.
 
+mod common;
+
 use std::path::Path;
-use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_valkey-bdd");
-
-/// Runs `valkey-bdd run <args>` with its scenario directories in a
-/// directory of its own, which the caller checks is left empty.
-fn run(args: &[&str], env: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.arg("run")
-        .args(args)
-        .env("VALKEY_BDD_TMPDIR", tmp.path())
-        .env_remove("VALKEY_BDD_MATRIX")
-        .env_remove("VALKEY_BDD_JUNIT")
-        .env_remove("VALKEY_BDD_STEPS")
-        .env_remove("VALKEY_BDD_MODULE")
-        .env_remove("MODULE_PATH")
-        .env_remove("VALKEY_BDD_MODULE_ARGS");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    (cmd.output().unwrap(), tmp)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn assert_left_nothing(tmp: &Path) {
-    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().flatten().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-}
+use common::{BIN, assert_left_nothing, run, text};
 
 #[test]
 fn a_passing_suite_exits_0_with_the_step_library_found_above_the_features() {
@@ -147,8 +115,8 @@ fn a_run_that_cannot_start_exits_2() {
             "--no-such-option",
         ),
     ];
-    for (args, env, expected) in cases {
-        let (out, tmp) = run(args, env);
+    let runs = common::at_once(cases, |(args, env, _)| run(args, env));
+    for ((args, env, expected), (out, tmp)) in cases.iter().zip(runs) {
         let all = text(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}:\n{all}");
         assert!(all.contains(expected), "{args:?}: {expected:?} in:\n{all}");
@@ -197,7 +165,7 @@ fn the_module_option_and_the_module_variable_load_it_into_every_server() {
         "{module} is missing: run .ci/install-server"
     );
     let suite = "tests/fixtures/run_module";
-    let by_option = run(
+    let by_option: (&[&str], &[(&str, &str)]) = (
         &[
             suite,
             "--module",
@@ -209,14 +177,21 @@ fn the_module_option_and_the_module_variable_load_it_into_every_server() {
         ],
         &[],
     );
-    let by_variable = run(
+    let by_variable: (&[&str], &[(&str, &str)]) = (
         &[suite, "--keep", "never"],
         &[
             ("VALKEY_BDD_MODULE", module),
             ("VALKEY_BDD_MODULE_ARGS", "SAFEMODE"),
         ],
     );
-    for (how, (out, tmp)) in [("--module", by_option), ("VALKEY_BDD_MODULE", by_variable)] {
+    let without: (&[&str], &[(&str, &str)]) = (&[suite, "--keep", "never"], &[]);
+    let mut runs = common::at_once([by_option, by_variable, without], |(args, env)| {
+        run(args, env)
+    });
+    let (out, _tmp) = runs.pop().unwrap();
+    // Without either the same scenarios fail: the module came from the setting.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for (how, (out, tmp)) in ["--module", "VALKEY_BDD_MODULE"].into_iter().zip(runs) {
         let all = text(&out);
         assert_eq!(out.status.code(), Some(0), "{how}:\n{all}");
         assert!(
@@ -229,9 +204,6 @@ fn the_module_option_and_the_module_variable_load_it_into_every_server() {
         );
         assert_left_nothing(tmp.path());
     }
-    // Without either the same scenarios fail: the module came from the setting.
-    let (out, _tmp) = run(&[suite, "--keep", "never"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 
 #[test]
@@ -263,16 +235,15 @@ fn run_help_shows_the_runners_options() {
 }
 
 /// The cargo entry point: `cargo test --test cucumber -- <args>` (the cargo
-/// running this test builds it if needed).
-fn cargo_cucumber(args: &[&str]) -> Output {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    std::process::Command::new(cargo)
+/// running this test builds it if needed), as a user runs it.
+fn cargo_cucumber(args: &[&str]) -> std::process::Command {
+    let mut cargo = common::cargo();
+    cargo
         .args(["test", "--quiet", "--test", "cucumber", "--"])
         .args(args)
         .env_remove("VALKEY_BDD_MATRIX")
-        .env_remove("VALKEY_BDD_JUNIT")
-        .output()
-        .unwrap()
+        .env_remove("VALKEY_BDD_JUNIT");
+    cargo
 }
 
 #[test]
@@ -284,18 +255,20 @@ fn cargo_test_and_valkey_bdd_run_select_the_same_tests_of_the_projects_features(
         (&["--name", "^Killing"], &["--name", "^Killing"]),
         (&["persistence"], &["--filter", "persistence"]),
     ];
-    for (cargo_args, run_args) in cases {
+    let lists = common::at_once(cases, |(cargo_args, run_args)| {
         let mut a = vec!["--list"];
         a.extend(cargo_args);
-        let by_cargo = cargo_cucumber(&a);
-        assert!(by_cargo.status.success(), "{}", text(&by_cargo));
+        let by_cargo = cargo_cucumber(&a).output().unwrap();
         let mut a = vec!["features", "--list"];
         a.extend(run_args);
-        let (by_run, _tmp) = run(&a, &[]);
+        (by_cargo, run(&a, &[]))
+    });
+    for ((cargo_args, _), (by_cargo, (by_run, _tmp))) in cases.iter().zip(lists) {
+        assert!(by_cargo.status.success(), "{}", text(&by_cargo));
         assert_eq!(by_run.status.code(), Some(0), "{}", text(&by_run));
         let listed = String::from_utf8_lossy(&by_run.stdout).into_owned();
         assert!(
-            listed.lines().count() > 1 || cargo_args == ["--name", "^Killing"],
+            listed.lines().count() > 1 || *cargo_args == ["--name", "^Killing"],
             "{listed}"
         );
         assert_eq!(
@@ -319,32 +292,33 @@ fn cargo_test_and_valkey_bdd_run_run_skip_and_report_alike() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("cargo.xml"), dir.path().join("run.xml"));
     let tmp = tempfile::tempdir().unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let by_cargo = std::process::Command::new(cargo)
-        .args(["test", "--quiet", "--test", "cucumber", "--"])
-        .args([
-            "-i",
-            "features/security/*.feature",
-            "--keep",
-            "never",
-            "--junit",
-        ])
-        .arg(&a)
-        .env("VALKEY_BDD_TMPDIR", tmp.path())
-        .env_remove("VALKEY_BDD_MATRIX")
-        .output()
-        .unwrap();
+    let (by_cargo, (by_run, tmp2)) = std::thread::scope(|scope| {
+        let by_cargo = scope.spawn(|| {
+            cargo_cucumber(&[
+                "-i",
+                "features/security/*.feature",
+                "--keep",
+                "never",
+                "--junit",
+                a.to_str().unwrap(),
+            ])
+            .env("VALKEY_BDD_TMPDIR", tmp.path())
+            .output()
+            .unwrap()
+        });
+        let by_run = run(
+            &[
+                "features/security",
+                "--keep",
+                "never",
+                "--junit",
+                b.to_str().unwrap(),
+            ],
+            &[],
+        );
+        (by_cargo.join().unwrap(), by_run)
+    });
     assert!(by_cargo.status.success(), "{}", text(&by_cargo));
-    let (by_run, tmp2) = run(
-        &[
-            "features/security",
-            "--keep",
-            "never",
-            "--junit",
-            b.to_str().unwrap(),
-        ],
-        &[],
-    );
     assert_eq!(by_run.status.code(), Some(0), "{}", text(&by_run));
     let (a, b) = (normalized_report(&a), normalized_report(&b));
     assert!(a.contains("<testcase"), "{a}");

@@ -4,7 +4,7 @@
 //! environment is process-wide, so each case runs this test binary again as
 //! a child with the environment under test.
 
-use std::process::Command;
+mod common;
 
 const REDISEARCH: &str = "/usr/lib/redis/modules/redisearch.so";
 
@@ -28,17 +28,12 @@ async fn child_process_entry() {
 }
 
 fn child(env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_process_entry", "--nocapture"])
-        .env("VALKEY_BDD_TEST_CHILD", "1")
+    let mut cmd = common::this_test("child_process_entry");
+    cmd.env("VALKEY_BDD_TEST_CHILD", "1")
         .env_remove("VALKEY_BDD_MODULE")
         .env_remove("MODULE_PATH")
         .env_remove("VALKEY_BDD_MODULE_ARGS");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::stdout(&cmd.envs(env.iter().copied()).output().unwrap())
 }
 
 #[test]

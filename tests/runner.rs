@@ -1,8 +1,12 @@
 //! The runner: what it keeps, what it reports, what fails a run.
 
+mod common;
+
 use valkey_bdd::cucumber::when;
 use valkey_bdd::settings::KeepPolicy;
 use valkey_bdd::{Runner, ValkeyWorld};
+
+use common::entries;
 
 #[when(regex = r#"^server "([^"]+)" gets SIGSEGV from outside$"#)]
 async fn segv(w: &mut ValkeyWorld, name: String) -> valkey_bdd::Result<()> {
@@ -10,26 +14,16 @@ async fn segv(w: &mut ValkeyWorld, name: String) -> valkey_bdd::Result<()> {
     server.signal(nix::sys::signal::Signal::SIGSEGV).await
 }
 
-fn entries(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[tokio::test]
 async fn a_failed_scenario_keeps_its_directory_and_a_passed_one_does_not() {
     let root = tempfile::tempdir().unwrap();
-    let outcome = Runner::new("tests/fixtures/keep")
-        .args(["runner"])
-        .keep(KeepPolicy::Failed)
-        .tmp_root(root.path())
-        .quiet()
-        .run()
-        .await
-        .unwrap();
+    let outcome = common::run_here(
+        "tests/fixtures/keep",
+        "runner",
+        KeepPolicy::Failed,
+        root.path(),
+    )
+    .await;
     assert!(outcome.failed);
     assert_eq!(outcome.failed_steps, 1);
     assert_eq!(outcome.kept.len(), 1, "{outcome:?}");
@@ -57,14 +51,7 @@ async fn a_failed_scenario_keeps_its_directory_and_a_passed_one_does_not() {
 async fn keep_always_and_never() {
     for (policy, left) in [(KeepPolicy::Always, 2), (KeepPolicy::Never, 0)] {
         let root = tempfile::tempdir().unwrap();
-        let outcome = Runner::new("tests/fixtures/keep")
-            .args(["runner"])
-            .keep(policy)
-            .tmp_root(root.path())
-            .quiet()
-            .run()
-            .await
-            .unwrap();
+        let outcome = common::run_here("tests/fixtures/keep", "runner", policy, root.path()).await;
         assert_eq!(outcome.kept.len(), left, "{policy:?}");
         assert_eq!(entries(root.path()).len(), left, "{policy:?}");
     }
@@ -109,14 +96,13 @@ async fn the_junit_report_lists_every_scenario() {
 #[tokio::test]
 async fn a_server_that_dies_unexpectedly_fails_a_passing_scenario() {
     let root = tempfile::tempdir().unwrap();
-    let outcome = Runner::new("tests/fixtures/death")
-        .args(["runner"])
-        .keep(KeepPolicy::Failed)
-        .tmp_root(root.path())
-        .quiet()
-        .run()
-        .await
-        .unwrap();
+    let outcome = common::run_here(
+        "tests/fixtures/death",
+        "runner",
+        KeepPolicy::Failed,
+        root.path(),
+    )
+    .await;
     assert_eq!(outcome.failed_steps, 0, "{outcome:?}");
     assert_eq!(
         outcome.hook_errors, 1,
@@ -148,8 +134,7 @@ async fn child_process_entry() {
 #[test]
 fn a_mixed_versions_scenario_without_two_versions_is_skipped_with_the_reason() {
     let main = valkey_bdd::binary::locate(None).unwrap().0;
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_entry", "--nocapture"])
+    let out = common::this_test("child_process_entry")
         .env("VALKEY_BDD_TEST_CHILD", "1")
         .env("VALKEY_BDD_OTHER_SERVER_PATH", &main)
         .output()
@@ -229,8 +214,7 @@ async fn noise_child_entry() {
 
 #[test]
 fn a_passing_run_that_kills_a_node_prints_no_other_crates_warnings_and_no_colour_off_a_terminal() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "noise_child_entry", "--nocapture"])
+    let out = common::this_test("noise_child_entry")
         .env("VALKEY_BDD_TEST_CHILD", "noise")
         .env_remove("VALKEY_BDD_LOG")
         .output()

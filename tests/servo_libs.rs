@@ -8,8 +8,12 @@
 //! (`~/.cache/valkey-bdd/servo-venv`, or the Python `SERVO_PYTHON` names); Node and the
 //! example's packages (`npm ci` in examples/orders) from it too.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{BIN, text};
 
 const HINT: &str = "run `bash .ci/install-server` (it installs Node, and pytest and the `valkey` \
                     client into ~/.cache/valkey-bdd/servo-venv), or set SERVO_PYTHON to a \
@@ -53,14 +57,6 @@ fn output(cmd: &mut Command, what: &str) -> Output {
         .unwrap_or_else(|e| panic!("could not run {what}: {e}\nhint: {HINT}"))
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn the_python_servo_library_passes_its_tests() {
     let python = python_with("pytest");
@@ -101,7 +97,7 @@ fn the_node_servo_library_passes_its_tests() {
 fn run_orders(path: &str, tmp: &std::path::Path) -> std::process::Output {
     let python = python_with("valkey");
     output(
-        Command::new(env!("CARGO_BIN_EXE_valkey-bdd"))
+        Command::new(BIN)
             .args(["run", path, "--keep", "never"])
             .current_dir(root())
             .env("VALKEY_BDD_TMPDIR", tmp)

@@ -7,42 +7,25 @@
 //! protocol; the failures of single steps are the must-fail corpus's
 //! (tests/must_fail/servos.feature).
 
+mod common;
+
 use std::path::Path;
 use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_valkey-bdd");
+use common::{BIN, text};
 
-/// Runs `valkey-bdd run <feature>` with its directories in a directory of
-/// its own, which is returned for the caller to check.
+/// Runs `valkey-bdd run <feature>` keeping nothing, with its directories in
+/// a directory of its own, which is returned for the caller to check.
 fn run(feature: &str, env: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.arg("run")
-        .arg(feature)
-        .env("VALKEY_BDD_TMPDIR", tmp.path())
-        .env("VALKEY_BDD_KEEP", "never")
-        .env_remove("VALKEY_BDD_MATRIX")
-        .env_remove("VALKEY_BDD_JUNIT")
-        .env_remove("VALKEY_BDD_STEPS");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    (cmd.output().unwrap(), tmp)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let mut vars = vec![("VALKEY_BDD_KEEP", "never")];
+    vars.extend_from_slice(env);
+    common::run(&[feature], &vars)
 }
 
 /// Nothing in the run's directory, and no process left whose servo socket
 /// was in it.
 fn assert_left_nothing(tmp: &Path) {
-    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().flatten().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    common::assert_left_nothing(tmp);
     let marker = format!("VALKEY_BDD_SERVO={}", tmp.display());
     let mut alive = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {

@@ -3,7 +3,8 @@
 //! closest one. Each case runs this test binary again as a child with the
 //! environment under test (the environment is process-wide).
 
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
 /// The child's part: validates the settings, then tries a run; prints both.
@@ -37,8 +38,7 @@ async fn child_process_entry() {
 
 #[test]
 fn a_misspelt_name_is_warned_about_with_the_closest_one() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_entry", "--nocapture"])
+    let out = common::this_test("child_process_entry")
         .env("VALKEY_BDD_TEST_CHILD", "1")
         .env("VALKEY_BDD_KEPP", "always")
         .output()
@@ -51,14 +51,9 @@ fn a_misspelt_name_is_warned_about_with_the_closest_one() {
 }
 
 fn child(env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_process_entry", "--nocapture"])
-        .env("VALKEY_BDD_TEST_CHILD", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut cmd = common::this_test("child_process_entry");
+    cmd.env("VALKEY_BDD_TEST_CHILD", "1");
+    common::stdout(&cmd.envs(env.iter().copied()).output().unwrap())
 }
 
 fn refused_quickly(out: &str) -> bool {
@@ -163,8 +158,7 @@ fn good_values_pass() {
 
 #[test]
 fn scenario_directories_go_to_memory_when_it_has_room() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_entry", "--nocapture"])
+    let out = common::this_test("child_process_entry")
         .env("VALKEY_BDD_TEST_CHILD", "1")
         .env_remove("VALKEY_BDD_TMPDIR")
         .output()

@@ -7,6 +7,8 @@
 //! `cargo nextest list`, which builds it when it is stale) on a subset of
 //! the features, to stay cheap.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,44 +17,20 @@ use valkey_bdd::runner::junit;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Runs cargo as a user would: without the variables cargo sets for the
-/// test that runs it (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...), which
-/// build scripts watch (ring's does): with them, the nested build would
-/// rebuild the dependencies, and the next `cargo test` rebuild them back.
+/// Runs cargo as a user would ([`common::cargo`]), failing when it fails.
 fn cargo(args: &[&str], dir: &Path) -> Output {
     let out = cargo_with(args, dir, &[]);
     assert!(
         out.status.success(),
-        "cargo {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "cargo {args:?} failed:\n{}",
+        common::text(&out)
     );
     out
 }
 
 /// [`cargo`] with these variables set, whatever its status.
 fn cargo_with(args: &[&str], dir: &Path, vars: &[(&str, &str)]) -> Output {
-    let program = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut c = Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        let Some(name) = name.to_str() else { continue };
-        let user_config = [
-            "CARGO_HOME",
-            "CARGO_TARGET_DIR",
-            "CARGO_BUILD_",
-            "CARGO_TERM_",
-            "CARGO_NET_",
-            "CARGO_HTTP_",
-            "CARGO_REGISTR",
-            "CARGO_PROFILE_",
-            "CARGO_INCREMENTAL",
-        ]
-        .iter()
-        .any(|p| name.starts_with(p));
-        if name.starts_with("CARGO_") && !user_config {
-            c.env_remove(name);
-        }
-    }
+    let mut c = common::cargo();
     // The runs below choose their reports and servers themselves.
     for name in [
         "VALKEY_BDD_EXTERNAL",
@@ -136,18 +114,22 @@ fn three_shard_processes_merge_into_the_report_of_one_run() {
         );
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
+    // The whole selection and its three parts, run at once.
     let one = dir.path().join("one.xml");
-    run(None, &one);
-    let mut parts = Vec::new();
-    let mut first_lines = Vec::new();
-    for i in 1..=3 {
-        let part = dir.path().join(format!("shard-{i}.xml"));
-        let stderr = run(Some(&format!("{i}/3")), &part);
-        first_lines.push(stderr.lines().next().unwrap_or("").to_string());
-        parts.push(part);
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|i| dir.path().join(format!("shard-{i}.xml")))
+        .collect();
+    let mut runs: Vec<(Option<String>, &Path)> = vec![(None, &one)];
+    for (i, part) in parts.iter().enumerate() {
+        runs.push((Some(format!("{}/3", i + 1)), part));
     }
+    let stderrs = common::at_once(runs, |(shard, report)| run(shard.as_deref(), report));
+    let first_lines: Vec<String> = stderrs[1..]
+        .iter()
+        .map(|stderr| stderr.lines().next().unwrap_or("").to_string())
+        .collect();
     let merge = |output: &Path, reports: &[&Path], extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_valkey-bdd"))
+        Command::new(common::BIN)
             .args(["report", "merge", "-o"])
             .arg(output)
             .args(extra)
@@ -329,8 +311,9 @@ fn nextest_partitions_run_every_scenario_once_and_an_archive_runs_elsewhere() {
         "{listed:?}"
     );
     let mut union = Vec::new();
-    for part in ["hash:1/2", "hash:2/2"] {
-        let out = cargo(
+    let partitions = ["hash:1/2", "hash:2/2"];
+    let runs = common::at_once(partitions, |part| {
+        cargo(
             &[
                 "nextest",
                 "run",
@@ -343,7 +326,9 @@ fn nextest_partitions_run_every_scenario_once_and_an_archive_runs_elsewhere() {
                 "--no-fail-fast",
             ],
             root,
-        );
+        )
+    });
+    for (part, out) in partitions.into_iter().zip(runs) {
         let ran = passed(&out);
         assert!(
             !ran.is_empty(),

@@ -2,6 +2,8 @@
 //! when it loads, before any server starts, with its file and line; a
 //! failure inside a defined step names the user's step and the inner one.
 
+mod common;
+
 use valkey_bdd::Runner;
 use valkey_bdd::runner::library::Library;
 use valkey_bdd::settings::KeepPolicy;
@@ -134,14 +136,13 @@ fn a_library_that_is_not_step_blocks_is_refused_with_its_line() {
 #[tokio::test]
 async fn a_failure_inside_a_defined_step_names_the_users_step_the_definition_and_the_inner_step() {
     let root = tempfile::tempdir().unwrap();
-    let outcome = Runner::new("tests/fixtures/run/fail")
-        .args(["step_library"])
-        .keep(KeepPolicy::Never)
-        .tmp_root(root.path())
-        .quiet()
-        .run()
-        .await
-        .unwrap();
+    let outcome = common::run_here(
+        "tests/fixtures/run/fail",
+        "step_library",
+        KeepPolicy::Never,
+        root.path(),
+    )
+    .await;
     assert!(outcome.failed);
     let failed: Vec<_> = outcome
         .scenarios

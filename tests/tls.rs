@@ -1,6 +1,8 @@
 //! TLS from plain Rust: certificates made once, private files, TLS
 //! topologies, and what a binary without TLS does to TLS scenarios.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -209,9 +211,8 @@ fn a_binary_without_tls_skips_tls_scenarios_or_fails_when_strict() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let run = |strict: bool| {
-        let mut c = Command::new(std::env::current_exe().unwrap());
-        c.args(["--exact", "child_process_entry", "--nocapture"])
-            .env("VALKEY_BDD_TEST_CHILD", "security")
+        let mut c = common::this_test("child_process_entry");
+        c.env("VALKEY_BDD_TEST_CHILD", "security")
             .env("VALKEY_SERVER_PATH", &no_tls)
             .env("VALKEY_BDD_TMPDIR", tmp.path())
             .stdin(Stdio::null());
@@ -219,11 +220,7 @@ fn a_binary_without_tls_skips_tls_scenarios_or_fails_when_strict() {
             c.env("VALKEY_BDD_STRICT", "1");
         }
         let out = c.output().unwrap();
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        common::text(&out)
     };
     let relaxed = run(false);
     assert!(relaxed.contains("OUTCOME failed=false"), "{relaxed}");

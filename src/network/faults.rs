@@ -123,17 +123,14 @@ impl Faults {
                 next.push(f);
             }
         }
-        let mut script = format!(
-            "table inet {t}\ndelete table inet {t}\ntable inet {t} {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n",
-            t = self.table
-        );
-        for rule in next.iter().flat_map(Fault::rules) {
-            script.push_str(&format!("    {rule}\n"));
-        }
-        script.push_str("  }\n}\n");
-        self.namespace
-            .run("nft", &["-f", "-"], Some(&script))
-            .await?;
+        let rules: Vec<String> = next.iter().flat_map(Fault::rules).collect();
+        self.replace_table(
+            "inet",
+            &self.table,
+            "type filter hook output priority 0; policy accept;",
+            &rules,
+        )
+        .await?;
         self.in_force = next;
         Ok(())
     }
@@ -153,25 +150,55 @@ impl Faults {
                 hint: "it needs root (or CAP_NET_ADMIN) for its socket mark".into(),
             })?;
         self.relays.push((node, delay, relay));
-        let mut script = format!(
-            "table ip {t}\ndelete table ip {t}\ntable ip {t} {{\n  chain out {{\n    type nat hook output priority -100; policy accept;\n    meta mark {MARK:#x} return\n",
-            t = self.nat_table()
-        );
+        let mut rules = vec![format!("meta mark {MARK:#x} return")];
         for (node, _, relay) in &self.relays {
-            for rule in redirect_rules(node.address, relay.port()) {
-                script.push_str(&format!("    {rule}\n"));
-            }
+            rules.extend(redirect_rules(node.address, relay.port()));
         }
-        script.push_str("  }\n}\n");
-        self.namespace
-            .run("nft", &["-f", "-"], Some(&script))
-            .await?;
+        self.replace_table(
+            "ip",
+            &self.nat_table(),
+            "type nat hook output priority -100; policy accept;",
+            &rules,
+        )
+        .await?;
         self.redirecting = true;
         Ok(())
     }
 
     fn nat_table(&self) -> String {
         format!("{}_latency", self.table)
+    }
+
+    /// Makes the table `family name` anew, atomically, with one `out` chain
+    /// of this `kind` (its hook line) holding `rules`.
+    async fn replace_table(
+        &self,
+        family: &str,
+        name: &str,
+        kind: &str,
+        rules: &[String],
+    ) -> Result<()> {
+        let mut script = format!(
+            "table {family} {name}\ndelete table {family} {name}\ntable {family} {name} {{\n  chain out {{\n    {kind}\n"
+        );
+        for rule in rules {
+            script.push_str(&format!("    {rule}\n"));
+        }
+        script.push_str("  }\n}\n");
+        self.namespace
+            .run("nft", &["-f", "-"], Some(&script))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the table `family name` (declaring it first, so that a table
+    /// not there is no error).
+    async fn delete_table(&self, family: &str, name: &str) -> Result<()> {
+        let script = format!("table {family} {name}\ndelete table {family} {name}\n");
+        self.namespace
+            .run("nft", &["-f", "-"], Some(&script))
+            .await?;
+        Ok(())
     }
 
     /// Lifts every fault: packets pass again (connections the faults broke
@@ -201,19 +228,13 @@ impl Faults {
             delayed.push(node);
         }
         if self.redirecting {
-            let script = format!("table ip {t}\ndelete table ip {t}\n", t = self.nat_table());
-            self.namespace
-                .run("nft", &["-f", "-"], Some(&script))
-                .await?;
+            self.delete_table("ip", &self.nat_table()).await?;
             self.redirecting = false;
         }
         if self.in_force.is_empty() {
             return Ok(delayed);
         }
-        let script = format!("table inet {t}\ndelete table inet {t}\n", t = self.table);
-        self.namespace
-            .run("nft", &["-f", "-"], Some(&script))
-            .await?;
+        self.delete_table("inet", &self.table).await?;
         self.in_force.clear();
         Ok(delayed)
     }

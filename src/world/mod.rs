@@ -21,6 +21,7 @@ pub(crate) mod network;
 mod observe;
 pub mod remember;
 mod replicates;
+mod reused;
 mod servers;
 mod servos;
 pub use servos::{ServoStep, Servos};

@@ -7,7 +7,6 @@ use crate::cluster::{Cluster, ClusterSpec};
 use crate::error::{Error, Result};
 use crate::replication::{ReplicaSet, ReplicaSetSpec};
 use crate::server::{Server, ServerSpec, StopMode};
-use crate::settings::KeepPolicy;
 use std::sync::Arc;
 
 impl ValkeyWorld {
@@ -18,22 +17,7 @@ impl ValkeyWorld {
             return self.attach_external(spec, &external).await;
         }
         let spec = self.with_every_module(spec, ServerSpec::load)?;
-        if self.reuse
-            && !self.scenario.network
-            && spec.is_plain()
-            && self.keep != KeepPolicy::Always
-            && crate::reuse::enabled()
-        {
-            let (server, baseline) =
-                match crate::reuse::binary_of_run().and_then(|b| crate::reuse::take(&b)) {
-                    Some(taken) => taken,
-                    None => crate::reuse::start(spec.clone()).await?,
-                };
-            server.rename(spec.name());
-            let server = Arc::new(server);
-            self.reusable.insert(spec.name().to_string(), baseline);
-            self.servers
-                .insert(server.name().to_string(), server.clone());
+        if let Some(server) = self.reused_server(&spec).await? {
             return Ok(server);
         }
         let dir = self.dir()?;
@@ -200,35 +184,13 @@ impl ValkeyWorld {
                 Cluster::external(spec, &external, &self.dir()?)
             }
             Some(_) => return Err(external_refusal("a cluster of this shape")),
-            None if self.reuse
-                && self.reuse_cluster
-                && !self.scenario.network
-                && spec.is_default()
-                && self.keep != KeepPolicy::Always
-                && crate::reuse::enabled() =>
-            {
-                let (shards, replicas) = spec.shape();
-                let taken = match crate::reuse::binary_of_run() {
-                    Some(b) => crate::reuse::cluster::take(&b, shards, replicas).await,
-                    None => None,
-                };
-                let (cluster, baseline) = match taken {
-                    Some(taken) => taken,
-                    None => {
-                        // Its nodes' directories are their own: the
-                        // scenario's goes with the scenario.
-                        let cluster = Cluster::start(spec).await?;
-                        let baseline = crate::reuse::cluster::ClusterBaseline::of(&cluster).await?;
-                        (cluster, baseline)
-                    }
-                };
-                self.reusable_cluster = Some(baseline);
-                cluster
-            }
-            None => {
-                let network = self.network_namespace().await?;
-                Cluster::start(spec.in_dir(self.dir()?).in_network(network)).await?
-            }
+            None => match self.reused_cluster(&spec).await? {
+                Some(cluster) => cluster,
+                None => {
+                    let network = self.network_namespace().await?;
+                    Cluster::start(spec.in_dir(self.dir()?).in_network(network)).await?
+                }
+            },
         };
         for node in &cluster.nodes() {
             self.servers.insert(node.name().to_string(), node.clone());

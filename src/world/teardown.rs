@@ -2,11 +2,11 @@
 //! servers returned to the pool, directories kept or removed, and the
 //! [`Teardown`] report.
 
-use super::ValkeyWorld;
+use super::{ValkeyWorld, reused};
 use crate::error::Error;
 use crate::server::Server;
 use crate::shared;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -46,29 +46,15 @@ impl ValkeyWorld {
         let reusable = std::mem::take(&mut self.reusable);
         // Servers that may go back to the pool are held running until the
         // scenario's verdict is known.
-        let mut held: HashSet<String> = HashSet::new();
-        if !failed {
-            for (name, server) in &servers {
-                if reusable.contains_key(name)
-                    && !self.shared.contains(name)
-                    && !server.is_frozen()
-                    && matches!(server.status().await, crate::server::Status::Running { .. })
-                {
-                    held.insert(name.clone());
-                }
-            }
-            if let (Some(cluster), Some(_)) = (&cluster, &reusable_cluster) {
-                let nodes = cluster.nodes();
-                let mut running = true;
-                for node in &nodes {
-                    running &= !node.is_frozen()
-                        && matches!(node.status().await, crate::server::Status::Running { .. });
-                }
-                if running {
-                    held.extend(nodes.iter().map(|n| n.name()));
-                }
-            }
-        }
+        let mut held = self
+            .held_for_pool(
+                failed,
+                &servers,
+                &reusable,
+                cluster.as_ref(),
+                reusable_cluster.is_some(),
+            )
+            .await;
         let owned: Vec<&Arc<Server>> = servers
             .iter()
             .filter(|(name, s)| !self.shared.contains(*name) && !s.is_external())
@@ -172,47 +158,7 @@ impl ValkeyWorld {
             shared::mark_failed(&self.feature_key());
         }
         drop(owned);
-        let cluster_nodes: HashSet<String> = cluster
-            .iter()
-            .flat_map(|c| c.nodes())
-            .map(|n| n.name())
-            .collect();
-        let mut returning = Vec::new();
-        for (name, server) in servers {
-            if !held.contains(&name) || cluster_nodes.contains(&name) {
-                continue;
-            }
-            let baseline = reusable.get(&name).cloned();
-            match (Arc::try_unwrap(server), baseline) {
-                (Ok(server), Some(baseline)) => {
-                    returning.push(crate::reuse::give_back(server, baseline))
-                }
-                // Still used elsewhere: dropping the last handle kills it.
-                (Err(server), _) => {
-                    let _ = server.stop().await;
-                }
-                (Ok(server), None) => {
-                    let _ = server.stop().await;
-                }
-            }
-        }
-        let cluster_back = async {
-            if let Some(cluster) = cluster {
-                let held_cluster = cluster.nodes().iter().all(|n| held.contains(&n.name()));
-                match (Arc::try_unwrap(cluster), reusable_cluster) {
-                    (Ok(cluster), Some(baseline)) if held_cluster => {
-                        crate::reuse::cluster::give_back(cluster, baseline).await;
-                    }
-                    (Ok(cluster), _) => {
-                        futures::future::join_all(cluster.nodes().iter().map(|n| n.stop())).await;
-                    }
-                    (Err(cluster), _) => {
-                        futures::future::join_all(cluster.nodes().iter().map(|n| n.stop())).await;
-                    }
-                }
-            }
-        };
-        futures::future::join(futures::future::join_all(returning), cluster_back).await;
+        reused::give_back(servers, &held, &reusable, cluster, reusable_cluster).await;
         if let Some(dir) = self.dir.take() {
             if keep {
                 out.kept.insert(0, crate::leftovers::keep(dir));
