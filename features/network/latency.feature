@@ -4,7 +4,9 @@ Feature: Latency on a client's link
   server are not slowed. A busy machine can stall any one command, but never
   make a delayed reply come back early: that a link is slowed is written as
   a least time, and that one is not, against another client of the same
-  server, measured beside it (the fastest of a few tries each).
+  server, measured beside it (the fastest of a few tries each). The margin
+  is half the 400 ms round trip: under a CPU hog the baseline's fastest try
+  itself took 147 ms.
 
   Scenario: A client with 200 ms of latency waits at least 400 ms for a reply, and the others do not
     Given a server
@@ -12,6 +14,6 @@ Feature: Latency on a client's link
     And client "near" is connected to the server
     When the link of client "far" has 200 ms of latency
     Then `PING` by client "far" takes at least 400 ms
-    And `PING` by client "far" takes at least 300 ms more than by client "near"
+    And `PING` by client "far" takes at least 200 ms more than by client "near"
     When the network heals
     Then `PING` by client "far" takes less than 200 ms more than by client "near"
